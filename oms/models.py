@@ -1,0 +1,195 @@
+"""What every app shares: tenancy (merchants, channels, API keys), the event outbox,
+operational exceptions (alerts) and idempotency records for the API."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Merchant(models.Model):
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    order_prefix = models.CharField(max_length=10, help_text="Prefix of this merchant's order numbers, e.g. DEMO.")
+    # Last order number handed out; advanced by one conditional UPDATE (orders.numbering).
+    order_sequence = models.PositiveBigIntegerField(default=0, editable=False)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Channel(models.Model):
+    class Kind(models.TextChoices):
+        WEB = "web", "Web store"
+        MARKETPLACE = "marketplace", "Marketplace"
+        POS = "pos", "Point of sale"
+        API = "api", "API"
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="channels")
+    code = models.SlugField(max_length=40)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.WEB)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["merchant", "code"]
+        constraints = [models.UniqueConstraint(fields=["merchant", "code"], name="channel_unique_code")]
+
+    def __str__(self) -> str:
+        return f"{self.merchant.code}/{self.code}"
+
+
+class ApiKey(models.Model):
+    """A merchant's API key. Only a SHA-256 digest is stored; the key is shown once."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, default="default")
+    prefix = models.CharField(max_length=16, unique=True)
+    digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.merchant.code})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class OutboxEvent(models.Model):
+    """A domain event, written in the same transaction as the change it describes."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    type = models.CharField(max_length=60, db_index=True)
+    merchant = models.ForeignKey(Merchant, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    subject_type = models.CharField(max_length=60)
+    subject_id = models.CharField(max_length=64)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                name="outbox_undispatched",
+                condition=Q(dispatched_at__isnull=True),
+            ),
+            models.Index(fields=["subject_type", "subject_id"], name="outbox_subject"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.subject_type}:{self.subject_id}"
+
+
+class OutboxDelivery(models.Model):
+    """One consumer's handling of one event: its own state, so consumers fail independently."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DONE = "done"
+        FAILED = "failed"  # gave up after OUTBOX_MAX_ATTEMPTS
+
+    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="deliveries")
+    consumer = models.CharField(max_length=100)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "outbox deliveries"
+        constraints = [models.UniqueConstraint(fields=["event", "consumer"], name="delivery_once_per_consumer")]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="delivery_due",
+                condition=Q(status="pending"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consumer} <- {self.event_id}"
+
+
+class OpsException(models.Model):
+    """An operational alert about any object, worked by a person in the exception queue."""
+
+    class Severity(models.TextChoices):
+        LOW = "low"
+        MEDIUM = "medium"
+        HIGH = "high"
+        CRITICAL = "critical"
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        IN_PROGRESS = "in_progress"
+        RESOLVED = "resolved"
+        DISMISSED = "dismissed"
+
+    OPEN_STATUSES = (Status.OPEN, Status.IN_PROGRESS)
+
+    merchant = models.ForeignKey(Merchant, null=True, blank=True, on_delete=models.CASCADE, related_name="exceptions")
+    type = models.CharField(max_length=60, db_index=True)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.MEDIUM)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    subject_type = models.CharField(max_length=60)
+    subject_id = models.CharField(max_length=64)
+    subject_label = models.CharField(max_length=200, blank=True)
+    message = models.TextField()
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "exception"
+        ordering = ["-created_at"]
+        constraints = [
+            # One open exception per (type, subject): raising it again while open is a no-op.
+            models.UniqueConstraint(
+                fields=["type", "subject_type", "subject_id"],
+                condition=Q(status__in=["open", "in_progress"]),
+                name="exception_open_once",
+            )
+        ]
+        indexes = [models.Index(fields=["subject_type", "subject_id"], name="exception_subject")]
+
+    def __str__(self) -> str:
+        return f"{self.type}: {self.subject_label or self.subject_id}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a POST carrying an Idempotency-Key, replayed for repeats."""
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE)
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["api_key", "key"], name="idempotency_key_once")]
+
+    @property
+    def in_progress(self) -> bool:
+        return self.response_status is None

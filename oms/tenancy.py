@@ -1,0 +1,75 @@
+"""Merchants and their API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from oms.models import ApiKey, Channel, Merchant
+
+KEY_SCHEME = "oms"
+_LAST_USED_RESOLUTION = timedelta(minutes=5)
+
+
+def _digest(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+@transaction.atomic
+def merchant_create(*, code: str, name: str = "", order_prefix: str = "") -> Merchant:
+    merchant = Merchant.objects.create(
+        code=code, name=name or code.title(), order_prefix=order_prefix or code[:4].upper()
+    )
+    Channel.objects.create(merchant=merchant, code="api", name="API", kind=Channel.Kind.API)
+    return merchant
+
+
+def api_key_issue(*, merchant: Merchant, name: str = "default") -> tuple[ApiKey, str]:
+    """Create a key and return it with its raw value, which is never stored and shown once."""
+    prefix = secrets.token_hex(4)
+    raw = f"{KEY_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey.objects.create(merchant=merchant, name=name, prefix=prefix, digest=_digest(raw))
+    return key, raw
+
+
+def api_key_revoke(*, key: ApiKey) -> None:
+    ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def api_key_authenticate(raw: str) -> ApiKey | None:
+    """Return the active key matching `raw`, or None. Constant-time on the secret part."""
+    parts = raw.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_SCHEME:
+        return None
+    key = (
+        ApiKey.objects.select_related("merchant")
+        .filter(prefix=parts[1], revoked_at__isnull=True, merchant__active=True)
+        .first()
+    )
+    if key is None or not hmac.compare_digest(key.digest, _digest(raw)):
+        return None
+    now = timezone.now()
+    # Recording every use would add a write to every request; minutes are precise enough.
+    if key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return key
+
+
+def merchant_next_order_sequence(merchant: Merchant) -> int:
+    """Hand out the merchant's next order sequence number.
+
+    One UPDATE ... RETURNING: concurrent callers queue on the row lock and each gets its own
+    number. Called outside the capture transaction so the lock is held only for this statement;
+    a capture that then fails leaves a gap, never a duplicate.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE oms_merchant SET order_sequence = order_sequence + 1 WHERE id = %s RETURNING order_sequence",
+            [merchant.pk],
+        )
+        return int(cursor.fetchone()[0])

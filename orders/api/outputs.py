@@ -1,0 +1,126 @@
+"""Response bodies of the order API."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from rest_framework import serializers
+
+from orders.models import Hold, Order, OrderEvent, OrderLine, Payment
+from orders.validation import currency_precision
+
+
+class LineOut(serializers.ModelSerializer):
+    id = serializers.IntegerField(read_only=True)
+    quantities = serializers.SerializerMethodField()
+
+    class Meta:
+        model = OrderLine
+        fields = ["id", "position", "sku", "name", "bundle", "unit_price", "discount", "tax", "quantity", "quantities"]
+
+    def get_quantities(self, line: OrderLine) -> dict[str, int]:
+        return {
+            "ordered": line.quantity,
+            "cancelled": line.qty_cancelled,
+            "open": line.qty_open,
+            "allocated": line.qty_allocated,
+            "backordered": line.qty_backordered,
+            "shipped": line.qty_shipped,
+            "delivered": line.qty_delivered,
+            "returned": line.qty_returned,
+        }
+
+
+class PaymentOut(serializers.ModelSerializer):
+    class Meta:
+        model = Payment
+        fields = ["id", "gateway", "transaction_type", "amount", "currency", "status"]
+
+
+class HoldOut(serializers.ModelSerializer):
+    open = serializers.BooleanField(source="is_open")
+
+    class Meta:
+        model = Hold
+        fields = [
+            "id",
+            "type",
+            "reason",
+            "open",
+            "created_by",
+            "created_at",
+            "resolved_by",
+            "resolved_at",
+            "resolution_note",
+        ]
+
+
+class EventOut(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor_label")
+
+    class Meta:
+        model = OrderEvent
+        fields = ["name", "from_status", "to_status", "reason", "actor", "actor_kind", "created_at", "payload"]
+
+
+class OrderSummaryOut(serializers.ModelSerializer):
+    channel = serializers.CharField(source="channel.code")
+    customer = serializers.SerializerMethodField()
+    fulfillment = serializers.SerializerMethodField()
+    shipping = serializers.SerializerMethodField()
+    lines = LineOut(many=True)
+    payments = PaymentOut(many=True)
+    holds = HoldOut(many=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "number", "external_id", "channel", "status", "placed_at", "created_at", "currency",
+            "customer", "shipping_address", "billing_address", "shipping", "fulfillment",
+            "promise_date", "notes", "total", "lines", "payments", "holds",
+        ]  # fmt: skip
+
+    def to_representation(self, order: Order) -> dict[str, Any]:
+        data = super().to_representation(order)
+        places = Decimal(1).scaleb(-currency_precision(order.currency))
+
+        def fmt(value: Any) -> str:
+            return str(Decimal(value).quantize(places))
+
+        data["total"] = fmt(data["total"])
+        data["shipping"] = {**data["shipping"], "price": fmt(order.shipping_price), "tax": fmt(order.shipping_tax)}
+        for line in data["lines"]:
+            for name in ("unit_price", "discount", "tax"):
+                line[name] = fmt(line[name])
+        for payment in data["payments"]:
+            payment["amount"] = fmt(payment["amount"])
+        return data
+
+    def get_customer(self, order: Order) -> dict[str, str]:
+        return {
+            "email": order.email,
+            "phone": order.phone,
+            "first_name": order.first_name,
+            "last_name": order.last_name,
+        }
+
+    def get_fulfillment(self, order: Order) -> dict[str, Any]:
+        data: dict[str, Any] = {"type": order.fulfillment_type}
+        if order.pickup_node_id:
+            data["location"] = order.pickup_node.code  # type: ignore[union-attr]
+        return data
+
+    def get_shipping(self, order: Order) -> dict[str, Any]:
+        return {
+            "service_level": order.service_level,
+            "price": str(order.shipping_price),
+            "tax": str(order.shipping_tax),
+        }
+
+
+class OrderOut(OrderSummaryOut):
+    timeline = EventOut(source="events", many=True)
+
+    class Meta(OrderSummaryOut.Meta):
+        fields = [*OrderSummaryOut.Meta.fields, "timeline"]

@@ -1,0 +1,262 @@
+"""Customers, orders and their lines, the order timeline, holds and payments.
+
+The order's `status` is a django-fsm state machine (docs/STATE_MACHINES.md). Transitions only
+change fields; the services in `orders/services/` run them inside a transaction together with
+the timeline row and the outbox event.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+
+from inventory.models import Node, Product
+from oms.models import Channel, Merchant
+
+
+class Customer(models.Model):
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="customers")
+    email = models.EmailField()
+    phone = models.CharField(max_length=20, blank=True, help_text="E.164")
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [models.UniqueConstraint(fields=["merchant", "email"], name="customer_unique_email")]
+
+    def __str__(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip()
+        return f"{name} <{self.email}>" if name else self.email
+
+
+class OrderStatus(models.TextChoices):
+    RECEIVED = "received"
+    VALIDATED = "validated"
+    ON_HOLD = "on_hold"
+    READY = "ready"
+    ALLOCATED = "allocated"
+    PARTIALLY_ALLOCATED = "partially_allocated"
+    BACKORDERED = "backordered"
+    RELEASED = "released"
+    PARTIALLY_SHIPPED = "partially_shipped"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    READY_FOR_PICKUP = "ready_for_pickup"
+    PICKED_UP = "picked_up"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+S = OrderStatus
+# A hold may stop an order in any of these states: everything before all of it has shipped.
+HOLDABLE = [
+    S.RECEIVED, S.VALIDATED, S.READY, S.ALLOCATED, S.PARTIALLY_ALLOCATED, S.BACKORDERED,
+    S.RELEASED, S.PARTIALLY_SHIPPED, S.READY_FOR_PICKUP,
+]  # fmt: skip
+# Nothing has shipped yet: the whole order can still be cancelled.
+CANCELLABLE = [
+    S.RECEIVED, S.VALIDATED, S.ON_HOLD, S.READY, S.ALLOCATED, S.PARTIALLY_ALLOCATED,
+    S.BACKORDERED, S.RELEASED, S.READY_FOR_PICKUP,
+]  # fmt: skip
+# Amendable: not yet released to a node.
+AMENDABLE = [
+    S.RECEIVED, S.VALIDATED, S.ON_HOLD, S.READY, S.ALLOCATED, S.PARTIALLY_ALLOCATED,
+    S.BACKORDERED,
+]  # fmt: skip
+
+
+class ServiceLevel(models.TextChoices):
+    STANDARD = "standard"
+    EXPRESS = "express"
+    NEXT_DAY = "next_day"
+    PICKUP = "pickup"
+
+
+class FulfillmentType(models.TextChoices):
+    SHIP = "ship"
+    PICKUP = "pickup"
+
+
+class Order(ConcurrentTransitionMixin, models.Model):
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="orders")
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="orders")
+    number = models.CharField(max_length=32)
+    external_id = models.CharField(max_length=100)
+    status = FSMField(default=S.RECEIVED, choices=S.choices, protected=True, db_index=True)
+    status_before_hold = models.CharField(max_length=30, choices=S.choices, blank=True)
+    placed_at = models.DateTimeField()
+    currency = models.CharField(max_length=3)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    email = models.EmailField()
+    phone = models.CharField(max_length=20, blank=True)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    shipping_address = models.JSONField(null=True, blank=True)
+    billing_address = models.JSONField(null=True, blank=True)
+    service_level = models.CharField(max_length=20, choices=ServiceLevel.choices)
+    fulfillment_type = models.CharField(max_length=10, choices=FulfillmentType.choices, default=FulfillmentType.SHIP)
+    pickup_node = models.ForeignKey(Node, null=True, blank=True, on_delete=models.PROTECT)
+    shipping_price = models.DecimalField(max_digits=12, decimal_places=3, default=Decimal(0))
+    shipping_tax = models.DecimalField(max_digits=12, decimal_places=3, default=Decimal(0))
+    total = models.DecimalField(max_digits=12, decimal_places=3)
+    promise_date = models.DateField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+    # Fingerprint of the capture request: a repeat must match it to be the same order.
+    request_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "channel", "external_id"], name="order_once_per_external_id"),
+            models.UniqueConstraint(fields=["merchant", "number"], name="order_unique_number"),
+        ]
+        indexes = [models.Index(fields=["merchant", "-created_at"], name="order_merchant_recent")]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def customer_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    # Transitions: field changes only; orders.services run them (docs/STATE_MACHINES.md).
+
+    @transition(field=status, source=S.RECEIVED, target=S.VALIDATED)
+    def validate(self) -> None:
+        pass
+
+    @transition(field=status, source=HOLDABLE, target=S.ON_HOLD, custom={"admin": True, "label": "Place hold"})
+    def place_hold(self) -> None:
+        self.status_before_hold = self.status
+
+    @transition(field=status, source=S.ON_HOLD, target=RETURN_VALUE(*HOLDABLE))
+    def resume(self) -> str:
+        previous, self.status_before_hold = self.status_before_hold, ""
+        return previous
+
+    @transition(field=status, source=CANCELLABLE, target=S.CANCELLED, custom={"admin": True, "label": "Cancel order"})
+    def cancel(self) -> None:
+        self.status_before_hold = ""
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField()
+    product = models.ForeignKey(Product, on_delete=models.PROTECT)
+    sku = models.CharField("SKU", max_length=64)
+    name = models.CharField(max_length=255)
+    bundle = models.CharField(max_length=64, blank=True)
+    unit_price = models.DecimalField(max_digits=12, decimal_places=3)
+    discount = models.DecimalField(max_digits=12, decimal_places=3, default=Decimal(0))
+    tax = models.DecimalField(max_digits=12, decimal_places=3, default=Decimal(0))
+    quantity = models.PositiveIntegerField(help_text="Ordered")
+    qty_cancelled = models.PositiveIntegerField(default=0)
+    qty_allocated = models.PositiveIntegerField(default=0)
+    qty_backordered = models.PositiveIntegerField(default=0)
+    qty_shipped = models.PositiveIntegerField(default=0)
+    qty_delivered = models.PositiveIntegerField(default=0)
+    qty_returned = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "position"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(qty_cancelled__lte=models.F("quantity") - models.F("qty_shipped")),
+                name="line_cancel_only_unshipped",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order.number}#{self.position} {self.sku} × {self.quantity}"
+
+    @property
+    def qty_open(self) -> int:
+        """Units neither cancelled nor shipped: what can still be cancelled or amended."""
+        return self.quantity - self.qty_cancelled - self.qty_shipped
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.quantity - self.discount + self.tax
+
+
+class OrderEvent(models.Model):
+    """One row of an order's timeline: a transition, a domain event or an admin change."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    name = models.CharField(max_length=60)
+    from_status = models.CharField(max_length=30, blank=True)
+    to_status = models.CharField(max_length=30, blank=True)
+    reason = models.TextField(blank=True)
+    actor_kind = models.CharField(max_length=10)
+    actor_label = models.CharField(max_length=150)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.name}"
+
+
+class Hold(models.Model):
+    class Type(models.TextChoices):
+        ADDRESS = "address"
+        PAYMENT = "payment"
+        FRAUD = "fraud"
+        INVENTORY = "inventory"
+        TAX = "tax"
+        MANUAL = "manual"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="holds")
+    type = models.CharField(max_length=20, choices=Type.choices)
+    reason = models.TextField()
+    details = models.JSONField(default=dict, blank=True)
+    created_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_by = models.CharField(max_length=150, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["created_at"], name="hold_open", condition=Q(resolved_at__isnull=True))]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} hold on {self.order.number}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+class Payment(models.Model):
+    """A payment instruction from the channel: one per tender (split tender allowed)."""
+
+    class TransactionType(models.TextChoices):
+        AUTHORIZE = "authorize"
+        CAPTURE = "capture"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="payments")
+    gateway = models.CharField(max_length=30)
+    transaction_type = models.CharField(max_length=10, choices=TransactionType.choices)
+    token = models.CharField(max_length=255)
+    amount = models.DecimalField(max_digits=12, decimal_places=3)
+    currency = models.CharField(max_length=3)
+    status = FSMField(default="pending", protected=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.gateway} {self.transaction_type} {self.amount} {self.currency}"

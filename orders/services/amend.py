@@ -1,0 +1,114 @@
+"""Amendments before release: contact, addresses, service level, fulfilment, promise, notes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from oms.actors import Actor
+from oms.errors import Conflict, FieldError, InvalidInput
+from oms.outbox import emit
+from orders.models import AMENDABLE, FulfillmentType, Hold, Order
+from orders.services.cancel import order_cancel
+from orders.services.capture import resolve_pickup_node
+from orders.services.holds import hold_place, holds_resolve_of_type, order_lock
+from orders.services.soft_checks import address_problems
+from orders.services.timeline import order_payload, record
+from orders.validation import check_fulfillment
+
+_CONTACT = ("email", "phone", "first_name", "last_name")
+
+
+def _line_reductions(order: Order, asked: list[dict[str, int]]) -> list[dict[str, int]]:
+    """Turn requested new quantities into cancellations; increases are refused."""
+    current = {line.pk: line for line in order.lines.all()}
+    errors, cancels = [], []
+    for i, item in enumerate(asked):
+        line = current.get(item["line"])
+        if line is None:
+            errors.append(
+                FieldError(f"lines[{i}].line", "invalid", f"Line {item['line']} is not a line of this order.")
+            )
+            continue
+        remaining = line.quantity - line.qty_cancelled
+        if item["quantity"] > remaining:
+            errors.append(
+                FieldError(
+                    f"lines[{i}].quantity",
+                    "increase_not_allowed",
+                    f"Quantities can only be reduced (now {remaining}); place a new order to add items.",
+                )
+            )
+        elif item["quantity"] < remaining:
+            cancels.append({"line": line.pk, "quantity": remaining - item["quantity"]})
+    if errors:
+        raise InvalidInput(errors)
+    return cancels
+
+
+@transaction.atomic
+def order_amend(*, order: Order, changes: dict[str, Any], actor: Actor) -> Order:
+    """Apply validated changes; re-check the address; resolve an address hold it fixes."""
+    order = order_lock(order)
+    if order.status not in AMENDABLE:
+        raise Conflict(f"Order {order.number} is {order.status}; it can no longer be amended.", code="invalid_state")
+    changed: list[str] = []
+    for name in _CONTACT:
+        if name in changes.get("customer", {}):
+            setattr(order, name, changes["customer"][name])
+            changed.append(f"customer.{name}")
+    for name in ("shipping_address", "billing_address", "promise_date", "notes"):
+        if name in changes:
+            setattr(order, name, changes[name])
+            changed.append(name)
+    _apply_fulfillment(order, changes, changed)
+    cancels = _line_reductions(order, changes["lines"]) if changes.get("lines") else []
+    if not changed and not cancels:
+        return order
+    if changed:
+        order.save()
+        record(order, "amend", actor=actor, payload={"fields": changed})
+        emit(
+            "order.amended", subject=order, merchant_id=order.merchant_id, payload=order_payload(order, fields=changed)
+        )
+    if cancels:
+        order_cancel(order=order, actor=actor, reason="Quantity reduced by amendment", lines=cancels)
+    _recheck_address(order, actor)
+    return order_lock(order)
+
+
+def _apply_fulfillment(order: Order, changes: dict[str, Any], changed: list[str]) -> None:
+    level = changes.get("shipping", {}).get("service_level", order.service_level)
+    fulfillment = changes.get("fulfillment") or {
+        "type": order.fulfillment_type,
+        "location": order.pickup_node.code if order.pickup_node else None,
+    }
+    if "shipping" not in changes and "fulfillment" not in changes:
+        return
+    merged = {
+        "fulfillment": fulfillment,
+        "shipping": {"service_level": level},
+        "shipping_address": order.shipping_address,
+    }
+    errors = check_fulfillment(merged)
+    if errors:
+        raise InvalidInput(errors)
+    if fulfillment["type"] == FulfillmentType.PICKUP:
+        order.pickup_node = resolve_pickup_node(order.merchant, fulfillment["location"], "fulfillment.location")
+    else:
+        order.pickup_node = None
+    if order.fulfillment_type != fulfillment["type"] or "fulfillment" in changes:
+        changed.append("fulfillment")
+    if order.service_level != level:
+        changed.append("shipping.service_level")
+    order.fulfillment_type, order.service_level = fulfillment["type"], level
+
+
+def _recheck_address(order: Order, actor: Actor) -> None:
+    problems = address_problems(order)
+    has_hold = order.holds.filter(type=Hold.Type.ADDRESS, resolved_at__isnull=True).exists()
+    if problems and not has_hold:
+        hold_place(order=order, type=Hold.Type.ADDRESS, reason=problems[0], actor=actor)
+    elif not problems and has_hold:
+        holds_resolve_of_type(order=order, type=Hold.Type.ADDRESS, actor=actor, note="Fixed by amendment")

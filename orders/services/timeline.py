@@ -1,0 +1,74 @@
+"""The order timeline and the one way to run an order transition."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oms.actors import Actor
+from oms.outbox import emit
+from orders.models import Order, OrderEvent
+
+
+def order_payload(order: Order, **extra: Any) -> dict[str, Any]:
+    """The order as events describe it (webhooks and e-mails read this)."""
+    return {
+        "number": order.number,
+        "external_id": order.external_id,
+        "channel": order.channel.code,
+        "status": order.status,
+        "currency": order.currency,
+        "total": str(order.total),
+        "email": order.email,
+        **extra,
+    }
+
+
+def timeline_entry(
+    order: Order,
+    name: str,
+    *,
+    actor: Actor,
+    from_status: str = "",
+    to_status: str = "",
+    reason: str = "",
+    payload: dict[str, Any] | None = None,
+) -> OrderEvent:
+    return OrderEvent(
+        order=order,
+        name=name,
+        from_status=from_status,
+        to_status=to_status,
+        reason=reason,
+        actor_kind=actor.kind,
+        actor_label=actor.label[:150],
+        user_id=actor.user_id,
+        payload=payload or {},
+    )
+
+
+def record(order: Order, name: str, *, actor: Actor, reason: str = "", payload: dict[str, Any] | None = None) -> None:
+    """Add a timeline row that is not a transition (an amendment, a partial cancellation)."""
+    timeline_entry(order, name, actor=actor, reason=reason, payload=payload).save()
+
+
+def run_transition(
+    order: Order,
+    transition: str,
+    *,
+    actor: Actor,
+    event_type: str | None,
+    reason: str = "",
+    payload: dict[str, Any] | None = None,
+) -> None:
+    """Run an FSM transition, save it (compare-and-set on status), record it and emit its event.
+
+    Raises django_fsm.TransitionNotAllowed when the current state forbids it.
+    """
+    before = order.status
+    getattr(order, transition)()
+    order.save()
+    timeline_entry(
+        order, transition, actor=actor, from_status=before, to_status=order.status, reason=reason, payload=payload
+    ).save()
+    if event_type:
+        emit(event_type, subject=order, merchant_id=order.merchant_id, payload=order_payload(order, reason=reason))

@@ -1,0 +1,183 @@
+"""factory-boy factories for every model; parents stay consistent through SubFactory."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from inventory.models import Node, Product
+from oms.models import Channel, Merchant, OpsException, OutboxEvent
+from orders.models import Customer, Hold, Order, OrderEvent, OrderLine, OrderStatus, Payment
+
+
+class MerchantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Merchant
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"m{n}")
+    name = factory.LazyAttribute(lambda o: f"Merchant {o.code}")
+    order_prefix = factory.LazyAttribute(lambda o: o.code.upper()[:6])
+
+
+class ChannelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Channel
+        django_get_or_create = ("merchant", "code")
+
+    merchant = factory.SubFactory(MerchantFactory)
+    code = "web"
+    name = "Web store"
+    kind = Channel.Kind.WEB
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    merchant = factory.SubFactory(MerchantFactory)
+    sku = factory.Sequence(lambda n: f"SKU-{n:04d}")
+    name = factory.LazyAttribute(lambda o: f"Product {o.sku}")
+    barcode = factory.Sequence(lambda n: f"{400000000000 + n:012d}")
+
+
+class NodeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Node
+        skip_postgeneration_save = True
+
+    code = factory.Sequence(lambda n: f"NODE-{n}")
+    name = factory.LazyAttribute(lambda o: f"Node {o.code}")
+    type = Node.Type.DC
+    line1 = "1 Warehouse Way"
+    city = "Reno"
+    region = "NV"
+    postal_code = "89501"
+    latitude = Decimal("39.529600")
+    longitude = Decimal("-119.813800")
+    capabilities = factory.LazyAttribute(lambda o: ["ship", "pickup"] if o.type == Node.Type.STORE else ["ship"])
+
+    @factory.post_generation
+    def merchants(self, create: bool, extracted: list[Merchant] | None, **kwargs: object) -> None:
+        if create and extracted:
+            self.merchants.add(*extracted)
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    merchant = factory.SubFactory(MerchantFactory)
+    email = factory.Sequence(lambda n: f"customer{n}@example.com")
+    first_name = "Ana"
+    last_name = "Silva"
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Order
+
+    merchant = factory.SubFactory(MerchantFactory)
+    channel = factory.SubFactory(ChannelFactory, merchant=factory.SelfAttribute("..merchant"))
+    customer = factory.SubFactory(CustomerFactory, merchant=factory.SelfAttribute("..merchant"))
+    number = factory.Sequence(lambda n: f"T-{n:06d}")
+    external_id = factory.Sequence(lambda n: f"EXT-{n}")
+    status = OrderStatus.VALIDATED
+    placed_at = factory.LazyFunction(timezone.now)
+    currency = "USD"
+    email = factory.SelfAttribute("customer.email")
+    first_name = "Ana"
+    last_name = "Silva"
+    shipping_address = factory.LazyFunction(
+        lambda: {
+            "first_name": "Ana",
+            "last_name": "Silva",
+            "line1": "1 Market St",
+            "city": "San Francisco",
+            "region": "CA",
+            "postal_code": "94105",
+            "country": "US",
+        }
+    )
+    service_level = "standard"
+    total = Decimal("39.98")
+    request_hash = "factory"
+
+
+class OrderLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OrderLine
+
+    order = factory.SubFactory(OrderFactory)
+    position = factory.Sequence(lambda n: n + 1)
+    product = factory.SubFactory(ProductFactory, merchant=factory.SelfAttribute("..order.merchant"))
+    sku = factory.SelfAttribute("product.sku")
+    name = factory.SelfAttribute("product.name")
+    unit_price = Decimal("19.99")
+    quantity = 2
+
+
+class PaymentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Payment
+
+    order = factory.SubFactory(OrderFactory)
+    gateway = "sandbox"
+    transaction_type = Payment.TransactionType.AUTHORIZE
+    token = "tok_visa_ok"
+    amount = factory.SelfAttribute("order.total")
+    currency = factory.SelfAttribute("order.currency")
+
+
+class HoldFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Hold
+
+    order = factory.SubFactory(OrderFactory, status=OrderStatus.ON_HOLD, status_before_hold=OrderStatus.VALIDATED)
+    type = Hold.Type.MANUAL
+    reason = "Customer asked us to wait"
+    created_by = "factory"
+
+
+class OrderEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OrderEvent
+
+    order = factory.SubFactory(OrderFactory)
+    name = "validate"
+    actor_kind = "system"
+    actor_label = "factory"
+
+
+class OutboxEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OutboxEvent
+
+    type = "order.validated"
+    merchant = factory.SubFactory(MerchantFactory)
+    subject_type = "orders.order"
+    subject_id = "1"
+
+
+class OpsExceptionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OpsException
+
+    merchant = factory.SubFactory(MerchantFactory)
+    type = "manual_hold"
+    subject_type = "orders.order"
+    subject_id = factory.Sequence(str)
+    message = "Needs a look"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    is_staff = True
+    password = factory.django.Password("pw-for-tests-only")
