@@ -1,0 +1,62 @@
+"""What every benchmark shares: a PostgreSQL database of its own and a printed table.
+
+Benchmarks run against PostgreSQL (BENCH_DATABASE_URL, default the local server's `oms_bench`
+database, created and migrated here) and report each figure next to a ceiling measured in the
+same run, so the ratio means something on any machine.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+from collections.abc import Sequence
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/oms_bench"
+
+
+def setup_django() -> None:
+    """Point Django at the benchmark database, create it if needed, migrate it."""
+    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings")
+    os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+    import psycopg
+
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    cells = [[str(h) for h in headers]] + [[_fmt(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    print(f"\n{title}")
+    print("  ".join(h.ljust(w) for h, w in zip(cells[0], widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for row in cells[1:]:
+        print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
+    return str(value)
