@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class OmsConfig(AppConfig):
@@ -7,3 +8,6 @@ class OmsConfig(AppConfig):
 
     def ready(self) -> None:
         from oms import checks  # noqa: F401  (registers the deploy checks)
+        from oms.permissions import ensure_groups
+
+        post_migrate.connect(ensure_groups, dispatch_uid="oms.ensure_groups")

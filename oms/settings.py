@@ -15,6 +15,7 @@ from oms.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("OMS_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 # The development secret: `manage.py check --deploy` refuses it (oms/checks.py).
 DEV_SECRET_KEY = "dev-only-insecure-secret-do-not-use-in-production"
@@ -137,6 +138,8 @@ SPECTACULAR_SETTINGS = {
 _BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    for folder in ("broker", "broker-control"):
+        (VAR_DIR / folder).mkdir(exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_BROKER_DIR),
         "data_folder_out": str(_BROKER_DIR),
@@ -159,6 +162,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 # Outbox: an event not dispatched this many seconds after it was written is re-dispatched.
 OUTBOX_SWEEP_AFTER_SECONDS = env_int("OUTBOX_SWEEP_AFTER_SECONDS", 30)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 12)
+
+# Only transitions marked custom={"admin": True} get a button in the admin.
+FSM_ADMIN_FORCE_PERMIT = True
 
 LOGGING = {
     "version": 1,

@@ -137,7 +137,12 @@ class Order(ConcurrentTransitionMixin, models.Model):
     def place_hold(self) -> None:
         self.status_before_hold = self.status
 
-    @transition(field=status, source=S.ON_HOLD, target=RETURN_VALUE(*HOLDABLE))
+    @transition(
+        field=status,
+        source=S.ON_HOLD,
+        target=RETURN_VALUE(*HOLDABLE),
+        custom={"admin": True, "label": "Resolve a hold"},
+    )
     def resume(self) -> str:
         previous, self.status_before_hold = self.status_before_hold, ""
         return previous

@@ -55,11 +55,11 @@ def order_amend(*, order: Order, changes: dict[str, Any], actor: Actor) -> Order
         raise Conflict(f"Order {order.number} is {order.status}; it can no longer be amended.", code="invalid_state")
     changed: list[str] = []
     for name in _CONTACT:
-        if name in changes.get("customer", {}):
+        if name in changes.get("customer", {}) and getattr(order, name) != changes["customer"][name]:
             setattr(order, name, changes["customer"][name])
             changed.append(f"customer.{name}")
     for name in ("shipping_address", "billing_address", "promise_date", "notes"):
-        if name in changes:
+        if name in changes and getattr(order, name) != changes[name]:
             setattr(order, name, changes[name])
             changed.append(name)
     _apply_fulfillment(order, changes, changed)
@@ -94,11 +94,12 @@ def _apply_fulfillment(order: Order, changes: dict[str, Any], changed: list[str]
     errors = check_fulfillment(merged)
     if errors:
         raise InvalidInput(errors)
+    previous_node = order.pickup_node
     if fulfillment["type"] == FulfillmentType.PICKUP:
         order.pickup_node = resolve_pickup_node(order.merchant, fulfillment["location"], "fulfillment.location")
     else:
         order.pickup_node = None
-    if order.fulfillment_type != fulfillment["type"] or "fulfillment" in changes:
+    if order.fulfillment_type != fulfillment["type"] or order.pickup_node != previous_node:
         changed.append("fulfillment")
     if order.service_level != level:
         changed.append("shipping.service_level")

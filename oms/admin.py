@@ -1,0 +1,159 @@
+"""The operations console: tenancy, the exception queue and the outbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html
+
+from oms.actors import Actor
+from oms.alerts import exception_close
+from oms.models import ApiKey, Channel, Merchant, OpsException, OutboxDelivery, OutboxEvent
+from oms.tenancy import api_key_issue, api_key_revoke
+
+admin.site.site_header = "OMS operations console"
+admin.site.site_title = "OMS"
+admin.site.index_title = "Operations"
+
+
+class ChannelInline(admin.TabularInline):
+    model = Channel
+    extra = 0
+
+
+@admin.register(Merchant)
+class MerchantAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "order_prefix", "active", "created_at"]
+    search_fields = ["code", "name"]
+    inlines = [ChannelInline]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["prefix", "merchant", "name", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["merchant"]
+    fields = ["merchant", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        key, raw = api_key_issue(merchant=obj.merchant, name=obj.name)
+        obj.pk, obj.prefix, obj.digest = key.pk, key.prefix, key.digest
+        self.message_user(request, f"New API key (copy it now, it is shown only once): {raw}", level=messages.WARNING)
+
+    @admin.action(description="Revoke selected keys")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        for key in queryset:
+            api_key_revoke(key=key)
+        self.message_user(request, f"Revoked {queryset.count()} key(s).")
+
+
+class OpenFilter(admin.SimpleListFilter):
+    title = "open"
+    parameter_name = "open"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Open"), ("no", "Closed")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "yes":
+            return queryset.filter(status__in=OpsException.OPEN_STATUSES)
+        if self.value() == "no":
+            return queryset.exclude(status__in=OpsException.OPEN_STATUSES)
+        return queryset
+
+
+@admin.register(OpsException)
+class OpsExceptionAdmin(admin.ModelAdmin):
+    """The exception queue: open ones first, oldest first."""
+
+    list_display = ["type", "severity", "status", "subject_label", "merchant", "assignee", "age", "created_at"]
+    list_filter = [OpenFilter, "type", "severity", "status", "merchant"]
+    search_fields = ["subject_label", "subject_id", "message", "type"]
+    list_select_related = ["merchant", "assignee"]
+    readonly_fields = [
+        "type",
+        "merchant",
+        "subject_type",
+        "subject_id",
+        "subject_label",
+        "message",
+        "created_at",
+        "resolved_at",
+    ]
+    fields = [*readonly_fields, "severity", "status", "assignee", "notes"]
+    actions = ["assign_to_me", "resolve", "dismiss"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OpsException]:
+        return super().get_queryset(request).order_by("resolved_at", "created_at")
+
+    @admin.display(description="age")
+    def age(self, obj: OpsException) -> str:
+        end = obj.resolved_at or timezone.now()
+        hours = (end - obj.created_at).total_seconds() / 3600
+        return f"{hours:.0f} h" if hours >= 1 else f"{hours * 60:.0f} min"
+
+    @admin.action(description="Assign to me")
+    def assign_to_me(self, request: HttpRequest, queryset: QuerySet[OpsException]) -> None:
+        queryset.filter(status__in=OpsException.OPEN_STATUSES).update(
+            assignee=request.user, status=OpsException.Status.IN_PROGRESS
+        )
+
+    @admin.action(description="Resolve")
+    def resolve(self, request: HttpRequest, queryset: QuerySet[OpsException]) -> None:
+        for exc in queryset:
+            exception_close(exception=exc, actor=Actor.user(request.user), note="resolved in the queue")
+
+    @admin.action(description="Dismiss")
+    def dismiss(self, request: HttpRequest, queryset: QuerySet[OpsException]) -> None:
+        for exc in queryset:
+            exception_close(exception=exc, actor=Actor.user(request.user), dismiss=True)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class DeliveryInline(admin.TabularInline):
+    model = OutboxDelivery
+    extra = 0
+    fields = ["consumer", "status", "attempts", "next_attempt_at", "done_at", "last_error"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(ReadOnlyAdmin):
+    list_display = ["type", "subject", "merchant", "created_at", "dispatched_at"]
+    list_filter = ["type", "merchant"]
+    search_fields = ["subject_id", "type"]
+    list_select_related = ["merchant"]
+    inlines = [DeliveryInline]
+
+    @admin.display(description="subject")
+    def subject(self, obj: OutboxEvent) -> str:
+        return format_html("{}:{}", obj.subject_type, obj.subject_id)
+
+
+@admin.register(OutboxDelivery)
+class OutboxDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["consumer", "event", "status", "attempts", "next_attempt_at", "done_at"]
+    list_filter = ["status", "consumer"]
+    list_select_related = ["event"]

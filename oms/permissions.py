@@ -1,0 +1,55 @@
+"""The admin's groups and the permissions their jobs need.
+
+Each entry is "app_label.codename", where the codename may end in `*` (every permission of
+that app starting so) — e.g. "inventory.view_*". Apps added later extend GROUPS here.
+`ensure_groups` runs after every migrate (oms.apps), so the groups always exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
+
+CSR, WAREHOUSE, FINANCE, ADMIN = "CSR", "Warehouse", "Finance", "Admin"
+
+GROUPS: dict[str, list[str]] = {
+    CSR: [
+        "orders.view_order", "orders.change_order", "orders.view_orderline", "orders.view_orderevent",
+        "orders.view_hold", "orders.add_hold", "orders.change_hold",
+        "orders.view_customer", "orders.change_customer", "orders.view_payment",
+        "oms.view_opsexception", "oms.change_opsexception",
+        "inventory.view_*",
+    ],
+    WAREHOUSE: [
+        "orders.view_order", "orders.view_orderline",
+        "inventory.*", "fulfillment.*",
+        "oms.view_opsexception", "oms.change_opsexception",
+    ],
+    FINANCE: [
+        "orders.view_order", "orders.view_orderline", "orders.view_orderevent", "orders.view_customer",
+        "orders.view_payment", "orders.change_payment",
+        "oms.view_opsexception", "oms.change_opsexception",
+    ],
+    ADMIN: ["*"],
+}  # fmt: skip
+
+
+def _query(spec: str) -> Q:
+    if spec == "*":
+        return Q()
+    app, _, codename = spec.partition(".")
+    if codename.endswith("*"):
+        return Q(content_type__app_label=app, codename__startswith=codename[:-1])
+    return Q(content_type__app_label=app, codename=codename)
+
+
+def ensure_groups(**kwargs: Any) -> None:
+    """Create or update each group with exactly its permissions."""
+    for name, specs in GROUPS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        query = Q(pk__in=[])
+        for spec in specs:
+            query |= _query(spec)
+        group.permissions.set(Permission.objects.filter(query))
