@@ -102,7 +102,8 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
     date_hierarchy = "placed_at"
     list_per_page = 50
     fieldsets = [
-        (None, {"fields": ["number", "status", "merchant", "channel", "external_id", "placed_at", "total_display", "amend_link"]}),
+        (None, {"fields": ["number", "status", "merchant", "channel", "external_id", "placed_at",
+                           "total_display", "amend_link"]}),
         ("Customer", {"fields": ["customer_block", "shipping_block", "billing_block"]}),
         ("Delivery", {"fields": ["service_level", "fulfillment_type", "pickup_node", "promise_date", "notes"]}),
         ("Lines", {"fields": ["lines_table"]}),
