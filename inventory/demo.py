@@ -1,0 +1,75 @@
+"""Demo catalogue and network: about 50 SKUs, 3 distribution centres and 5 stores."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from inventory.models import Node, Product
+from oms.models import Merchant
+
+# code, name, type, street, city, region, postal code, latitude, longitude
+NODES = [
+    ("DC-EAST", "East DC (Edison)", Node.Type.DC, "300 Mill Rd", "Edison", "NJ", "08837", "40.5187", "-74.4121"),
+    ("DC-CENTRAL", "Central DC (Memphis)", Node.Type.DC, "4600 E Shelby Dr", "Memphis", "TN", "38118", "35.0395", "-89.9284"),
+    ("DC-WEST", "West DC (Ontario)", Node.Type.DC, "5000 E Jurupa St", "Ontario", "CA", "91761", "34.0335", "-117.6012"),
+    ("STORE-SF", "San Francisco Union Square", Node.Type.STORE, "170 O'Farrell St", "San Francisco", "CA", "94102", "37.7862", "-122.4075"),
+    ("STORE-NYC", "New York Herald Square", Node.Type.STORE, "151 W 34th St", "New York", "NY", "10001", "40.7506", "-73.9890"),
+    ("STORE-CHI", "Chicago Michigan Ave", Node.Type.STORE, "835 N Michigan Ave", "Chicago", "IL", "60611", "41.8976", "-87.6242"),
+    ("STORE-ATX", "Austin Congress Ave", Node.Type.STORE, "600 Congress Ave", "Austin", "TX", "78701", "30.2686", "-97.7428"),
+    ("STORE-SEA", "Seattle Pine St", Node.Type.STORE, "1601 3rd Ave", "Seattle", "WA", "98101", "47.6110", "-122.3380"),
+]  # fmt: skip
+
+_FAMILIES = [
+    ("TSHIRT", "T-shirt", ["RED", "BLUE", "BLACK", "WHITE"], ["S", "M", "L", "XL"]),
+    ("HOODIE", "Hoodie", ["GREY", "NAVY", "GREEN"], ["S", "M", "L", "XL"]),
+    ("MUG", "Mug", ["WHITE", "BLACK", "RED", "BLUE"], [""]),
+    ("CAP", "Cap", ["BLACK", "NAVY", "RED", "KHAKI"], [""]),
+    ("SOCKS", "Socks", ["BLACK", "WHITE", "GREY"], ["M", "L"]),
+    ("TOTE", "Tote bag", ["NATURAL", "BLACK", "NAVY", "RED"], [""]),
+]
+PRICES = {"TSHIRT": Decimal("19.99"), "HOODIE": Decimal("49.00"), "MUG": Decimal("12.50"), "CAP": Decimal("18.00"),
+          "SOCKS": Decimal("9.99"), "TOTE": Decimal("15.00")}  # fmt: skip
+
+
+def ean13(body: str) -> str:
+    """Append the EAN-13 check digit to a 12-digit body."""
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
+    return body + str((10 - total % 10) % 10)
+
+
+def catalog() -> list[tuple[str, str]]:
+    """(sku, name) for every demo product."""
+    items = []
+    for code, label, colours, sizes in _FAMILIES:
+        for colour in colours:
+            for size in sizes:
+                sku = "-".join(part for part in (code, colour, size) if part)
+                name = f"{colour.title()} {label}" + (f" {size}" if size else "")
+                items.append((sku, name))
+    return items
+
+
+def seed_catalog(merchant: Merchant) -> dict[str, Product]:
+    products = {}
+    for index, (sku, name) in enumerate(catalog()):
+        products[sku], _ = Product.objects.get_or_create(
+            merchant=merchant, sku=sku, defaults={"name": name, "barcode": ean13(f"0012345{index:05d}")}
+        )
+    return products
+
+
+def seed_network(merchant: Merchant) -> list[Node]:
+    nodes = []
+    for code, name, type, line1, city, region, postal_code, lat, lng in NODES:
+        node, _ = Node.objects.get_or_create(
+            code=code,
+            defaults={
+                "name": name, "type": type, "line1": line1, "city": city, "region": region,
+                "postal_code": postal_code, "country": "US", "latitude": Decimal(lat), "longitude": Decimal(lng),
+                "capabilities": ["ship", "pickup"] if type == Node.Type.STORE else ["ship"],
+                "owner": merchant if type == Node.Type.STORE else None,
+            },
+        )  # fmt: skip
+        node.merchants.add(merchant)
+        nodes.append(node)
+    return nodes

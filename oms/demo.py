@@ -1,0 +1,50 @@
+"""Demo tenancy: the `demo` merchant, its channels, a known API key and one user per group.
+
+The demo key is fixed so that `make run` can print it every time; it is stored hashed like
+any other key and exists only where seed_demo was run (development).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from oms.models import ApiKey, Channel, Merchant
+from oms.permissions import ADMIN, CSR, FINANCE, WAREHOUSE, ensure_groups
+
+DEMO_API_KEY = "oms_demo_local-development-key-not-for-production"
+# username -> (password, group)
+DEMO_USERS = {
+    "admin": ("admin-demo", ADMIN),
+    "csr": ("csr-demo", CSR),
+    "warehouse": ("warehouse-demo", WAREHOUSE),
+    "finance": ("finance-demo", FINANCE),
+}
+
+
+def seed_tenancy() -> Merchant:
+    merchant, _ = Merchant.objects.get_or_create(
+        code="demo", defaults={"name": "Demo Outfitters", "order_prefix": "DEMO"}
+    )
+    for code, name, kind in (
+        ("web", "Web store", Channel.Kind.WEB),
+        ("marketplace", "Marketplace", Channel.Kind.MARKETPLACE),
+        ("api", "API", Channel.Kind.API),
+    ):
+        Channel.objects.get_or_create(merchant=merchant, code=code, defaults={"name": name, "kind": kind})
+    ApiKey.objects.get_or_create(
+        prefix="demo",
+        defaults={"merchant": merchant, "name": "demo", "digest": hashlib.sha256(DEMO_API_KEY.encode()).hexdigest()},
+    )
+    ensure_groups()
+    user_model = get_user_model()
+    for username, (password, group) in DEMO_USERS.items():
+        user, created = user_model.objects.get_or_create(username=username, defaults={"is_staff": True})
+        if created:
+            user.set_password(password)
+            user.is_superuser = group == ADMIN
+            user.save()
+        user.groups.add(Group.objects.get(name=group))
+    return merchant
