@@ -26,9 +26,10 @@ _FAMILIES = [
     ("CAP", "Cap", ["BLACK", "NAVY", "RED", "KHAKI"], [""]),
     ("SOCKS", "Socks", ["BLACK", "WHITE", "GREY"], ["M", "L"]),
     ("TOTE", "Tote bag", ["NATURAL", "BLACK", "NAVY", "RED"], [""]),
+    ("BOTTLE", "Water bottle", ["STEEL", "BLACK", "BLUE", "GREEN"], [""]),
 ]
 PRICES = {"TSHIRT": Decimal("19.99"), "HOODIE": Decimal("49.00"), "MUG": Decimal("12.50"), "CAP": Decimal("18.00"),
-          "SOCKS": Decimal("9.99"), "TOTE": Decimal("15.00")}  # fmt: skip
+          "SOCKS": Decimal("9.99"), "TOTE": Decimal("15.00"), "BOTTLE": Decimal("24.00")}  # fmt: skip
 
 
 def ean13(body: str) -> str:
