@@ -8,7 +8,9 @@ from typing import Any
 
 from inventory.models import Product
 from oms.actors import Actor
+from oms.idempotency import request_fingerprint
 from oms.models import Merchant
+from orders.api.inputs import OrderIn
 from orders.models import Hold, OrderStatus
 from orders.services.cancel import order_cancel
 from orders.services.capture import order_capture
@@ -61,17 +63,17 @@ def _body(i: int, products: list[Product], prices: dict[str, Decimal]) -> dict[s
     return {
         "channel": "web" if i % 3 else "marketplace",
         "external_id": f"DEMO-{1000 + i}",
-        "placed_at": _EPOCH + timedelta(hours=5 * i),
+        "placed_at": (_EPOCH + timedelta(hours=5 * i)).isoformat(),
         "currency": "USD",
         "customer": {"email": f"{first.lower()}.{last.lower()}@example.com", "phone": phone, "first_name": first, "last_name": last},
         "shipping_address": address,
         "billing_address": address,
-        "lines": [{**li, "unit_price": Decimal(li["unit_price"]), "discount": Decimal(0), "tax": Decimal(li["tax"])} for li in lines],
-        "shipping": {"service_level": level, "price": shipping_price, "tax": Decimal(0)},
+        "lines": lines,
+        "shipping": {"service_level": level, "price": str(shipping_price), "tax": "0.00"},
         "fulfillment": {"type": "pickup", "location": PICKUP[i]} if i in PICKUP else {"type": "ship"},
         "payments": [{"transaction_type": "capture" if i % 2 else "authorize", "gateway": "sandbox",
-                      "token": f"tok_visa_ok_demo{i}", "amount": total}],
-        "total": total,
+                      "token": f"tok_visa_ok_demo{i}", "amount": str(total)}],
+        "total": str(total),
         "notes": "",
     }  # fmt: skip
 
@@ -82,7 +84,12 @@ def seed_orders(merchant: Merchant, products: dict[str, Product], prices: dict[s
     created_count = 0
     for i in range(ORDER_COUNT):
         body = _body(i, catalogue, prices)
-        order, created = order_capture(merchant=merchant, data=body, actor=_SYSTEM, fingerprint=f"demo-{i}")
+        # Through the API's own validation, exactly as a channel's order would go.
+        serializer = OrderIn(data=body)
+        serializer.is_valid(raise_exception=True)
+        order, created = order_capture(
+            merchant=merchant, data=serializer.validated_data, actor=_SYSTEM, fingerprint=request_fingerprint(body)
+        )
         if not created:
             continue
         created_count += 1

@@ -26,6 +26,8 @@ class Command(BaseCommand):
             "beat": [python, "-m", "celery", "-A", "oms", "beat", "--loglevel=INFO"],
             "web": [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
         }
+        # A supervisor's SIGTERM stops the stack as cleanly as Ctrl-C does.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         processes = {name: subprocess.Popen(cmd, cwd=settings.BASE_DIR) for name, cmd in commands.items()}
         self._banner(port)
         try:
@@ -47,7 +49,9 @@ class Command(BaseCommand):
 
     def _banner(self, port: str) -> None:
         base = f"http://127.0.0.1:{port}"
-        logins = "\n".join(f"    {user:<10} / {password:<15} ({group})" for user, (password, group) in DEMO_USERS.items())
+        logins = "\n".join(
+            f"    {user:<10} / {password:<15} ({group})" for user, (password, group) in DEMO_USERS.items()
+        )
         self.stdout.write(
             f"""
 OMS is starting on {base}
