@@ -1,0 +1,673 @@
+"""The only code that writes stock: reserve, unreserve, consume, receive, adjust, count, transfer.
+
+Every change of `on_hand` or `allocated` writes its ledger rows (`Movement`) in the same
+transaction, so each stock row always equals the sums of its movements.
+
+Concurrency (docs/INVENTORY.md):
+- `stock_reserve` never reads then writes: each line is one conditional UPDATE that succeeds
+  only while enough stock is free, so two callers can never both take the last unit.
+- Every service that touches several stock rows takes them in ascending stock-row id, so two
+  multi-line calls in opposite SKU orders queue instead of deadlocking. Should PostgreSQL still
+  report a deadlock (a lock taken by code outside these services), the outermost call is
+  retried transparently (`DEADLOCK_RETRIES`).
+- Row locks are FOR NO KEY UPDATE, so ledger inserts that reference the row are not blocked.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ParamSpec, TypeVar
+
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import F, Max, Sum
+from django.utils import timezone
+
+from inventory.models import Movement, Node, Product, StockLevel
+from oms.actors import Actor
+from oms.alerts import exception_raise, exceptions_close_for
+from oms.errors import Conflict, DomainError, FieldError, InvalidInput
+from oms.outbox import emit
+from oms.refs import Ref
+
+logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+DEADLOCK_RETRIES = 3
+SYSTEM = Actor.system("inventory")
+LOW_STOCK = "low_stock"
+SHORTFALL = "inventory_shortfall"
+
+# How many deadlocks were retried in this process (the race tests report it).
+deadlock_retries = 0
+
+
+# --- what callers pass and get back --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReserveItem:
+    """Reserve `quantity` of a product at a node, leaving at least `floor` units free."""
+
+    product_id: int
+    node_id: int
+    quantity: int
+    floor: int = 0
+    reference: Ref | None = None  # this line's own reference; defaults to the call's
+
+    @classmethod
+    def of(cls, product: Product, node: Node, quantity: int, *, floor: int = 0, reference: Ref | None = None) -> Any:
+        return cls(product.pk, node.pk, quantity, floor, reference)
+
+
+@dataclass(frozen=True)
+class Reserved:
+    index: int
+    product_id: int
+    node_id: int
+    stock_id: int
+    quantity: int
+    reference: Ref
+
+
+@dataclass(frozen=True)
+class ReserveFailure:
+    index: int  # position of the failing line in the caller's list
+    product_id: int
+    node_id: int
+    requested: int
+    available: int  # what could have been reserved at that moment, floor respected
+    code: str  # "insufficient_stock" | "floor" | "no_stock" | "invalid_quantity"
+    message: str
+
+
+@dataclass(frozen=True)
+class ReserveResult:
+    reserved: list[Reserved] = field(default_factory=list)
+    failure: ReserveFailure | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+@dataclass(frozen=True)
+class StockLine:
+    """A (product, node, quantity) for consume and unreserve; quantity None = all held."""
+
+    product_id: int
+    node_id: int
+    quantity: int | None = None
+
+
+@dataclass(frozen=True)
+class Released:
+    product_id: int
+    node_id: int
+    stock_id: int
+    quantity: int
+    reference: Ref
+
+
+class _Refused(Exception):
+    def __init__(self, failure: ReserveFailure):
+        self.failure = failure
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _is_deadlock(exc: BaseException) -> bool:
+    cause = exc.__cause__
+    return getattr(cause, "sqlstate", None) in ("40P01", "40001")
+
+
+def retry_on_deadlock(fn: Callable[P, T]) -> Callable[P, T]:
+    """Retry the whole transaction on a deadlock, unless it runs inside the caller's transaction."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        global deadlock_retries
+        if connection.in_atomic_block:
+            return fn(*args, **kwargs)
+        for attempt in range(DEADLOCK_RETRIES + 1):
+            try:
+                return fn(*args, **kwargs)
+            except OperationalError as exc:
+                if attempt == DEADLOCK_RETRIES or not _is_deadlock(exc):
+                    raise
+                deadlock_retries += 1
+                logger.warning("deadlock in %s, retrying (%d)", fn.__name__, attempt + 1)
+        raise AssertionError("unreachable")
+
+    return wrapper
+
+
+def _movement(
+    stock: StockLevel | int,
+    kind: str,
+    *,
+    actor: Actor,
+    on_hand: int = 0,
+    allocated: int = 0,
+    reason: str = "",
+    reference: Ref | None = None,
+) -> Movement:
+    return Movement(
+        stock_id=stock if isinstance(stock, int) else stock.pk,
+        kind=kind,
+        on_hand_delta=on_hand,
+        allocated_delta=allocated,
+        reason=reason[:255],
+        ref_type=reference.type if reference else "",
+        ref_id=reference.id if reference else "",
+        actor_kind=actor.kind,
+        actor_label=actor.label[:150],
+    )
+
+
+def stock_lock(*, product_id: int, node_id: int, create: bool = True) -> StockLevel | None:
+    """Return the stock row under a row lock, creating an empty one if asked and missing."""
+    qs = StockLevel.objects.select_for_update(no_key=True).select_related("product", "node")
+    row = qs.filter(product_id=product_id, node_id=node_id).first()
+    if row is None and create:
+        try:
+            with transaction.atomic():
+                StockLevel.objects.create(product_id=product_id, node_id=node_id)
+        except IntegrityError:  # created concurrently: use theirs
+            pass
+        row = qs.get(product_id=product_id, node_id=node_id)
+    return row
+
+
+def _lock_rows(ids: Iterable[int]) -> dict[int, StockLevel]:
+    # Ascending id: the one lock order every stock service follows.
+    rows = (
+        StockLevel.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("product", "node")
+        .filter(pk__in=set(ids))
+        .order_by("pk")
+    )
+    return {row.pk: row for row in rows}
+
+
+def _write(stock: StockLevel, movements: list[Movement]) -> None:
+    """Apply the movements' deltas to the (locked) row and append them to the ledger."""
+    d_on_hand = sum(m.on_hand_delta for m in movements)
+    d_allocated = sum(m.allocated_delta for m in movements)
+    if d_on_hand or d_allocated:
+        StockLevel.objects.filter(pk=stock.pk).update(
+            on_hand=F("on_hand") + d_on_hand, allocated=F("allocated") + d_allocated, updated_at=timezone.now()
+        )
+        stock.on_hand += d_on_hand
+        stock.allocated += d_allocated
+    Movement.objects.bulk_create(movements)
+
+
+def _stock_payload(stock: StockLevel) -> dict[str, Any]:
+    return {
+        "sku": stock.product.sku,
+        "node": stock.node.code,
+        "on_hand": stock.on_hand,
+        "allocated": stock.allocated,
+        "safety_stock": stock.safety_stock,
+        "atp": stock.atp,
+    }
+
+
+def low_stock_check(*, stock: StockLevel) -> None:
+    """Raise (or close) the low-stock exception when the row's ATP crosses its threshold.
+
+    The `low_stock` flag flips with a compare-and-set, so a crossing alerts once however many
+    reservations follow it, and a concurrent caller cannot alert twice.
+    """
+    below = stock.reorder_threshold is not None and stock.atp < stock.reorder_threshold
+    if below == stock.low_stock:
+        return
+    flipped = StockLevel.objects.filter(pk=stock.pk, low_stock=stock.low_stock).update(low_stock=below)
+    stock.low_stock = below
+    if not flipped:
+        return
+    if below:
+        message = (
+            f"ATP of {stock.product.sku} at {stock.node.code} is {stock.atp}, "
+            f"below its reorder threshold of {stock.reorder_threshold}."
+        )
+        exception_raise(type=LOW_STOCK, subject=stock, message=message, merchant=stock.product.merchant)
+        payload = {**_stock_payload(stock), "reorder_threshold": stock.reorder_threshold}
+        emit("inventory.low_stock", subject=stock, merchant_id=stock.product.merchant_id, payload=payload)
+    else:
+        exceptions_close_for(subject=stock, type=LOW_STOCK, actor=SYSTEM, note=f"ATP back to {stock.atp}")
+
+
+def _emit_received(stock: StockLevel, quantity: int, kind: str, reference: Ref | None) -> None:
+    payload = {
+        **_stock_payload(stock),
+        "product_id": stock.product_id,
+        "node_id": stock.node_id,
+        "quantity": quantity,
+        "kind": kind,
+        "reference": {"type": reference.type, "id": reference.id} if reference else None,
+    }
+    emit("inventory.received", subject=stock.product, merchant_id=stock.product.merchant_id, payload=payload)
+
+
+def holdings(*, reference: Ref, stock_ids: Iterable[int] | None = None) -> dict[int, int]:
+    """Return {stock id: units the reference holds there}, from the ledger."""
+    qs = Movement.objects.filter(ref_type=reference.type, ref_id=reference.id)
+    if stock_ids is not None:
+        qs = qs.filter(stock_id__in=list(stock_ids))
+    sums = qs.values("stock_id").annotate(held=Sum("allocated_delta")).filter(held__gt=0)
+    return {row["stock_id"]: row["held"] for row in sums}
+
+
+def _cover_shortfall(stock: StockLevel, new_on_hand: int, *, actor: Actor, cause: str) -> list[Movement]:
+    """De-allocate the newest reservations until `allocated` fits in `new_on_hand`.
+
+    Return the de-allocation movements (not yet written) and emit `inventory.shortfall` naming
+    each affected reference, for routing to re-route or hold those orders.
+    """
+    missing = stock.allocated - max(new_on_hand, 0)
+    if missing <= 0:
+        return []
+    held = (
+        Movement.objects.filter(stock=stock)
+        .exclude(ref_type="")
+        .values("ref_type", "ref_id")
+        .annotate(held=Sum("allocated_delta"), last=Max("id"))
+        .filter(held__gt=0)
+        .order_by("-last")
+    )
+    movements: list[Movement] = []
+    affected: list[dict[str, Any]] = []
+    for row in held:
+        if missing <= 0:
+            break
+        take = min(row["held"], missing)
+        ref = Ref(row["ref_type"], row["ref_id"])
+        movements.append(
+            _movement(stock, Movement.Kind.DEALLOCATION, actor=actor, allocated=-take, reason=cause, reference=ref)
+        )
+        affected.append({"type": ref.type, "id": ref.id, "quantity": take})
+        missing -= take
+    if missing > 0:  # allocations without a reference (should not happen): release them anyway
+        movements.append(_movement(stock, Movement.Kind.DEALLOCATION, actor=actor, allocated=-missing, reason=cause))
+    shortage = sum(a["quantity"] for a in affected)
+    payload = {
+        "sku": stock.product.sku,
+        "node": stock.node.code,
+        "product_id": stock.product_id,
+        "node_id": stock.node_id,
+        "shortage": shortage,
+        "cause": cause,
+        "references": affected,
+    }
+    emit("inventory.shortfall", subject=stock, merchant_id=stock.product.merchant_id, payload=payload)
+    names = ", ".join(f"{a['type']}:{a['id']} ({a['quantity']})" for a in affected) or "none"
+    exception_raise(
+        type=SHORTFALL,
+        subject=stock,
+        message=f"{cause}. {shortage} reserved unit(s) of {stock.product.sku} at {stock.node.code} "
+        f"were de-allocated, newest first: {names}.",
+        merchant=stock.product.merchant,
+        severity="high",
+    )
+    return movements
+
+
+# --- reserve / unreserve / consume -----------------------------------------------------------
+
+_RESERVE_SQL = (
+    "UPDATE inventory_stocklevel SET allocated = allocated + %s, updated_at = %s "
+    "WHERE id = %s AND on_hand - allocated - safety_stock - %s >= %s "
+    "RETURNING on_hand, allocated, safety_stock, reorder_threshold, low_stock"
+)
+
+
+def _failure(index: int, item: ReserveItem, stock_id: int | None) -> ReserveFailure:
+    if item.quantity <= 0 or item.floor < 0:
+        return ReserveFailure(
+            index, item.product_id, item.node_id, item.quantity, 0, "invalid_quantity", "Quantity must be positive."
+        )
+    row = StockLevel.objects.filter(pk=stock_id).values("on_hand", "allocated", "safety_stock").first()
+    if row is None:
+        return ReserveFailure(
+            index, item.product_id, item.node_id, item.quantity, 0, "no_stock", "The node holds no stock of this SKU."
+        )
+    free = max(row["on_hand"] - row["allocated"] - row["safety_stock"], 0)
+    if free >= item.quantity:
+        return ReserveFailure(
+            index,
+            item.product_id,
+            item.node_id,
+            item.quantity,
+            max(free - item.floor, 0),
+            "floor",
+            f"Reserving {item.quantity} would leave fewer than the floor of {item.floor} units.",
+        )
+    return ReserveFailure(
+        index, item.product_id, item.node_id, item.quantity, max(free - item.floor, 0), "insufficient_stock",
+        f"Only {free} available, {item.quantity} requested.",
+    )  # fmt: skip
+
+
+@retry_on_deadlock
+def stock_reserve(*, items: list[ReserveItem], reference: Ref, actor: Actor, reason: str = "") -> ReserveResult:
+    """Reserve every line or none.
+
+    Each line is one conditional UPDATE (`on_hand - allocated - safety_stock - floor >= qty`),
+    taken in ascending stock-row id; the first line that does not fit rolls back the whole call
+    and is reported (`ReserveResult.failure`: its index, what was free, and why). Each reserved
+    line writes an `allocation` ledger row carrying its reference (the line's, else the call's).
+    """
+    keys = {(i.product_id, i.node_id) for i in items}
+    stock_ids: dict[tuple[int, int], int] = {}
+    if keys:
+        for pk, product_id, node_id in StockLevel.objects.filter(
+            product_id__in={k[0] for k in keys}, node_id__in={k[1] for k in keys}
+        ).values_list("pk", "product_id", "node_id"):
+            stock_ids[(product_id, node_id)] = pk
+    order = sorted(range(len(items)), key=lambda i: (stock_ids.get((items[i].product_id, items[i].node_id), 0), i))
+    try:
+        with transaction.atomic():
+            reserved: list[Reserved] = []
+            movements: list[Movement] = []
+            changed: dict[int, tuple[Any, ...]] = {}
+            now = timezone.now()
+            with connection.cursor() as cursor:
+                for index in order:
+                    item = items[index]
+                    stock_id = stock_ids.get((item.product_id, item.node_id))
+                    if stock_id is None or item.quantity <= 0 or item.floor < 0:
+                        raise _Refused(_failure(index, item, stock_id))
+                    cursor.execute(_RESERVE_SQL, [item.quantity, now, stock_id, item.floor, item.quantity])
+                    row = cursor.fetchone()
+                    if row is None:
+                        raise _Refused(_failure(index, item, stock_id))
+                    changed[stock_id] = row
+                    ref = item.reference or reference
+                    reserved.append(Reserved(index, item.product_id, item.node_id, stock_id, item.quantity, ref))
+                    movements.append(
+                        _movement(
+                            stock_id, Movement.Kind.ALLOCATION, actor=actor, allocated=item.quantity, reason=reason,
+                            reference=ref,
+                        )
+                    )  # fmt: skip
+            Movement.objects.bulk_create(movements)
+            for stock_id, (on_hand, allocated, safety, threshold, low) in changed.items():
+                below = threshold is not None and max(on_hand - allocated - safety, 0) < threshold
+                if below != low:
+                    low_stock_check(
+                        stock=StockLevel.objects.select_related("product__merchant", "node").get(pk=stock_id)
+                    )
+    except _Refused as refused:
+        return ReserveResult([], refused.failure)
+    reserved.sort(key=lambda r: r.index)
+    return ReserveResult(reserved, None)
+
+
+@retry_on_deadlock
+@transaction.atomic
+def stock_unreserve(
+    *, reference: Ref, actor: Actor, lines: list[StockLine] | None = None, reason: str = ""
+) -> list[Released]:
+    """Undo what `reference` reserved (per the ledger): all of it, or the given lines.
+
+    A line's quantity caps what is released there (None releases all the reference holds).
+    Releasing more than is held releases what is held; nothing held is not an error.
+    """
+    touched = set(
+        Movement.objects.filter(ref_type=reference.type, ref_id=reference.id).values_list("stock_id", flat=True)
+    )
+    wanted: dict[tuple[int, int], int | None] | None = None
+    if lines is not None:
+        wanted = {(line.product_id, line.node_id): line.quantity for line in lines}
+    rows = _lock_rows(touched)
+    held = holdings(reference=reference, stock_ids=rows)
+    released: list[Released] = []
+    for stock_id, stock in rows.items():
+        quantity = held.get(stock_id, 0)
+        if wanted is not None:
+            key = (stock.product_id, stock.node_id)
+            if key not in wanted:
+                continue
+            cap = wanted[key]
+            quantity = quantity if cap is None else min(quantity, cap)
+        if quantity <= 0:
+            continue
+        _write(
+            stock,
+            [
+                _movement(
+                    stock, Movement.Kind.DEALLOCATION, actor=actor, allocated=-quantity, reason=reason,
+                    reference=reference,
+                )
+            ],
+        )  # fmt: skip
+        low_stock_check(stock=stock)
+        released.append(Released(stock.product_id, stock.node_id, stock_id, quantity, reference))
+    return released
+
+
+@retry_on_deadlock
+@transaction.atomic
+def stock_consume(*, reference: Ref, lines: list[StockLine], actor: Actor, reason: str = "") -> None:
+    """Ship reserved units: on_hand and allocated both drop. Each line must be held by `reference`.
+
+    Raise Conflict (nothing changes) when the reference holds fewer units than a line ships.
+    """
+    keys = {(line.product_id, line.node_id) for line in lines}
+    ids = StockLevel.objects.filter(product_id__in={k[0] for k in keys}, node_id__in={k[1] for k in keys}).values_list(
+        "pk", "product_id", "node_id"
+    )
+    by_key = {(p, n): pk for pk, p, n in ids if (p, n) in keys}
+    rows = _lock_rows(by_key.values())
+    held = holdings(reference=reference, stock_ids=rows)
+    wanted: dict[int, int] = defaultdict(int)
+    for line in lines:
+        stock_id = by_key.get((line.product_id, line.node_id))
+        quantity = line.quantity or 0
+        if stock_id is None or quantity <= 0 or held.get(stock_id, 0) < wanted[stock_id] + quantity:
+            have = held.get(stock_id, 0) if stock_id else 0
+            raise Conflict(
+                f"{reference} holds {have} unit(s) of product {line.product_id} at node {line.node_id}; "
+                f"cannot ship {quantity}.",
+                field="quantity",
+                code="not_reserved",
+            )
+        wanted[stock_id] += quantity
+    for stock_id in sorted(wanted):
+        stock, quantity = rows[stock_id], wanted[stock_id]
+        _write(
+            stock,
+            [
+                _movement(
+                    stock, Movement.Kind.SHIPMENT, actor=actor, on_hand=-quantity, allocated=-quantity, reason=reason,
+                    reference=reference,
+                )
+            ],
+        )  # fmt: skip
+        low_stock_check(stock=stock)
+
+
+# --- receive / adjust / count / transfer -----------------------------------------------------
+
+
+def _positive(quantity: int, name: str = "quantity") -> None:
+    if quantity <= 0:
+        raise InvalidInput([FieldError(name, "invalid", "Must be a positive integer.")])
+
+
+@retry_on_deadlock
+@transaction.atomic
+def stock_receive(
+    *,
+    product: Product,
+    node: Node,
+    quantity: int,
+    actor: Actor,
+    reference: Ref | None = None,
+    reason: str = "",
+    kind: str = Movement.Kind.RECEIPT,
+) -> StockLevel:
+    """Add received (or, with kind=return_restock, restocked) units and emit inventory.received."""
+    _positive(quantity)
+    stock = stock_lock(product_id=product.pk, node_id=node.pk)
+    assert stock is not None
+    _write(stock, [_movement(stock, kind, actor=actor, on_hand=quantity, reason=reason, reference=reference)])
+    low_stock_check(stock=stock)
+    _emit_received(stock, quantity, kind, reference)
+    return stock
+
+
+@retry_on_deadlock
+@transaction.atomic
+def stock_adjust(
+    *,
+    product: Product,
+    node: Node,
+    quantity: int,
+    actor: Actor,
+    reason: str,
+    reference: Ref | None = None,
+    kind: str = Movement.Kind.ADJUSTMENT,
+) -> StockLevel:
+    """Change on_hand by a signed quantity.
+
+    Taking on_hand below what is reserved de-allocates the newest reservations first (a
+    shortfall, see `inventory.shortfall`); taking it below zero is refused. A positive
+    adjustment emits `inventory.received`.
+    """
+    if quantity == 0:
+        raise InvalidInput([FieldError("quantity", "invalid", "Must not be zero.")])
+    stock = stock_lock(product_id=product.pk, node_id=node.pk)
+    assert stock is not None
+    if stock.on_hand + quantity < 0:
+        raise DomainError(
+            f"{product.sku} at {node.code} has {stock.on_hand} on hand; cannot remove {-quantity}.",
+            field="quantity",
+            code="below_zero",
+        )
+    cause = f"{reason or kind} of {quantity:+} at {node.code}"
+    movements = _cover_shortfall(stock, stock.on_hand + quantity, actor=actor, cause=cause)
+    movements.append(_movement(stock, kind, actor=actor, on_hand=quantity, reason=reason, reference=reference))
+    _write(stock, movements)
+    low_stock_check(stock=stock)
+    if quantity > 0:
+        _emit_received(stock, quantity, kind, reference)
+    return stock
+
+
+@dataclass(frozen=True)
+class CountResult:
+    stock: StockLevel
+    delta: int
+    deallocated: int
+
+
+def stock_count(
+    *,
+    product: Product,
+    node: Node,
+    counted: int,
+    actor: Actor,
+    reference: Ref | None = None,
+    as_of: datetime | None = None,
+    reason: str = "",
+) -> CountResult:
+    """Set on_hand from a physical count (a `count_correction` movement for the difference).
+
+    The count is what the node had at `as_of`: movements recorded after it are added on top.
+    Runs in the caller's transaction (the snapshot job batches many counts into one).
+    """
+    if counted < 0:
+        raise InvalidInput([FieldError("on_hand", "invalid", "A count cannot be negative.")])
+    with transaction.atomic():
+        stock = stock_lock(product_id=product.pk, node_id=node.pk)
+        assert stock is not None
+        target = counted
+        if as_of is not None:
+            later = Movement.objects.filter(stock=stock, created_at__gt=as_of).aggregate(s=Sum("on_hand_delta"))["s"]
+            target += later or 0
+        target = max(target, 0)
+        delta = target - stock.on_hand
+        if delta == 0:
+            return CountResult(stock, 0, 0)
+        cause = f"{reason or 'count'}: counted {counted}, on hand becomes {target}"
+        movements = _cover_shortfall(stock, target, actor=actor, cause=cause)
+        deallocated = -sum(m.allocated_delta for m in movements)
+        movements.append(
+            _movement(
+                stock, Movement.Kind.COUNT_CORRECTION, actor=actor, on_hand=delta,
+                reason=reason or f"counted {counted}", reference=reference,
+            )
+        )  # fmt: skip
+        _write(stock, movements)
+        low_stock_check(stock=stock)
+        if delta > 0:
+            _emit_received(stock, delta, Movement.Kind.COUNT_CORRECTION, reference)
+        return CountResult(stock, delta, deallocated)
+
+
+@retry_on_deadlock
+@transaction.atomic
+def stock_transfer(
+    *,
+    product: Product,
+    from_node: Node,
+    to_node: Node,
+    quantity: int,
+    actor: Actor,
+    reference: Ref | None = None,
+    reason: str = "",
+) -> tuple[StockLevel, StockLevel]:
+    """Move unreserved units from one node to another (transfer_out + transfer_in)."""
+    _positive(quantity)
+    if from_node.pk == to_node.pk:
+        raise InvalidInput([FieldError("to_node", "invalid", "Source and destination are the same node.")])
+    stock_lock(product_id=product.pk, node_id=to_node.pk)  # make sure it exists
+    ids = StockLevel.objects.filter(product=product, node__in=[from_node, to_node]).values_list("pk", flat=True)
+    rows = {row.node_id: row for row in _lock_rows(ids).values()}
+    source, target = rows.get(from_node.pk), rows[to_node.pk]
+    free = source.on_hand - source.allocated if source else 0
+    if source is None or free < quantity:
+        raise DomainError(
+            f"{from_node.code} has {free} unreserved unit(s) of {product.sku}; cannot transfer {quantity}.",
+            field="quantity",
+            code="insufficient_stock",
+        )
+    note = reason or f"{from_node.code} -> {to_node.code}"
+    _write(source, [_movement(source, Movement.Kind.TRANSFER_OUT, actor=actor, on_hand=-quantity, reason=note,
+                              reference=reference)])  # fmt: skip
+    _write(target, [_movement(target, Movement.Kind.TRANSFER_IN, actor=actor, on_hand=quantity, reason=note,
+                              reference=reference)])  # fmt: skip
+    low_stock_check(stock=source)
+    low_stock_check(stock=target)
+    _emit_received(target, quantity, Movement.Kind.TRANSFER_IN, reference)
+    return source, target
+
+
+@transaction.atomic
+def stock_settings_update(
+    *, stock: StockLevel, actor: Actor, safety_stock: int | None = None, reorder_threshold: int | None | str = "keep"
+) -> StockLevel:
+    """Change a row's safety stock and/or reorder threshold (policy, not a ledger movement)."""
+    locked = stock_lock(product_id=stock.product_id, node_id=stock.node_id)
+    assert locked is not None
+    if safety_stock is not None:
+        if safety_stock < 0:
+            raise InvalidInput([FieldError("safety_stock", "invalid", "Must not be negative.")])
+        locked.safety_stock = safety_stock
+    if reorder_threshold != "keep":
+        locked.reorder_threshold = reorder_threshold  # type: ignore[assignment]
+    StockLevel.objects.filter(pk=locked.pk).update(
+        safety_stock=locked.safety_stock, reorder_threshold=locked.reorder_threshold, updated_at=timezone.now()
+    )
+    low_stock_check(stock=locked)
+    return locked
