@@ -49,6 +49,10 @@ def currency_precision(code: str) -> int:
     return int(get_currency_precision(code))
 
 
+def fmt_money(value: Decimal, currency: str) -> str:
+    return str(value.quantize(Decimal(1).scaleb(-currency_precision(currency))))
+
+
 def money_errors(value: Decimal, currency: str, field: str) -> list[FieldError]:
     """The amount must be non-negative and carry no more decimals than the currency has."""
     if value < 0:

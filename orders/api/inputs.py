@@ -15,6 +15,7 @@ from orders.validation import (
     check_fulfillment,
     computed_total,
     currency_errors,
+    fmt_money,
     money_errors,
     normalize_address_fields,
     normalize_phone,
@@ -163,14 +164,18 @@ class OrderIn(StrictSerializer):
                 FieldError(
                     "total",
                     "mismatch",
-                    f"Declared total {attrs['total']} does not match the computed total {expected}.",
+                    f"Declared total {fmt_money(attrs['total'], currency)} does not match "
+                    f"the computed total {fmt_money(expected, currency)}.",
                 )
             ]
         paid = sum((p["amount"] for p in attrs["payments"]), Decimal(0))
         if paid != attrs["total"]:
             return [
                 FieldError(
-                    payments_field, "mismatch", f"Payments add up to {paid}, not the order total {attrs['total']}."
+                    payments_field,
+                    "mismatch",
+                    f"Payments add up to {fmt_money(paid, currency)}, "
+                    f"not the order total {fmt_money(attrs['total'], currency)}.",
                 )
             ]
         return []
