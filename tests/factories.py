@@ -181,3 +181,82 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"user{n}")
     is_staff = True
     password = factory.django.Password("pw-for-tests-only")
+
+
+# --- inventory -------------------------------------------------------------------------------
+
+
+class StockLevelFactory(factory.django.DjangoModelFactory):
+    """A stock row whose on_hand is backed by a receipt in the ledger (so the audit balances)."""
+
+    class Meta:
+        model = "inventory.StockLevel"
+        skip_postgeneration_save = True
+
+    product = factory.SubFactory(ProductFactory)
+    node = factory.SubFactory(NodeFactory)
+    on_hand = 0
+    allocated = 0
+
+    @factory.post_generation
+    def ledger(self, create: bool, extracted: object, **kwargs: object) -> None:
+        from inventory.models import Movement
+
+        if create and (self.on_hand or self.allocated):
+            Movement.objects.create(
+                stock=self,
+                kind=Movement.Kind.RECEIPT,
+                on_hand_delta=self.on_hand,
+                allocated_delta=self.allocated,
+                reason="factory",
+                ref_type="tests.factory" if self.allocated else "",
+                ref_id="1" if self.allocated else "",
+                actor_kind="system",
+                actor_label="factory",
+            )
+
+
+class MovementFactory(factory.django.DjangoModelFactory):
+    """A bare ledger row (it does not change its stock row: use the services for that)."""
+
+    class Meta:
+        model = "inventory.Movement"
+
+    stock = factory.SubFactory(StockLevelFactory)
+    kind = "adjustment"
+    actor_kind = "system"
+    actor_label = "factory"
+
+
+class ChannelRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "inventory.ChannelRule"
+
+    channel = factory.SubFactory(ChannelFactory)
+    node_types = factory.LazyFunction(lambda: ["dc", "store", "dropship"])
+    store_capabilities = factory.LazyFunction(lambda: ["ship_from_store"])
+
+
+class StockAdjustmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "inventory.StockAdjustment"
+
+    merchant = factory.SubFactory(MerchantFactory)
+    external_id = factory.Sequence(lambda n: f"ADJ-{n}")
+    product = factory.SubFactory(ProductFactory, merchant=factory.SelfAttribute("..merchant"))
+    node = factory.SubFactory(NodeFactory)
+    quantity = 1
+    reason = "correction"
+    actor_label = "factory"
+
+
+class SnapshotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "inventory.Snapshot"
+
+    merchant = factory.SubFactory(MerchantFactory)
+    external_id = factory.Sequence(lambda n: f"SNAP-{n}")
+    node = factory.SubFactory(NodeFactory)
+    as_of = factory.LazyFunction(timezone.now)
+    request_hash = "factory"
+    actor_label = "factory"
