@@ -157,6 +157,8 @@ CELERY_TIMEZONE = TIME_ZONE
 # Periodic jobs; each app's module adds to this dict (see <app>/schedule.py).
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "outbox-sweep": {"task": "oms.tasks.outbox_sweep", "schedule": 15.0},
+    "inventory-availability-changes": {"task": "inventory.tasks.availability_changes", "schedule": 5.0},
+    "inventory-snapshots-resume": {"task": "inventory.tasks.snapshots_resume", "schedule": 60.0},
 }
 
 # Outbox: an event not dispatched this many seconds after it was written is re-dispatched.

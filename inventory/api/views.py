@@ -1,17 +1,42 @@
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from inventory.api.serializers import BulkIn, BulkOut, ProductIn, ProductOut, ProductPatchIn
-from inventory.selectors import product_get, product_list
-from inventory.services import product_create, product_update, products_upsert
+from inventory.api.serializers import (
+    AdjustmentIn,
+    AdjustmentsIn,
+    AdjustmentsOut,
+    AvailabilityOut,
+    AvailabilityQuery,
+    BulkIn,
+    BulkOut,
+    NodeIn,
+    NodeOut,
+    NodePatchIn,
+    ProductIn,
+    ProductOut,
+    ProductPatchIn,
+    SnapshotAcceptedOut,
+    SnapshotIn,
+    SnapshotOut,
+)
+from inventory.geocoding import geocode
+from inventory.models import Product
+from inventory.selectors import availability, node_get, node_list, product_get, product_list, snapshot_get
+from inventory.services import node_create, node_update, product_create, product_update, products_upsert
+from inventory.services.sync import adjustments_apply, snapshot_submit
 from oms.api.base import MerchantAPIView
 from oms.api.errors import ErrorBodySerializer, flatten
+from oms.errors import FieldError, InvalidInput
+from oms.idempotency import request_fingerprint
+from oms.models import Channel
 
 ERRORS = {400: ErrorBodySerializer, 404: ErrorBodySerializer, 409: ErrorBodySerializer}
 
@@ -80,3 +105,190 @@ class ProductBulkView(MerchantAPIView):
         for (index, _), outcome in zip(valid, outcomes, strict=True):
             results[index]["result"] = outcome
         return Response({"results": results}, status=status.HTTP_200_OK if valid else status.HTTP_400_BAD_REQUEST)
+
+
+# --- nodes -------------------------------------------------------------------------------------
+
+
+class NodeListCreateView(MerchantAPIView):
+    @extend_schema(
+        operation_id="nodes_list",
+        responses={200: NodeOut(many=True)},
+        description="The nodes that serve this merchant: its own (owned: true) and shared ones.",
+    )
+    def get(self, request: Request) -> Response:
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(node_list(merchant=self.merchant), request, view=self)
+        data = NodeOut(page, many=True, context={"merchant": self.merchant}).data
+        return paginator.get_paginated_response(data)
+
+    @extend_schema(
+        operation_id="nodes_create",
+        request=NodeIn,
+        responses={201: NodeOut, **ERRORS},
+        description="Create a node the merchant owns (a store, a drop-ship vendor). Without latitude and "
+        "longitude, the node is geocoded from its address.",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = NodeIn(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        node = node_create(merchant=self.merchant, data=serializer.validated_data)
+        return Response(NodeOut(node, context={"merchant": self.merchant}).data, status=status.HTTP_201_CREATED)
+
+
+class NodeDetailView(MerchantAPIView):
+    @extend_schema(operation_id="nodes_retrieve", responses={200: NodeOut, 404: ErrorBodySerializer})
+    def get(self, request: Request, code: str) -> Response:
+        node = node_get(merchant=self.merchant, code=code)
+        return Response(NodeOut(node, context={"merchant": self.merchant}).data)
+
+    @extend_schema(
+        operation_id="nodes_update",
+        request=NodePatchIn,
+        responses={200: NodeOut, 403: ErrorBodySerializer, **ERRORS},
+        description="Change a node the merchant owns; shared nodes answer 403 (they are managed in the admin).",
+    )
+    def patch(self, request: Request, code: str) -> Response:
+        node = node_get(merchant=self.merchant, code=code)
+        serializer = NodePatchIn(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        node = node_update(merchant=self.merchant, node=node, data=serializer.validated_data)
+        return Response(NodeOut(node, context={"merchant": self.merchant}).data)
+
+
+# --- sync --------------------------------------------------------------------------------------
+
+
+class AdjustmentsView(MerchantAPIView):
+    @extend_schema(
+        operation_id="inventory_adjustments",
+        request=AdjustmentsIn,
+        responses={200: AdjustmentsOut, 400: AdjustmentsOut},
+        description="Apply stock deltas from a WMS or store system, each idempotent by its id. Reasons: receipt "
+        "(positive), damage (negative), count, correction, transfer (signed). A result per item: applied, "
+        "duplicate (that id was applied before), or error with its errors. 200 when at least one item "
+        "applied or was a duplicate, 400 when none did. Taking on_hand below what is reserved de-allocates the "
+        "newest reservations and emits inventory.shortfall.",
+    )
+    def post(self, request: Request) -> Response:
+        envelope = AdjustmentsIn(data=request.data)
+        envelope.is_valid(raise_exception=True)
+        results: list[dict[str, Any] | None] = []
+        valid: list[tuple[int, dict[str, Any]]] = []
+        for index, item in enumerate(envelope.validated_data["adjustments"]):
+            serializer = AdjustmentIn(data=item)
+            if serializer.is_valid():
+                valid.append((index, serializer.validated_data))
+                results.append(None)
+            else:
+                item_id = item.get("id") if isinstance(item, dict) and isinstance(item.get("id"), str) else None
+                errors = flatten(serializer.errors, f"adjustments[{index}]")
+                results.append({"id": item_id, "result": "error", "errors": errors})
+        outcomes = adjustments_apply(
+            merchant=self.merchant,
+            items=[data for _, data in valid],
+            positions=[index for index, _ in valid],
+            actor=self.actor,
+        )
+        for (index, _), outcome in zip(valid, outcomes, strict=True):
+            body: dict[str, Any] = {"id": outcome.id, "result": outcome.result}
+            if outcome.errors:
+                body["errors"] = outcome.errors
+            if outcome.stock is not None:
+                body.update(on_hand=outcome.stock.on_hand, allocated=outcome.stock.allocated, atp=outcome.stock.atp)
+            results[index] = body
+        ok = any(r is not None and r["result"] != "error" for r in results)
+        return Response({"results": results}, status=status.HTTP_200_OK if ok else status.HTTP_400_BAD_REQUEST)
+
+
+class SnapshotCreateView(MerchantAPIView):
+    @extend_schema(
+        operation_id="inventory_snapshots_create",
+        request=SnapshotIn,
+        responses={202: SnapshotAcceptedOut, **ERRORS},
+        description="A full count of one node (SKU -> on_hand) as of a time; applied in batches by a background "
+        "job. Idempotent by id. A snapshot older than the newest one received for the node answers 409. "
+        "Follow status_url for progress and per-row rejections.",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = SnapshotIn(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        snapshot = snapshot_submit(
+            merchant=self.merchant,
+            data=serializer.validated_data,
+            actor=self.actor,
+            fingerprint=request_fingerprint(request.data),
+        )
+        url = reverse("inventory-snapshot-detail", kwargs={"snapshot_id": snapshot.external_id})
+        body = {"id": snapshot.external_id, "status": snapshot.status, "status_url": request.build_absolute_uri(url)}
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": url})
+
+
+class SnapshotDetailView(MerchantAPIView):
+    @extend_schema(operation_id="inventory_snapshots_retrieve", responses={200: SnapshotOut, 404: ErrorBodySerializer})
+    def get(self, request: Request, snapshot_id: str) -> Response:
+        return Response(SnapshotOut(snapshot_get(merchant=self.merchant, external_id=snapshot_id)).data)
+
+
+# --- availability ------------------------------------------------------------------------------
+
+
+class AvailabilityView(MerchantAPIView):
+    @extend_schema(
+        operation_id="availability",
+        parameters=[
+            OpenApiParameter("sku", str, many=True, required=True, description="Repeat for several SKUs (max 200)."),
+            OpenApiParameter("channel", str, description="Channel code: safe-to-promise follows its rule."),
+            OpenApiParameter("country", str),
+            OpenApiParameter("region", str),
+            OpenApiParameter("postal_code", str, description="With country: nodes are listed nearest first."),
+        ],
+        responses={200: AvailabilityOut, 400: ErrorBodySerializer},
+    )
+    def get(self, request: Request) -> Response:
+        params = {k: request.query_params.get(k) for k in ("channel", "country", "region", "postal_code")}
+        query = AvailabilityQuery(
+            data={"sku": request.query_params.getlist("sku"), **{k: v for k, v in params.items() if v is not None}}
+        )
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        skus = list(dict.fromkeys(data["sku"]))
+        products = {p.sku: p for p in Product.objects.filter(merchant=self.merchant, sku__in=skus)}
+        errors = [
+            FieldError(f"sku[{i}]", "unknown_sku", f"No product with SKU '{sku}'.")
+            for i, sku in enumerate(skus)
+            if sku not in products
+        ]
+        channel = None
+        if "channel" in data:
+            channel = Channel.objects.filter(merchant=self.merchant, code=data["channel"]).first()
+            if channel is None:
+                errors.append(FieldError("channel", "unknown_channel", f"No channel '{data['channel']}'."))
+        if errors:
+            raise InvalidInput(errors)
+        destination = None
+        if "country" in data:
+            destination = geocode(
+                country=data["country"], region=data.get("region", ""), postal_code=data.get("postal_code", "")
+            )
+        rows = availability(
+            merchant=self.merchant,
+            products=[products[sku] for sku in skus],
+            channel=channel,
+            destination=destination,
+        )
+        # Plain dicts: a 100-SKU answer over hundreds of nodes is too large for serializer fields.
+        body: dict[str, Any] = {
+            "results": [
+                {
+                    "sku": row.sku,
+                    "atp": row.atp,
+                    "safe_to_promise": row.safe_to_promise,
+                    "nodes": [asdict(n) for n in row.nodes],
+                }
+                for row in rows
+            ]
+        }
+        if destination is not None:
+            body["destination"] = asdict(destination)
+        return Response(body)

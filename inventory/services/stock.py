@@ -31,7 +31,7 @@ from inventory.models import Movement, Node, Product, StockLevel
 from oms.actors import Actor
 from oms.alerts import exception_raise, exceptions_close_for
 from oms.errors import Conflict, DomainError, FieldError, InvalidInput
-from oms.outbox import emit
+from oms.outbox import emit, emit_many
 from oms.refs import Ref
 
 logger = logging.getLogger(__name__)
@@ -246,8 +246,8 @@ def low_stock_check(*, stock: StockLevel) -> None:
         exceptions_close_for(subject=stock, type=LOW_STOCK, actor=SYSTEM, note=f"ATP back to {stock.atp}")
 
 
-def _emit_received(stock: StockLevel, quantity: int, kind: str, reference: Ref | None) -> None:
-    payload = {
+def _received_payload(stock: StockLevel, quantity: int, kind: str, reference: Ref | None) -> dict[str, Any]:
+    return {
         **_stock_payload(stock),
         "product_id": stock.product_id,
         "node_id": stock.node_id,
@@ -255,6 +255,10 @@ def _emit_received(stock: StockLevel, quantity: int, kind: str, reference: Ref |
         "kind": kind,
         "reference": {"type": reference.type, "id": reference.id} if reference else None,
     }
+
+
+def _emit_received(stock: StockLevel, quantity: int, kind: str, reference: Ref | None) -> None:
+    payload = _received_payload(stock, quantity, kind, reference)
     emit("inventory.received", subject=stock.product, merchant_id=stock.product.merchant_id, payload=payload)
 
 
@@ -564,55 +568,98 @@ def stock_adjust(
     return stock
 
 
-@dataclass(frozen=True)
+@dataclass
 class CountResult:
-    stock: StockLevel
-    delta: int
-    deallocated: int
+    applied: int = 0  # rows whose on_hand changed
+    unchanged: int = 0
+    deallocated: int = 0  # reserved units released because a count came in below them
+    shortfalls: list[dict[str, Any]] = field(default_factory=list)
 
 
-def stock_count(
+def stock_counts_apply(
     *,
-    product: Product,
     node: Node,
-    counted: int,
+    counts: list[tuple[Product, int]],
     actor: Actor,
     reference: Ref | None = None,
     as_of: datetime | None = None,
-    reason: str = "",
+    reason: str = "count",
 ) -> CountResult:
-    """Set on_hand from a physical count (a `count_correction` movement for the difference).
+    """Set on_hand at one node from physical counts: a `count_correction` movement per change.
 
-    The count is what the node had at `as_of`: movements recorded after it are added on top.
-    Runs in the caller's transaction (the snapshot job batches many counts into one).
+    A count is what the node had at `as_of`: movements recorded after it are added on top.
+    A count below what is reserved de-allocates the newest reservations first and emits
+    `inventory.shortfall`. Set-based (a few queries for the whole list), so the snapshot job
+    can apply thousands of rows per transaction; runs in the caller's transaction if any.
     """
-    if counted < 0:
-        raise InvalidInput([FieldError("on_hand", "invalid", "A count cannot be negative.")])
+    result = CountResult()
+    if not counts:
+        return result
+    for product, counted in counts:
+        if counted < 0:
+            raise InvalidInput([FieldError("on_hand", "invalid", f"{product.sku}: a count cannot be negative.")])
     with transaction.atomic():
-        stock = stock_lock(product_id=product.pk, node_id=node.pk)
-        assert stock is not None
-        target = counted
-        if as_of is not None:
-            later = Movement.objects.filter(stock=stock, created_at__gt=as_of).aggregate(s=Sum("on_hand_delta"))["s"]
-            target += later or 0
-        target = max(target, 0)
-        delta = target - stock.on_hand
-        if delta == 0:
-            return CountResult(stock, 0, 0)
-        cause = f"{reason or 'count'}: counted {counted}, on hand becomes {target}"
-        movements = _cover_shortfall(stock, target, actor=actor, cause=cause)
-        deallocated = -sum(m.allocated_delta for m in movements)
-        movements.append(
-            _movement(
-                stock, Movement.Kind.COUNT_CORRECTION, actor=actor, on_hand=delta,
-                reason=reason or f"counted {counted}", reference=reference,
+        product_ids = [p.pk for p, _ in counts]
+        missing = set(product_ids) - set(
+            StockLevel.objects.filter(node=node, product_id__in=product_ids).values_list("product_id", flat=True)
+        )
+        if missing:
+            StockLevel.objects.bulk_create(
+                [StockLevel(product_id=pk, node=node) for pk in missing], ignore_conflicts=True
             )
-        )  # fmt: skip
-        _write(stock, movements)
-        low_stock_check(stock=stock)
-        if delta > 0:
-            _emit_received(stock, delta, Movement.Kind.COUNT_CORRECTION, reference)
-        return CountResult(stock, delta, deallocated)
+        ids = StockLevel.objects.filter(node=node, product_id__in=product_ids).values_list("pk", flat=True)
+        rows = {row.product_id: row for row in _lock_rows(ids).values()}
+        later: dict[int, int] = {}
+        if as_of is not None:
+            later = dict(
+                Movement.objects.filter(stock_id__in=[r.pk for r in rows.values()], created_at__gt=as_of)
+                .values("stock_id")
+                .annotate(s=Sum("on_hand_delta"))
+                .values_list("stock_id", "s")
+            )
+        movements: list[Movement] = []
+        changed: list[StockLevel] = []
+        received: list[tuple[StockLevel, int]] = []
+        for product, counted in counts:
+            stock = rows[product.pk]
+            stock.product = product
+            target = max(counted + (later.get(stock.pk) or 0), 0)
+            delta = target - stock.on_hand
+            if delta == 0:
+                result.unchanged += 1
+                continue
+            if target < stock.allocated:
+                cause = f"{reason}: counted {counted}, on hand becomes {target}"
+                freed = _cover_shortfall(stock, target, actor=actor, cause=cause)
+                movements += freed
+                taken = -sum(m.allocated_delta for m in freed)
+                result.deallocated += taken
+                result.shortfalls.append({"sku": product.sku, "node": node.code, "deallocated": taken})
+                stock.allocated -= taken
+            note = f"{reason}: counted {counted}" + (f" at {as_of:%Y-%m-%d %H:%M:%S}" if as_of else "")
+            movements.append(
+                _movement(
+                    stock, Movement.Kind.COUNT_CORRECTION, actor=actor, on_hand=delta, reason=note, reference=reference
+                )
+            )
+            stock.on_hand = target
+            changed.append(stock)
+            result.applied += 1
+            if delta > 0:
+                received.append((stock, delta))
+        now = timezone.now()
+        for stock in changed:
+            stock.updated_at = now
+        StockLevel.objects.bulk_update(changed, ["on_hand", "allocated", "updated_at"], batch_size=1000)
+        Movement.objects.bulk_create(movements, batch_size=1000)
+        for stock in changed:
+            if stock.reorder_threshold is not None or stock.low_stock:
+                low_stock_check(stock=stock)
+        if received:
+            kind = Movement.Kind.COUNT_CORRECTION
+            events = [("inventory.received", s.product, _received_payload(s, q, kind, reference)) for s, q in received]
+            emit_many(events, merchant_id=received[0][0].product.merchant_id)
+    return result
 
 
 @retry_on_deadlock
