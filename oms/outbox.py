@@ -104,8 +104,8 @@ def publish(event_id: Any) -> None:
 
     try:
         outbox_dispatch.apply_async((str(event_id),), retry=False)
-    except Exception:  # any transport error: the event is safe in the database
-        logger.warning("broker unreachable; event %s left to the outbox sweeper", event_id)
+    except Exception as exc:  # any transport error: the event is safe in the database
+        logger.warning("broker unreachable (%r); event %s left to the outbox sweeper", exc, event_id, exc_info=True)
 
 
 def dispatch(event_id: Any) -> None:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from celery import shared_task
-
 from oms import outbox
+from oms.celery import app
 
 
-@shared_task(acks_late=True)
+@app.task(acks_late=True)
 def outbox_dispatch(event_id: str) -> None:
     outbox.dispatch(event_id)
 
 
-@shared_task
+@app.task
 def outbox_sweep() -> int:
     return outbox.sweep()

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from celery import _state as celery_state
 from django.conf import settings
 from rest_framework.test import APIClient
 
@@ -33,6 +36,26 @@ def _eager_celery() -> Any:
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
+
+
+@contextmanager
+def unreachable_broker() -> Iterator[None]:
+    """Point Celery at a real broker address where nothing listens, then restore it."""
+    original, eager = celery_app.conf.broker_url, celery_app.conf.task_always_eager
+    celery_app.conf.update(broker_url="redis://127.0.0.1:1/0", task_always_eager=False)
+    _reset_broker_connections()
+    try:
+        yield
+    finally:
+        celery_app.conf.update(broker_url=original, task_always_eager=eager)
+        _reset_broker_connections()
+
+
+def _reset_broker_connections() -> None:
+    # close() drops pooled connections but also unregisters the app, after which tasks
+    # declared later with @shared_task would not find it: register it again.
+    celery_app.close()
+    celery_state._register_app(celery_app)
 
 
 class MerchantApi:

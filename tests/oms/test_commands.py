@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from io import StringIO
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+from oms.models import Merchant
+from oms.tenancy import api_key_authenticate
+from orders.models import Order
+
+
+@pytest.mark.django_db
+def test_issue_api_token_prints_a_working_key_and_can_create_the_merchant():
+    out = StringIO()
+    call_command("issue_api_token", "newshop", "--create", stdout=out)
+    key = api_key_authenticate(out.getvalue().strip())
+    assert key is not None
+    assert key.merchant.code == "newshop"
+    with pytest.raises(Exception, match="No merchant"):
+        call_command("issue_api_token", "ghost", stdout=StringIO())
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_idempotent():
+    call_command("seed_demo", stdout=StringIO())
+    counts = (Merchant.objects.count(), Order.objects.count(), set(Order.objects.values_list("status", flat=True)))
+    call_command("seed_demo", stdout=StringIO())
+    assert (
+        Merchant.objects.count(),
+        Order.objects.count(),
+        set(Order.objects.values_list("status", flat=True)),
+    ) == counts
+    assert counts[1] >= 30
+    assert {"validated", "on_hold", "cancelled"} <= counts[2]
+
+
+def _check_deploy(env):
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "ERROR"],
+        cwd=settings.BASE_DIR, env={**os.environ, **env}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def test_check_deploy_fails_loudly_on_the_development_secret():
+    result = _check_deploy({"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": settings.DEV_SECRET_KEY})
+    assert result.returncode != 0
+    assert "oms.E001" in result.stderr + result.stdout
+
+
+def test_check_deploy_passes_with_production_settings():
+    result = _check_deploy(
+        {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "x" * 20 + "a-long-random-production-secret-" + "y" * 20,
+         "DJANGO_ALLOWED_HOSTS": "oms.example.com"}
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
