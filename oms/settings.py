@@ -159,6 +159,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "outbox-sweep": {"task": "oms.tasks.outbox_sweep", "schedule": 15.0},
     "inventory-availability-changes": {"task": "inventory.tasks.availability_changes", "schedule": 5.0},
     "inventory-snapshots-resume": {"task": "inventory.tasks.snapshots_resume", "schedule": 60.0},
+    "payments-retry-due": {"task": "orders.payments.tasks.payments_retry_due", "schedule": 15.0},
+    "payments-reauthorize-due": {"task": "orders.payments.tasks.payments_reauthorize_due", "schedule": 3600.0},
 }
 
 # Outbox: an event not dispatched this many seconds after it was written is re-dispatched.
@@ -167,6 +169,17 @@ OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 12)
 
 # Only transitions marked custom={"admin": True} get a button in the admin.
 FSM_ADMIN_FORCE_PERMIT = True
+
+# Payments: gateway calls that fail without an answer are retried (same idempotency key) with
+# exponential backoff and jitter, up to PAYMENT_MAX_ATTEMPTS calls (a merchant may override it).
+PAYMENT_MAX_ATTEMPTS = env_int("PAYMENT_MAX_ATTEMPTS", 5)
+PAYMENT_RETRY_BASE_SECONDS = env_int("PAYMENT_RETRY_BASE_SECONDS", 30)
+PAYMENT_RETRY_MAX_SECONDS = env_int("PAYMENT_RETRY_MAX_SECONDS", 3600)
+PAYMENT_GATEWAYS = {
+    "sandbox": "orders.payments.gateways.sandbox.SandboxGateway",
+    "giftcard": "orders.payments.gateways.sandbox.GiftCardGateway",
+}
+TAX_PROVIDER = env_str("TAX_PROVIDER", "orders.tax.providers.RateTableProvider")
 
 LOGGING = {
     "version": 1,

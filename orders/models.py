@@ -147,6 +147,10 @@ class Order(ConcurrentTransitionMixin, models.Model):
         previous, self.status_before_hold = self.status_before_hold, ""
         return previous
 
+    @transition(field=status, source=S.VALIDATED, target=S.READY)
+    def mark_ready(self) -> None:
+        """The payment rule for allocation is met (orders.payments.services.order_advance)."""
+
     @transition(field=status, source=CANCELLABLE, target=S.CANCELLED, custom={"admin": True, "label": "Cancel order"})
     def cancel(self) -> None:
         self.status_before_hold = ""
@@ -244,8 +248,31 @@ class Hold(models.Model):
         return self.resolved_at is None
 
 
-class Payment(models.Model):
-    """A payment instruction from the channel: one per tender (split tender allowed)."""
+class PaymentStatus(models.TextChoices):
+    PENDING = "pending"
+    AUTHORIZED = "authorized"
+    PARTIALLY_CAPTURED = "partially_captured"
+    CAPTURED = "captured"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+    VOIDED = "voided"
+    FAILED = "failed"
+    EXPIRED = "expired"
+
+
+P = PaymentStatus
+# Money was captured and may be refunded.
+REFUNDABLE = [P.PARTIALLY_CAPTURED, P.CAPTURED, P.PARTIALLY_REFUNDED]
+# An authorization still stands and may be captured.
+CAPTURABLE = [P.AUTHORIZED, P.PARTIALLY_CAPTURED]
+
+
+class Payment(ConcurrentTransitionMixin, models.Model):
+    """A payment instruction from the channel: one per tender (split tender allowed).
+
+    The token is a gateway token (an authorization or a charge the channel obtained), never a
+    card number. Amounts only grow through orders.payments.services, under the row lock.
+    """
 
     class TransactionType(models.TextChoices):
         AUTHORIZE = "authorize"
@@ -257,11 +284,101 @@ class Payment(models.Model):
     token = models.CharField(max_length=255)
     amount = models.DecimalField(max_digits=12, decimal_places=3)
     currency = models.CharField(max_length=3)
-    status = FSMField(default="pending", protected=True)
+    status = FSMField(default=P.PENDING, choices=P.choices, protected=True)
+    authorized_amount = models.DecimalField(max_digits=12, decimal_places=3, default=Decimal(0))
+    captured_amount = models.DecimalField(max_digits=12, decimal_places=3, default=Decimal(0))
+    refunded_amount = models.DecimalField(max_digits=12, decimal_places=3, default=Decimal(0))
+    # Refunds sent to the gateway whose outcome is not known yet: reserved against captured.
+    refund_pending_amount = models.DecimalField(max_digits=12, decimal_places=3, default=Decimal(0))
+    voided_amount = models.DecimalField(max_digits=12, decimal_places=3, default=Decimal(0))
+    authorization_reference = models.CharField(max_length=255, blank=True)
+    authorization_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["order", "id"]
+        constraints = [
+            # Invariant 4: refunds (done or in flight) never exceed what was captured.
+            models.CheckConstraint(
+                condition=Q(refunded_amount__gte=0)
+                & Q(refund_pending_amount__gte=0)
+                & Q(refunded_amount__lte=models.F("captured_amount") - models.F("refund_pending_amount")),
+                name="payment_refund_within_captured",
+            ),
+            models.CheckConstraint(
+                condition=Q(captured_amount__lte=models.F("authorized_amount")),
+                name="payment_capture_within_authorized",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["authorization_expires_at"],
+                name="payment_auth_expiry",
+                condition=Q(status__in=["authorized", "partially_captured"]),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.gateway} {self.transaction_type} {self.amount} {self.currency}"
+
+    @property
+    def capturable_amount(self) -> Decimal:
+        if self.status not in CAPTURABLE:
+            return Decimal(0)
+        return self.authorized_amount - self.captured_amount - self.voided_amount
+
+    @property
+    def refundable_amount(self) -> Decimal:
+        if self.status not in REFUNDABLE:
+            return Decimal(0)
+        return self.captured_amount - self.refunded_amount - self.refund_pending_amount
+
+    # Transitions: field changes only; orders.payments.services run them.
+
+    @transition(field=status, source=P.PENDING, target=P.AUTHORIZED)
+    def authorize(self, amount: Decimal) -> None:
+        self.authorized_amount = amount
+
+    @transition(field=status, source=P.PENDING, target=P.CAPTURED)
+    def record_charge(self, amount: Decimal) -> None:
+        """The channel already took the money (a `capture` payment)."""
+        self.authorized_amount = self.captured_amount = amount
+
+    @transition(field=status, source=CAPTURABLE, target=RETURN_VALUE(P.PARTIALLY_CAPTURED, P.CAPTURED))
+    def capture(self, amount: Decimal) -> str:
+        self.captured_amount += amount
+        if self.captured_amount + self.voided_amount >= self.authorized_amount:
+            return P.CAPTURED
+        return P.PARTIALLY_CAPTURED
+
+    @transition(field=status, source=CAPTURABLE, target=RETURN_VALUE(P.VOIDED, P.CAPTURED))
+    def void(self) -> str:
+        """Release the uncaptured rest of the authorization."""
+        self.voided_amount = self.authorized_amount - self.captured_amount
+        return P.CAPTURED if self.captured_amount else P.VOIDED
+
+    @transition(field=status, source=REFUNDABLE, target=RETURN_VALUE(P.PARTIALLY_REFUNDED, P.REFUNDED))
+    def refund(self, amount: Decimal) -> str:
+        self.refund_pending_amount -= amount
+        self.refunded_amount += amount
+        return P.REFUNDED if self.refunded_amount >= self.captured_amount else P.PARTIALLY_REFUNDED
+
+    @transition(field=status, source=[P.PENDING, *CAPTURABLE], target=P.FAILED)
+    def fail(self) -> None:
+        pass
+
+    @transition(field=status, source=CAPTURABLE, target=P.EXPIRED)
+    def expire(self) -> None:
+        pass
+
+    @transition(field=status, source=[P.FAILED, P.EXPIRED], target=RETURN_VALUE(*CAPTURABLE))
+    def reopen(self) -> str:
+        """A retry or a new token: the authorization stands again."""
+        return P.PARTIALLY_CAPTURED if self.captured_amount else P.AUTHORIZED
+
+
+# Models of the payments, fraud and tax sub-packages live in their own modules (same app).
+from orders.fraud.models import *  # noqa: E402, F403
+from orders.payments.models import *  # noqa: E402, F403
+from orders.tax.models import *  # noqa: E402, F403

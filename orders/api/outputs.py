@@ -7,6 +7,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from orders.api.payments_out import FraudDecisionOut, RefundOut
+from orders.fraud.models import FraudDecision
 from orders.models import Hold, Order, OrderEvent, OrderLine, Payment
 from orders.validation import currency_precision
 
@@ -35,7 +37,12 @@ class LineOut(serializers.ModelSerializer):
 class PaymentOut(serializers.ModelSerializer):
     class Meta:
         model = Payment
-        fields = ["id", "gateway", "transaction_type", "amount", "currency", "status"]
+        fields = [
+            "id", "gateway", "transaction_type", "status", "amount", "currency", "authorized_amount",
+            "captured_amount", "refunded_amount", "voided_amount", "authorization_expires_at",
+        ]  # fmt: skip
+
+    MONEY = ("amount", "authorized_amount", "captured_amount", "refunded_amount", "voided_amount")
 
 
 class HoldOut(serializers.ModelSerializer):
@@ -94,7 +101,11 @@ class OrderSummaryOut(serializers.ModelSerializer):
             for name in ("unit_price", "discount", "tax"):
                 line[name] = fmt(line[name])
         for payment in data["payments"]:
-            payment["amount"] = fmt(payment["amount"])
+            for name in PaymentOut.MONEY:
+                payment[name] = fmt(payment[name])
+        for refund in data.get("refunds", []):
+            for name in ("amount", "tax_amount"):
+                refund[name] = fmt(refund[name])
         return data
 
     def get_customer(self, order: Order) -> dict[str, str]:
@@ -121,6 +132,12 @@ class OrderSummaryOut(serializers.ModelSerializer):
 
 class OrderOut(OrderSummaryOut):
     timeline = EventOut(source="events", many=True)
+    refunds = RefundOut(many=True, read_only=True)
+    fraud = serializers.SerializerMethodField()
 
     class Meta(OrderSummaryOut.Meta):
-        fields = [*OrderSummaryOut.Meta.fields, "timeline"]
+        fields = [*OrderSummaryOut.Meta.fields, "refunds", "fraud", "timeline"]
+
+    def get_fraud(self, order: Order) -> dict[str, Any] | None:
+        decision = FraudDecision.objects.filter(order=order).first()
+        return FraudDecisionOut(decision).data if decision else None

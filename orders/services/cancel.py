@@ -8,6 +8,7 @@ from oms.actors import Actor
 from oms.errors import Conflict, FieldError, InvalidInput
 from oms.outbox import emit
 from orders.models import CANCELLABLE, Order, OrderLine, OrderStatus
+from orders.payments.services import payments_on_order_cancel
 from orders.services.holds import holds_close_all, order_lock
 from orders.services.timeline import order_payload, record, run_transition
 
@@ -65,4 +66,6 @@ def order_cancel(*, order: Order, actor: Actor, reason: str, lines: list[dict[st
             merchant_id=order.merchant_id,
             payload=order_payload(order, reason=reason, **detail),
         )
+    # Void what is only authorized, refund what was captured (orders/payments/services.py).
+    payments_on_order_cancel(order=order, actor=actor, reason=reason, lines=wanted)
     return order

@@ -13,6 +13,7 @@ from oms.models import Channel, Merchant
 from oms.outbox import emit_many
 from oms.tenancy import merchant_next_order_sequence
 from orders.models import Customer, FulfillmentType, Hold, Order, OrderLine, OrderStatus, Payment
+from orders.payments.intake import order_after_validation
 from orders.services.holds import hold_place
 from orders.services.soft_checks import address_problems
 from orders.services.timeline import order_payload, timeline_entry
@@ -171,4 +172,6 @@ def _create(
     )
     for problem in address_problems(order):
         hold_place(order=order, type=Hold.Type.ADDRESS, reason=problem, actor=actor)
+    # Fraud screening, the tax check, then the payment rule (orders/payments/intake.py).
+    order_after_validation(order=order, actor=actor)
     return order

@@ -1,0 +1,1 @@
+"""Fraud screening: rules scored right after validation, before any payment is captured."""

@@ -1,0 +1,1 @@
+"""Payments: gateway adapters (a working sandbox by default), capture, void, refund, re-auth."""

@@ -1,0 +1,29 @@
+"""What happens to a freshly validated order, in order: the channel's payments are recorded,
+fraud screening runs (before any capture), the declared tax is checked, and after commit the
+job applies the payment rule (ready, or capture first)."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from django.db import transaction
+
+from oms.actors import Actor
+from orders.fraud.models import FraudDecision
+from orders.fraud.services import order_fraud_screen
+from orders.models import Order, OrderStatus
+from orders.payments.services import payments_record_at_capture
+from orders.tax.services import order_tax_check
+
+
+def order_after_validation(*, order: Order, actor: Actor) -> None:
+    """The capture service's hook, inside its transaction."""
+    from orders.payments.tasks import order_advance
+
+    payments_record_at_capture(order=order, actor=actor)
+    decision = order_fraud_screen(order=order, actor=actor)
+    if decision is not None and decision.outcome == FraudDecision.Outcome.REJECT:
+        return
+    order_tax_check(order=order, actor=actor)
+    if Order.objects.filter(pk=order.pk, status=OrderStatus.VALIDATED).exists():
+        transaction.on_commit(partial(order_advance.delay, order.pk))

@@ -1,0 +1,653 @@
+"""Payment use cases: record at order capture, the payment rule (-> ready), capture, void,
+refund, re-authorization, and what cancellation and CSR resolution do to payments.
+
+Money moves through orders.payments.executor: a pending call row is committed first, the
+gateway is called outside any lock, and the outcome is recorded under the locks
+(order, then payment), where the handlers below run.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from oms.actors import Actor
+from oms.alerts import exception_raise
+from oms.errors import Conflict, DomainError, FieldError, InvalidInput
+from oms.outbox import emit
+from orders.models import CAPTURABLE, HOLDABLE, Hold, Order, OrderStatus, Payment, PaymentStatus
+from orders.payments import executor
+from orders.payments.executor import Outcome, Txn
+from orders.payments.gateways import gateway_codes, gateway_get
+from orders.payments.models import CaptureTiming, MerchantPaymentSettings, Refund
+from orders.services.holds import hold_place, holds_resolve_of_type, order_lock
+from orders.services.timeline import record, run_transition
+from orders.validation import currency_precision
+
+SYSTEM = Actor.system("payments")
+# Order states in which a payment decline or a lapsing authorization still matters.
+_LIVE = {*HOLDABLE, OrderStatus.ON_HOLD}
+
+
+# Amounts.
+
+
+def _places(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-currency_precision(currency))
+
+
+def order_amount_due(order: Order) -> Decimal:
+    """The order's value after cancellations: what the payments must cover."""
+    lines = list(order.lines.all())
+    if lines and all(line.qty_cancelled >= line.quantity for line in lines):
+        return Decimal(0)
+    cancelled = sum(
+        (line.line_total * line.qty_cancelled / line.quantity for line in lines if line.qty_cancelled),
+        Decimal(0),
+    )
+    return max(Decimal(0), (order.total - cancelled).quantize(_places(order.currency)))
+
+
+def line_value(order: Order, cancelled: dict[int, int]) -> Decimal:
+    """Value (with tax, after discount) of the given quantities per line id."""
+    lines = {line.pk: line for line in order.lines.all()}
+    value = sum(
+        (lines[pk].line_total * qty / lines[pk].quantity for pk, qty in cancelled.items() if pk in lines),
+        Decimal(0),
+    )
+    return value.quantize(_places(order.currency))
+
+
+def _payload(payment: Payment, order: Order, **extra: Any) -> dict[str, Any]:
+    return {
+        "number": order.number,
+        "external_id": order.external_id,
+        "payment": payment.pk,
+        "gateway": payment.gateway,
+        "transaction_type": payment.transaction_type,
+        "status": payment.status,
+        "currency": payment.currency,
+        "amount": str(payment.amount),
+        "captured_amount": str(payment.captured_amount),
+        "refunded_amount": str(payment.refunded_amount),
+        **extra,
+    }
+
+
+def _settings(merchant_id: int) -> MerchantPaymentSettings:
+    found = MerchantPaymentSettings.objects.filter(merchant_id=merchant_id).first()
+    return found or MerchantPaymentSettings(merchant_id=merchant_id)
+
+
+def _locked_payments(order: Order) -> list[Payment]:
+    return list(Payment.objects.select_for_update().filter(order=order).order_by("pk"))
+
+
+def _run_after_commit(txn_ids: list[int], *, actor: Actor, background: bool) -> None:
+    """Send prepared calls once the transaction that wrote them commits."""
+    if not txn_ids:
+        return
+    if background:
+        from orders.payments.tasks import payment_transactions_execute
+
+        transaction.on_commit(partial(payment_transactions_execute.delay, txn_ids))
+    else:
+        transaction.on_commit(partial(executor.execute_many, txn_ids, actor=actor))
+
+
+def _hold(order: Order, reason: str, *, actor: Actor, details: dict[str, Any]) -> None:
+    """A payment hold where the order can still be held; otherwise an alert for Finance."""
+    if order.status in _LIVE:
+        hold_place(order=order, type=Hold.Type.PAYMENT, reason=reason, actor=actor, details=details)
+    else:
+        exception_raise(type="payment_problem", subject=order, message=reason, merchant=order.merchant)
+
+
+# At order capture.
+
+
+def payments_record_at_capture(*, order: Order, actor: Actor) -> None:
+    """Record what the channel did: an authorization it obtained, or a charge it took."""
+    for payment in Payment.objects.filter(order=order).order_by("pk"):
+        if payment.transaction_type == Payment.TransactionType.CAPTURE:
+            payment.record_charge(payment.amount)
+            payment.save()
+            executor.record_channel_fact(payment, Txn.Kind.CAPTURE, payment.amount, actor=actor)
+            emit("payment.captured", subject=order, merchant_id=order.merchant_id, payload=_payload(payment, order))
+        else:
+            payment.authorize(payment.amount)
+            payment.authorization_reference = payment.token
+            ttl = gateway_get(payment.gateway).authorization_ttl
+            payment.authorization_expires_at = order.placed_at + ttl
+            payment.save()
+            executor.record_channel_fact(payment, Txn.Kind.AUTHORIZE, payment.amount, actor=actor)
+
+
+def gateway_errors(payments: list[dict[str, Any]], field: str) -> list[FieldError]:
+    known = gateway_codes()
+    return [
+        FieldError(
+            f"{field}.gateway" if field == "payment" else f"{field}[{i}].gateway",
+            "invalid",
+            f"Unknown gateway; one of {', '.join(known)}.",
+        )
+        for i, p in enumerate(payments)
+        if p["gateway"] not in known
+    ]
+
+
+# The payment rule and the capture job.
+
+
+def payment_rule_met(order: Order, payments: list[Payment]) -> bool:
+    """`ready` needs the money captured, or (capturing later) authorized, for what is due."""
+    if any(p.status in (PaymentStatus.FAILED, PaymentStatus.EXPIRED) for p in payments):
+        return False
+    due = order_amount_due(order)
+    captured = sum((p.captured_amount for p in payments), Decimal(0))
+    if captured >= due:
+        return True
+    if _settings(order.merchant_id).capture_timing == CaptureTiming.BEFORE_ALLOCATION:
+        return False
+    now = timezone.now()
+    usable = sum(
+        (
+            p.capturable_amount
+            for p in payments
+            if p.authorization_expires_at is None or p.authorization_expires_at > now
+        ),
+        Decimal(0),
+    )
+    return captured + usable >= due
+
+
+def _plan_captures(order: Order, payments: list[Payment], actor: Actor) -> list[int]:
+    """Prepare (or find already prepared) capture calls for what is still due."""
+    in_flight = Txn.objects.filter(payment__in=payments, kind=Txn.Kind.CAPTURE, outcome=Outcome.PENDING, reference="")
+    pending = {t.payment_id: t for t in in_flight}
+    remaining = order_amount_due(order) - sum((p.captured_amount for p in payments), Decimal(0))
+    remaining -= sum((t.amount for t in pending.values()), Decimal(0))
+    ids = [t.pk for t in pending.values()]
+    for payment in payments:
+        if remaining <= 0:
+            break
+        if payment.pk in pending or payment.capturable_amount <= 0:
+            continue
+        amount = min(payment.capturable_amount, remaining)
+        ids.append(executor.prepare(payment, Txn.Kind.CAPTURE, amount, actor=actor).pk)
+        remaining -= amount
+    return ids
+
+
+@transaction.atomic
+def _advance(order_id: int, actor: Actor) -> list[int]:
+    order = order_lock(Order(pk=order_id))
+    if order.status != OrderStatus.VALIDATED or order.holds.filter(resolved_at__isnull=True).exists():
+        return []
+    payments = _locked_payments(order)
+    if payment_rule_met(order, payments):
+        run_transition(order, "mark_ready", actor=actor, event_type="order.ready")
+        return []
+    if _settings(order.merchant_id).capture_timing != CaptureTiming.BEFORE_ALLOCATION:
+        return []
+    return _plan_captures(order, payments, actor)
+
+
+def order_advance(*, order_id: int, actor: Actor = SYSTEM) -> None:
+    """Move a validated order on: `ready` when the payment rule is met, else capture what is
+    due (the capture job). Safe to run twice, concurrently too: the second run finds the first
+    run's pending capture and sends it with the same idempotency key."""
+    executor.execute_many(_advance(order_id, actor), actor=actor)
+
+
+def payment_capture(
+    *, payment: Payment, actor: Actor, amount: Decimal | None = None, reference: str = ""
+) -> Txn | None:
+    """Capture (part of) an authorization: at release or per shipment (the fulfilment issue
+    calls this with the shipment as `reference`), or Finance's button. Asking again with the
+    same reference returns the same capture."""
+    with transaction.atomic():
+        order = order_lock(payment.order)
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if reference:
+            existing = payment.transactions.filter(kind=Txn.Kind.CAPTURE, reference=reference).order_by("-id").first()
+            if existing is not None and existing.outcome in (Outcome.PENDING, Outcome.SUCCEEDED):
+                if existing.outcome == Outcome.SUCCEEDED:
+                    return existing
+                txn = existing
+            else:
+                txn = None
+        else:
+            txn = None
+        if txn is None:
+            in_flight = sum(
+                (t.amount for t in payment.transactions.filter(kind=Txn.Kind.CAPTURE, outcome=Outcome.PENDING)),
+                Decimal(0),
+            )
+            available = payment.capturable_amount - in_flight
+            amount = available if amount is None else amount
+            if payment.status not in CAPTURABLE or amount <= 0 or amount > available:
+                raise Conflict(
+                    f"Payment {payment.pk} is {payment.status} with {available} {payment.currency} capturable; "
+                    f"cannot capture {amount}.",
+                    field="amount",
+                    code="not_capturable",
+                )
+            if order.status == OrderStatus.CANCELLED:
+                raise Conflict(f"Order {order.number} is cancelled.", code="invalid_state")
+            txn = executor.prepare(payment, Txn.Kind.CAPTURE, amount, actor=actor, reference=reference)
+    return executor.execute(txn.pk, actor=actor)
+
+
+@executor.on_outcome(Txn.Kind.CAPTURE)
+def _captured(txn: Txn, payment: Payment, order: Order, actor: Actor) -> None:
+    if txn.outcome == Outcome.SUCCEEDED:
+        payment.capture(txn.amount)
+        payment.save()
+        record(order, "payment_captured", actor=actor, payload={"payment": payment.pk, "amount": str(txn.amount)})
+        emit(
+            "payment.captured",
+            subject=order,
+            merchant_id=order.merchant_id,
+            payload=_payload(payment, order, amount_captured=str(txn.amount)),
+        )
+        if order.status == OrderStatus.CANCELLED:
+            # The capture was in flight when the order was cancelled: give the money back.
+            refund = _refund_prepare(order, [payment], txn.amount, "Captured after the order was cancelled", [], actor)
+            _run_after_commit([t.pk for t in refund.transactions.all()], actor=actor, background=True)
+            return
+        if order.holds.filter(type=Hold.Type.PAYMENT, resolved_at__isnull=True).exists():
+            holds_resolve_of_type(order=order, type=Hold.Type.PAYMENT, actor=actor, note="Payment captured")
+        transaction.on_commit(partial(order_advance, order_id=order.pk, actor=actor))
+        return
+    _capture_failed(txn, payment, order, actor)
+
+
+def _capture_failed(txn: Txn, payment: Payment, order: Order, actor: Actor) -> None:
+    if txn.outcome == Outcome.DECLINED:
+        if txn.decline_code == "authorization_expired":
+            payment.expire()
+        else:
+            payment.fail()
+        payment.save()
+        reason = f"Capture declined by {payment.gateway}: {txn.decline_code}" + (
+            f" ({txn.message})" if txn.message else ""
+        )
+    else:
+        reason = f"{payment.gateway} did not answer the capture after {txn.attempt} attempts ({txn.decline_code})"
+    record(order, "payment_failed", actor=actor, reason=reason, payload={"payment": payment.pk})
+    emit(
+        "payment.failed",
+        subject=order,
+        merchant_id=order.merchant_id,
+        payload=_payload(payment, order, decline_code=txn.decline_code, reason=reason),
+    )
+    if order.status != OrderStatus.CANCELLED:
+        _hold(order, reason, actor=actor, details={"payment": payment.pk, "decline_code": txn.decline_code})
+
+
+# CSR resolution of a payment hold.
+
+
+def payment_retry(*, payment: Payment, actor: Actor, token: str | None = None) -> Txn | None:
+    """Retry the capture of a failed, expired or stuck payment, with a new token if given.
+
+    A new token means a new authorization from the customer: it is recorded on the payment and
+    the capture retried with it. Success resolves the payment hold and the order goes on.
+    """
+    with transaction.atomic():
+        order = order_lock(payment.order)
+        if order.status == OrderStatus.CANCELLED:
+            raise Conflict(f"Order {order.number} is cancelled.", code="invalid_state")
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if payment.transaction_type == Payment.TransactionType.CAPTURE:
+            raise Conflict("The channel already captured this payment; nothing to retry.", code="invalid_state")
+        if payment.status in (PaymentStatus.FAILED, PaymentStatus.EXPIRED):
+            payment.reopen()
+        elif payment.status not in CAPTURABLE:
+            raise Conflict(f"Payment {payment.pk} is {payment.status}; nothing to retry.", code="invalid_state")
+        if token:
+            previous = payment.token
+            payment.token = token
+            payment.authorization_reference = token
+            payment.authorization_expires_at = timezone.now() + gateway_get(payment.gateway).authorization_ttl
+            record(
+                order,
+                "payment_token_replaced",
+                actor=actor,
+                payload={"payment": payment.pk, "previous": _mask(previous), "token": _mask(token)},
+            )
+        payment.save()
+        # Calls of the old attempt still pending (a timeout waiting to be retried) are dropped:
+        # this retry is the operation now.
+        payment.transactions.filter(kind=Txn.Kind.CAPTURE, outcome=Outcome.PENDING).update(
+            outcome=Outcome.CANCELLED, next_attempt_at=None, completed_at=timezone.now()
+        )
+        remaining = order_amount_due(order) - sum(
+            (p.captured_amount for p in Payment.objects.filter(order=order)), Decimal(0)
+        )
+        amount = min(payment.capturable_amount, max(remaining, Decimal(0)))
+        if amount <= 0:
+            holds_resolve_of_type(order=order, type=Hold.Type.PAYMENT, actor=actor, note="Payment retried")
+            transaction.on_commit(partial(order_advance, order_id=order.pk, actor=actor))
+            return None
+        txn = executor.prepare(payment, Txn.Kind.CAPTURE, amount, actor=actor)
+    return executor.execute(txn.pk, actor=actor)
+
+
+def payment_for_new_token(*, order: Order) -> Payment:
+    """The payment a new token from the merchant is for: the one that failed or expired."""
+    payments = list(order.payments.order_by("pk"))
+    for wanted in ((PaymentStatus.FAILED, PaymentStatus.EXPIRED), tuple(CAPTURABLE)):
+        for payment in payments:
+            if payment.status in wanted and payment.transaction_type == Payment.TransactionType.AUTHORIZE:
+                return payment
+    raise Conflict(f"Order {order.number} has no payment waiting for a new token.", code="invalid_state")
+
+
+def _mask(token: str) -> str:
+    return f"…{token[-4:]}" if len(token) > 8 else "…"
+
+
+# Voids, refunds and cancellation.
+
+
+def payment_void(*, payment: Payment, actor: Actor) -> Txn:
+    """Release what is left of an authorization (Finance's button; cancellation does it too)."""
+    with transaction.atomic():
+        order_lock(payment.order)
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if payment.capturable_amount <= 0:
+            raise Conflict(f"Payment {payment.pk} is {payment.status}; nothing to void.", code="invalid_state")
+        txn = executor.prepare(payment, Txn.Kind.VOID, payment.capturable_amount, actor=actor)
+    return executor.execute(txn.pk, actor=actor)
+
+
+@executor.on_outcome(Txn.Kind.VOID)
+def _voided(txn: Txn, payment: Payment, order: Order, actor: Actor) -> None:
+    if txn.outcome == Outcome.SUCCEEDED:
+        if payment.status in CAPTURABLE:
+            payment.void()
+            payment.save()
+        record(order, "payment_voided", actor=actor, payload={"payment": payment.pk, "amount": str(txn.amount)})
+        return
+    exception_raise(
+        type="payment_void_failed",
+        subject=order,
+        message=f"Void of {txn.amount} {txn.currency} on payment {payment.pk} failed: {txn.decline_code}",
+        merchant=order.merchant,
+    )
+
+
+def _refund_tax(order: Order, amount: Decimal, lines: list[dict[str, int]]) -> Decimal:
+    from orders.tax.services import refund_tax
+
+    return refund_tax(order=order, amount=amount, lines=lines)
+
+
+def _refund_prepare(
+    order: Order, payments: list[Payment], amount: Decimal, reason: str, lines: list[dict[str, Any]], actor: Actor
+) -> Refund:
+    """Reserve `amount` against the payments (last tender first) and prepare the calls.
+
+    The caller holds the order and payment locks; the reservation (refund_pending_amount) is
+    what makes two concurrent refunds unable to exceed what was captured.
+    """
+    refund = Refund.objects.create(
+        order=order,
+        amount=amount,
+        tax_amount=_refund_tax(order, amount, lines),
+        currency=order.currency,
+        reason=reason[:500],
+        lines=lines,
+        created_by=actor.label[:150],
+    )
+    left = amount
+    for payment in sorted(payments, key=lambda p: p.pk, reverse=True):
+        part = min(payment.refundable_amount, left)
+        if part <= 0:
+            continue
+        payment.refund_pending_amount += part
+        payment.save()
+        executor.prepare(payment, Txn.Kind.REFUND, part, actor=actor, refund=refund)
+        left -= part
+    assert left == 0, "refund larger than what is refundable"
+    return refund
+
+
+def refund_create(
+    *, order: Order, amount: Decimal, reason: str, actor: Actor, lines: list[dict[str, int]] | None = None
+) -> Refund:
+    """Record a refund and reserve it against the captured payments (no gateway call yet)."""
+    with transaction.atomic():
+        order = order_lock(order)
+        payments = _locked_payments(order)
+        refundable = sum((p.refundable_amount for p in payments), Decimal(0))
+        if amount <= 0:
+            raise InvalidInput([FieldError("amount", "min_value", "A refund is more than zero.")])
+        if amount > refundable:
+            raise Conflict(
+                f"Refund of {amount} {order.currency} exceeds what can be refunded ({refundable}: captured minus "
+                "refunded and refunds in flight).",
+                field="amount",
+                code="over_refund",
+            )
+        detail = _refund_lines(order, lines or [])
+        refund = _refund_prepare(order, payments, amount, reason, detail, actor)
+        record(
+            order, "refund_requested", actor=actor, reason=reason, payload={"refund": refund.pk, "amount": str(amount)}
+        )
+    return refund
+
+
+def _refund_lines(order: Order, lines: list[dict[str, int]]) -> list[dict[str, Any]]:
+    known = {line.pk: line for line in order.lines.all()}
+    errors = []
+    out = []
+    for i, item in enumerate(lines):
+        line = known.get(item["line"])
+        if line is None:
+            errors.append(
+                FieldError(f"lines[{i}].line", "invalid", f"Line {item['line']} is not a line of this order.")
+            )
+        elif item["quantity"] > line.quantity:
+            errors.append(
+                FieldError(f"lines[{i}].quantity", "max_value", f"Line {line.pk} has {line.quantity} unit(s).")
+            )
+        else:
+            out.append({"line": line.pk, "sku": line.sku, "quantity": item["quantity"]})
+    if errors:
+        raise InvalidInput(errors)
+    return out
+
+
+def refund_issue(
+    *, order: Order, amount: Decimal, reason: str, actor: Actor, lines: list[dict[str, int]] | None = None
+) -> Refund:
+    """Refund now: reserve, call the gateway, return the refund with its outcome.
+
+    A refund whose gateway call timed out stays `pending` and is retried by the sweeper.
+    """
+    refund = refund_create(order=order, amount=amount, reason=reason, actor=actor, lines=lines)
+    executor.execute_many(list(refund.transactions.values_list("pk", flat=True)), actor=actor)
+    refund = Refund.objects.get(pk=refund.pk)
+    if refund.status == Refund.Status.FAILED:
+        failed = refund.transactions.exclude(outcome=Outcome.SUCCEEDED).first()
+        code = failed.decline_code if failed else "declined"
+        raise DomainError(f"The gateway refused the refund: {code}.", field="amount", code="refund_declined")
+    return refund
+
+
+@executor.on_outcome(Txn.Kind.REFUND)
+def _refunded(txn: Txn, payment: Payment, order: Order, actor: Actor) -> None:
+    refund = Refund.objects.select_for_update().get(pk=txn.refund_id)
+    if txn.outcome == Outcome.SUCCEEDED:
+        payment.refund(txn.amount)
+        payment.save()
+    else:
+        payment.refund_pending_amount -= txn.amount
+        payment.save()
+        refund.status = Refund.Status.FAILED
+        refund.completed_at = timezone.now()
+        refund.save()
+        exception_raise(
+            type="refund_failed",
+            subject=order,
+            message=f"Refund of {txn.amount} {txn.currency} failed at {payment.gateway}: {txn.decline_code}",
+            merchant=order.merchant,
+        )
+        return
+    open_calls = refund.transactions.exclude(pk=txn.pk).filter(outcome=Outcome.PENDING).exists()
+    if open_calls or refund.status != Refund.Status.PENDING:
+        return
+    refund.status = Refund.Status.SUCCEEDED
+    refund.completed_at = timezone.now()
+    refund.save()
+    record(
+        order,
+        "refund_issued",
+        actor=actor,
+        reason=refund.reason,
+        payload={"refund": refund.pk, "amount": str(refund.amount)},
+    )
+    emit(
+        "refund.issued",
+        subject=order,
+        merchant_id=order.merchant_id,
+        payload={
+            "number": order.number,
+            "refund": refund.pk,
+            "amount": str(refund.amount),
+            "tax_amount": str(refund.tax_amount),
+            "currency": refund.currency,
+            "reason": refund.reason,
+            "lines": refund.lines,
+        },
+    )
+
+
+def payments_on_order_cancel(*, order: Order, actor: Actor, reason: str, lines: dict[int, int] | None) -> None:
+    """Cancellation hook (in order_cancel's transaction, order locked): void what is only
+    authorized and refund what was captured; for a partial cancellation, refund the value of
+    the cancelled quantities from what was captured (an uncaptured authorization simply gets
+    captured for less later)."""
+    payments = _locked_payments(order)
+    ids: list[int] = []
+    if order.status == OrderStatus.CANCELLED:
+        for payment in payments:
+            in_flight = sum(
+                (t.amount for t in payment.transactions.filter(kind=Txn.Kind.CAPTURE, outcome=Outcome.PENDING)),
+                Decimal(0),
+            )
+            left = payment.capturable_amount - in_flight
+            if left > 0:
+                ids.append(executor.prepare(payment, Txn.Kind.VOID, left, actor=actor).pk)
+        refundable = sum((p.refundable_amount for p in payments), Decimal(0))
+    else:
+        refundable = min(line_value(order, lines or {}), sum((p.refundable_amount for p in payments), Decimal(0)))
+        # Only what was captured beyond what the order is now worth goes back.
+        captured = sum((p.captured_amount - p.refunded_amount - p.refund_pending_amount for p in payments), Decimal(0))
+        refundable = min(refundable, max(Decimal(0), captured - order_amount_due(order)))
+    if refundable > 0:
+        refund = _refund_prepare(order, payments, refundable, f"Order cancelled: {reason}", [], actor)
+        ids += [t.pk for t in refund.transactions.all()]
+    _run_after_commit(ids, actor=actor, background=True)
+
+
+# Authorizations that lapse.
+
+
+@executor.on_outcome(Txn.Kind.REAUTHORIZE)
+def _reauthorized(txn: Txn, payment: Payment, order: Order, actor: Actor) -> None:
+    if txn.outcome == Outcome.SUCCEEDED:
+        if payment.status in (PaymentStatus.FAILED, PaymentStatus.EXPIRED):
+            payment.reopen()
+        payment.authorization_reference = txn.gateway_reference
+        payment.authorization_expires_at = getattr(txn, "expires_at", None) or (
+            timezone.now() + gateway_get(payment.gateway).authorization_ttl
+        )
+        payment.save()
+        record(order, "payment_reauthorized", actor=actor, payload={"payment": payment.pk})
+        return
+    reason = f"Re-authorization refused by {payment.gateway}: {txn.decline_code or 'no answer'}"
+    emit(
+        "payment.failed",
+        subject=order,
+        merchant_id=order.merchant_id,
+        payload=_payload(payment, order, decline_code=txn.decline_code, reason=reason),
+    )
+    _hold(order, reason, actor=actor, details={"payment": payment.pk, "decline_code": txn.decline_code})
+
+
+executor.on_outcome(Txn.Kind.AUTHORIZE)(_reauthorized)
+
+
+def payments_reauthorize_due(*, now: datetime | None = None) -> int:
+    """Beat job: renew authorizations about to lapse on orders still waiting for capture
+    (backorders, say); hold the order for a CSR where the gateway cannot, or refuses."""
+    now = now or timezone.now()
+    lookahead = MerchantPaymentSettings.objects.aggregate(h=Max("reauthorize_hours_before"))["h"] or 24
+    lookahead = max(lookahead, 24)
+    candidates = list(
+        Payment.objects.filter(
+            status__in=CAPTURABLE,
+            authorization_expires_at__lte=now + timedelta(hours=lookahead),
+            order__status__in=list(_LIVE),
+        ).values_list("pk", "order__merchant_id")
+    )
+    ids: list[int] = []
+    for payment_id, merchant_id in candidates:
+        window = timedelta(hours=_settings(merchant_id).reauthorize_hours_before)
+        txn_id = _reauthorize_prepare(payment_id, now, window)
+        if txn_id:
+            ids.append(txn_id)
+    executor.execute_many(ids, actor=SYSTEM)
+    return len(candidates)
+
+
+@transaction.atomic
+def _reauthorize_prepare(payment_id: int, now: datetime, window: timedelta) -> int | None:
+    payment = Payment.objects.select_related("order").get(pk=payment_id)
+    order = order_lock(payment.order)
+    payment = Payment.objects.select_for_update().get(pk=payment_id)
+    expires = payment.authorization_expires_at
+    if payment.status not in CAPTURABLE or expires is None or expires > now + window or order.status not in _LIVE:
+        return None
+    if payment.transactions.filter(kind=Txn.Kind.REAUTHORIZE, outcome=Outcome.PENDING).exists():
+        return None
+    if order.holds.filter(type=Hold.Type.PAYMENT, resolved_at__isnull=True).exists():
+        return None  # a CSR is already on it
+    gateway = gateway_get(payment.gateway)
+    if expires <= now:
+        payment.expire()
+        payment.save()
+        _hold(
+            order,
+            f"The authorization expired on {expires:%Y-%m-%d %H:%M} UTC.",
+            actor=SYSTEM,
+            details={"payment": payment.pk},
+        )
+        return None
+    if not gateway.supports_reauthorization:
+        _hold(
+            order,
+            f"The authorization expires on {expires:%Y-%m-%d %H:%M} UTC and {payment.gateway} cannot renew it; "
+            "ask the customer for a new payment.",
+            actor=SYSTEM,
+            details={"payment": payment.pk},
+        )
+        return None
+    return executor.prepare(payment, Txn.Kind.REAUTHORIZE, payment.capturable_amount, actor=SYSTEM).pk
+
+
+def payments_retry_due(*, now: datetime | None = None) -> int:
+    """Beat job: send calls whose backoff has elapsed, and calls whose job was lost."""
+    ids = executor.due(now or timezone.now())
+    executor.execute_many(ids, actor=SYSTEM)
+    return len(ids)

@@ -1,0 +1,1 @@
+"""Tax: a provider interface with a built-in rate-table provider."""
