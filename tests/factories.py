@@ -260,3 +260,107 @@ class SnapshotFactory(factory.django.DjangoModelFactory):
     as_of = factory.LazyFunction(timezone.now)
     request_hash = "factory"
     actor_label = "factory"
+
+
+# Payments, fraud and tax (orders.payments, orders.fraud, orders.tax).
+
+
+class MerchantPaymentSettingsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "orders.MerchantPaymentSettings"
+        django_get_or_create = ("merchant",)
+
+    merchant = factory.SubFactory(MerchantFactory)
+    capture_timing = "before_allocation"
+
+
+class RefundFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "orders.Refund"
+
+    order = factory.SubFactory(OrderFactory)
+    amount = Decimal("10.00")
+    currency = factory.SelfAttribute("order.currency")
+    reason = "Customer appeasement"
+    created_by = "factory"
+
+
+class PaymentTransactionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "orders.PaymentTransaction"
+
+    payment = factory.SubFactory(PaymentFactory)
+    kind = "capture"
+    amount = factory.SelfAttribute("payment.amount")
+    currency = factory.SelfAttribute("payment.currency")
+    token = factory.SelfAttribute("payment.token")
+    idempotency_key = factory.Sequence(lambda n: f"factory-key-{n}")
+    outcome = "succeeded"
+
+
+class SandboxLedgerEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "orders.SandboxLedgerEntry"
+
+    idempotency_key = factory.Sequence(lambda n: f"factory-ledger-{n}")
+    kind = "capture"
+    token = "tok_visa_ok"
+    amount = Decimal("10.00")
+    currency = "USD"
+    approved = True
+    reference = factory.Sequence(lambda n: f"sbx_capt_{n:016x}")
+
+
+class FraudSettingsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "orders.FraudSettings"
+        django_get_or_create = ("merchant",)
+
+    merchant = factory.SubFactory(MerchantFactory)
+
+
+class DenyListEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "orders.DenyListEntry"
+
+    merchant = factory.SubFactory(MerchantFactory)
+    kind = "email"
+    value = factory.Sequence(lambda n: f"fraudster{n}@example.com")
+
+
+class FraudDecisionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "orders.FraudDecision"
+
+    order = factory.SubFactory(OrderFactory)
+    score = 0
+    outcome = "approve"
+    review_threshold = 50
+    reject_threshold = 90
+
+
+class TaxSettingsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "orders.TaxSettings"
+        django_get_or_create = ("merchant",)
+
+    merchant = factory.SubFactory(MerchantFactory)
+
+
+class TaxRateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "orders.TaxRate"
+
+    merchant = factory.SubFactory(MerchantFactory)
+    name = "State sales tax"
+    country = "US"
+    region = "CA"
+    rate = Decimal("0.0725")
+
+
+class ProductTaxCodeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "orders.ProductTaxCode"
+
+    product = factory.SubFactory(ProductFactory)
+    code = "PC040100"

@@ -103,9 +103,6 @@ class OrderSummaryOut(serializers.ModelSerializer):
         for payment in data["payments"]:
             for name in PaymentOut.MONEY:
                 payment[name] = fmt(payment[name])
-        for refund in data.get("refunds", []):
-            for name in ("amount", "tax_amount"):
-                refund[name] = fmt(refund[name])
         return data
 
     def get_customer(self, order: Order) -> dict[str, str]:

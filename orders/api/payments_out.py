@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 from rest_framework import serializers
 
 from orders.fraud.models import FraudDecision
 from orders.models import Payment
 from orders.payments.models import PaymentTransaction, Refund
+from orders.validation import currency_precision
 
 
-class TransactionOut(serializers.ModelSerializer):
+class MoneyOut(serializers.ModelSerializer):
+    """Amounts with the currency's own number of decimals ("48.38", not "48.380")."""
+
+    money_fields: tuple[str, ...] = ("amount",)
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        places = Decimal(1).scaleb(-currency_precision(instance.currency))
+        for name in self.money_fields:
+            if data.get(name) is not None:
+                data[name] = str(Decimal(data[name]).quantize(places))
+        return data
+
+
+class TransactionOut(MoneyOut):
     class Meta:
         model = PaymentTransaction
         fields = [
@@ -19,7 +37,8 @@ class TransactionOut(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
-class PaymentDetailOut(serializers.ModelSerializer):
+class PaymentDetailOut(MoneyOut):
+    money_fields = ("amount", "authorized_amount", "captured_amount", "refunded_amount", "voided_amount")
     transactions = TransactionOut(many=True, read_only=True)
 
     class Meta:
@@ -30,7 +49,9 @@ class PaymentDetailOut(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
-class RefundOut(serializers.ModelSerializer):
+class RefundOut(MoneyOut):
+    money_fields = ("amount", "tax_amount")
+
     class Meta:
         model = Refund
         fields = ["id", "amount", "tax_amount", "currency", "reason", "lines", "status", "created_at", "completed_at"]

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from orders.models import Payment
+from orders.payments.models import PaymentTransaction
+from tests.factories import MerchantPaymentSettingsFactory
+from tests.payments.helpers import body, events, ledger, payment, place
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_moves_a_capture_order_to_ready_right_after_capture(api, django_capture_on_commit_callbacks):
+    order, response = place(api, django_capture_on_commit_callbacks, payment=payment(kind="capture"))
+    assert response["status"] == "validated", "the capture response shows the state at commit"
+    assert order.status == "ready"
+    paid = Payment.objects.get(order=order)
+    assert (paid.status, paid.captured_amount) == ("captured", Decimal("48.38"))
+    assert ledger("capture") == [], "the channel took the money: the OMS charges nothing"
+    assert {"payment.captured", "order.ready"} <= set(events(order))
+
+
+def test_it_captures_an_authorize_order_with_its_token_before_it_is_ready(api, django_capture_on_commit_callbacks):
+    order, response = place(api, django_capture_on_commit_callbacks)
+    assert response["status"] == "validated"
+    assert order.status == "ready"
+    paid = Payment.objects.get(order=order)
+    assert (paid.status, paid.captured_amount) == ("captured", Decimal("48.38"))
+    [entry] = ledger("capture", "tok_visa_ok")
+    assert entry.amount == Decimal("48.38")
+    kinds = list(paid.transactions.values_list("kind", "source", "outcome"))
+    assert kinds == [("authorize", "channel", "succeeded"), ("capture", "gateway", "succeeded")]
+    assert events(order)[-2:] == ["payment.captured", "order.ready"]
+
+
+@pytest.mark.parametrize("timing", ["at_release", "per_shipment"])
+def test_it_makes_an_order_ready_on_the_authorization_when_the_merchant_captures_later(
+    api, django_capture_on_commit_callbacks, timing
+):
+    MerchantPaymentSettingsFactory(merchant=api.merchant, capture_timing=timing)
+    order, _ = place(api, django_capture_on_commit_callbacks)
+    assert order.status == "ready"
+    assert Payment.objects.get(order=order).status == "authorized"
+    assert ledger("capture") == []
+
+
+def test_it_captures_exactly_what_ships_when_called_per_shipment(api, django_capture_on_commit_callbacks):
+    from oms.actors import Actor
+    from orders.payments.services import payment_capture
+
+    MerchantPaymentSettingsFactory(merchant=api.merchant, capture_timing="per_shipment")
+    order, _ = place(api, django_capture_on_commit_callbacks)
+    paid = Payment.objects.get(order=order)
+    actor = Actor.system("fulfilment")
+    first = payment_capture(payment=paid, amount=Decimal("20.00"), reference="shipment-1", actor=actor)
+    again = payment_capture(payment=paid, amount=Decimal("20.00"), reference="shipment-1", actor=actor)
+    assert first.pk == again.pk, "asking twice for one shipment is one capture"
+    payment_capture(payment=paid, amount=Decimal("28.38"), reference="shipment-2", actor=actor)
+    paid = Payment.objects.get(pk=paid.pk)
+    assert (paid.status, paid.captured_amount) == ("captured", Decimal("48.38"))
+    assert sorted(e.amount for e in ledger("capture")) == [Decimal("20.00"), Decimal("28.38")]
+
+
+def test_it_captures_each_tender_of_a_split_payment(api, django_capture_on_commit_callbacks):
+    order, _ = place(
+        api,
+        django_capture_on_commit_callbacks,
+        payment=None,
+        payments=[
+            payment("gc_123", kind="authorize", gateway="giftcard", amount="20.00"),
+            payment("tok_visa_ok_split", amount="28.38"),
+        ],
+    )
+    assert order.status == "ready"
+    assert [p.captured_amount for p in order.payments.order_by("pk")] == [Decimal("20.00"), Decimal("28.38")]
+
+
+def test_a_second_run_of_the_job_charges_nothing_more(api, django_capture_on_commit_callbacks):
+    from orders.payments.tasks import order_advance
+
+    order, _ = place(api, django_capture_on_commit_callbacks)
+    order_advance.delay(order.pk)  # a redelivery after the first run finished
+    assert len(ledger("capture")) == 1
+    assert PaymentTransaction.objects.filter(kind="capture").count() == 1
+
+
+def test_a_job_that_died_after_the_gateway_charged_is_not_charged_twice(api):
+    """The worker sent the capture, the gateway charged, the worker died before recording it:
+    the redelivered job sends the same idempotency key and the gateway answers the first result."""
+    from oms.actors import Actor
+    from orders.payments import executor, services
+    from orders.payments.gateways import gateway_get
+    from orders.payments.tasks import order_advance
+
+    response = api.client.post("/api/v1/orders/", body(), format="json")
+    order_id = Payment.objects.get(order__number=response.json()["number"]).order_id
+    [txn_id] = services._advance(order_id, Actor.system("test"))  # the job's first half, committed
+    txn = PaymentTransaction.objects.get(pk=txn_id)
+    gateway_get("sandbox").capture(
+        token=txn.token, authorization=txn.token, amount=txn.amount, currency="USD", idempotency_key=txn.idempotency_key
+    )  # the call went through; then the worker died
+    order_advance.delay(order_id)  # redelivery
+    executor.execute(txn_id, actor=Actor.system("sweeper"))  # and the sweeper too
+    assert len(ledger("capture")) == 1
+    paid = Payment.objects.get(order_id=order_id)
+    assert (paid.status, paid.captured_amount) == ("captured", Decimal("48.38"))
