@@ -37,8 +37,6 @@ GROUPS: dict[str, list[str]] = {
 
 
 def _query(spec: str) -> Q:
-    if spec == "*":
-        return Q()
     app, _, codename = spec.partition(".")
     if codename.endswith("*"):
         return Q(content_type__app_label=app, codename__startswith=codename[:-1])
@@ -49,6 +47,9 @@ def ensure_groups(**kwargs: Any) -> None:
     """Create or update each group with exactly its permissions."""
     for name, specs in GROUPS.items():
         group, _ = Group.objects.get_or_create(name=name)
+        if "*" in specs:
+            group.permissions.set(Permission.objects.all())
+            continue
         query = Q(pk__in=[])
         for spec in specs:
             query |= _query(spec)

@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django_fsm import TransitionNotAllowed
 from django_fsm.admin import FSMAdminMixin
 
@@ -91,7 +91,7 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
         "status",
         "merchant",
         "channel_code",
-        "customer",
+        "customer_display",
         "total_display",
         "open_holds",
         "placed_at",
@@ -136,7 +136,7 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
         return order.channel.code
 
     @admin.display(description="customer")
-    def customer(self, order: Order) -> str:
+    def customer_display(self, order: Order) -> str:
         return order.customer_name or order.email
 
     @admin.display(description="total", ordering="total")
@@ -169,7 +169,7 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
             f"{address.get('city', '')} {address.get('region', '')} {address.get('postal_code', '')}".strip(),
             address.get("country", ""),
         ]
-        return format_html_join(format_html("<br>"), "{}", ((line,) for line in lines if line))
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines if line))
 
     @admin.display(description="ship to")
     def shipping_block(self, order: Order) -> SafeString:

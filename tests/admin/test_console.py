@@ -1,0 +1,138 @@
+"""The admin console as each group sees it, and a CSR working a hold through its forms."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from oms.permissions import ADMIN, CSR, FINANCE, WAREHOUSE
+from orders.models import Hold, Order
+from tests import payloads
+from tests.factories import OpsExceptionFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def user_in(group: str):
+    user = UserFactory(username=f"{group.lower()}-user")
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def held_order(api):
+    body = payloads.order(shipping={"service_level": "express", "price": "5.00", "tax": "0.00"})
+    body["shipping_address"]["line1"] = "PO Box 42"
+    response = api.client.post("/api/v1/orders/", body, format="json")
+    return Order.objects.get(number=response.json()["number"])
+
+
+PAGES = {
+    CSR: ["orders_order_changelist", "orders_hold_changelist", "orders_customer_changelist", "oms_opsexception_changelist"],
+    WAREHOUSE: ["orders_order_changelist", "oms_opsexception_changelist"],
+    FINANCE: ["orders_order_changelist", "orders_customer_changelist"],
+    ADMIN: ["orders_order_changelist", "orders_hold_changelist", "oms_merchant_changelist", "oms_apikey_changelist",
+            "oms_outboxevent_changelist", "auth_user_changelist"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("group", [CSR, WAREHOUSE, FINANCE, ADMIN])
+def test_each_group_gets_its_pages_and_the_order_page(client, held_order, group):
+    OpsExceptionFactory()
+    client.force_login(user_in(group))
+    for name in PAGES[group]:
+        response = client.get(reverse(f"admin:{name}"), follow=True)
+        assert response.status_code == 200, name
+    page = client.get(reverse("admin:orders_order_change", args=[held_order.pk]))
+    assert page.status_code == 200
+    assert held_order.number in page.content.decode()
+
+
+def test_a_csr_sees_no_users_or_settings(client):
+    client.force_login(user_in(CSR))
+    assert client.get(reverse("admin:auth_user_changelist")).status_code == 403
+    assert client.get(reverse("admin:oms_merchant_changelist")).status_code == 403
+
+
+def test_the_order_page_shows_lines_holds_and_the_timeline_in_words(client, held_order):
+    client.force_login(user_in(CSR))
+    html = client.get(reverse("admin:orders_order_change", args=[held_order.pk])).content.decode()
+    assert "TSHIRT-RED-M" in html
+    assert "PO boxes cannot receive" in html
+    assert "place hold" in html and "validated → on_hold" in html
+    assert "Resolve a hold" in html and "Cancel order" in html
+
+
+def test_a_csr_resolves_a_hold_through_the_admin_form_and_the_order_resumes(client, held_order):
+    csr = user_in(CSR)
+    client.force_login(csr)
+    hold = held_order.holds.get()
+    url = reverse("admin:orders_hold_change", args=[hold.pk])
+    assert "Saving with a note resolves this hold" in client.get(url).content.decode()
+    response = client.post(url, {"resolution_note": "Customer confirmed the PO box takes couriers"})
+    assert response.status_code == 302
+    hold = Hold.objects.get(pk=hold.pk)
+    order = Order.objects.get(pk=held_order.pk)
+    assert (hold.is_open, hold.resolved_by, order.status) == (False, csr.username, "validated")
+    assert order.events.filter(name="resume", actor_label=csr.username).exists()
+
+
+def test_the_holds_queue_lists_open_holds_oldest_first(client, held_order):
+    client.force_login(user_in(CSR))
+    response = client.get(reverse("admin:orders_hold_changelist"), follow=True)
+    assert held_order.number in response.content.decode()
+
+
+def test_transition_buttons_run_the_services_and_are_logged(client, held_order):
+    client.force_login(user_in(CSR))
+    url = reverse("admin:orders_order_transition", args=[held_order.pk, "cancel"])
+    assert client.get(url).status_code == 200  # the reason form
+    response = client.post(url, {"reason": "Fraudulent address"})
+    assert response.status_code == 302
+    order = Order.objects.get(pk=held_order.pk)
+    assert order.status == "cancelled"
+    assert order.events.filter(name="cancel", reason="Fraudulent address").exists()
+    page = client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    assert "Cancelled: Fraudulent address" in page  # the admin change log on the order
+
+
+def test_place_hold_needs_a_reason_and_an_illegal_transition_is_a_message(client, api):
+    order_number = api.client.post("/api/v1/orders/", payloads.order(), format="json").json()["number"]
+    order = Order.objects.get(number=order_number)
+    client.force_login(user_in(CSR))
+    url = reverse("admin:orders_order_transition", args=[order.pk, "place_hold"])
+    assert client.post(url, {"type": "manual", "reason": ""}).status_code == 200  # form redisplayed
+    client.post(url, {"type": "manual", "reason": "Customer asked to wait"})
+    assert Order.objects.get(pk=order.pk).status == "on_hold"
+    # resolving needs an open hold; cancelling a cancelled order shows an error, not a crash
+    cancel = reverse("admin:orders_order_transition", args=[order.pk, "cancel"])
+    client.post(cancel, {"reason": "x"})
+    response = client.post(cancel, {"reason": "again"}, follow=True)
+    assert response.status_code == 200
+    assert "not allowed" in response.content.decode() or "can no longer" in response.content.decode()
+
+
+def test_a_csr_amends_an_order_in_the_admin_with_api_validation(client, held_order):
+    client.force_login(user_in(CSR))
+    url = reverse("admin:orders_order_amend", args=[held_order.pk])
+    form = client.get(url).context["form"].initial
+    bad = {**{k: v or "" for k, v in form.items()}, "postal_code": "ABC"}
+    response = client.post(url, bad)
+    assert response.status_code == 200
+    assert "shipping_address.postal_code" in response.content.decode()
+    good = {**{k: v or "" for k, v in form.items()}, "line1": "1 Market St"}
+    assert client.post(url, good).status_code == 302
+    order = Order.objects.get(pk=held_order.pk)
+    assert order.status == "validated"
+    assert order.shipping_address["line1"] == "1 Market St"
+
+
+def test_the_order_list_runs_a_constant_number_of_queries(client, api, django_assert_max_num_queries):
+    client.force_login(user_in(ADMIN))
+    for i in range(30):
+        api.client.post("/api/v1/orders/", payloads.order(external_id=f"Q-{i}"), format="json")
+    with django_assert_max_num_queries(15):
+        assert client.get(reverse("admin:orders_order_changelist")).status_code == 200
+    with django_assert_max_num_queries(15):
+        client.get(reverse("admin:orders_order_changelist") + "?hold=any&q=ana")
