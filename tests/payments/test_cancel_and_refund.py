@@ -47,7 +47,8 @@ def test_cancelling_an_order_that_is_only_authorized_voids_it(api, django_captur
     cancel(api, django_capture_on_commit_callbacks, order)
     paid = Payment.objects.get(order=order)
     assert (paid.status, paid.voided_amount, paid.captured_amount) == ("voided", Decimal("48.38"), Decimal(0))
-    assert len(ledger("void")) == 1 and ledger("refund") == []
+    assert len(ledger("void")) == 1
+    assert ledger("refund") == []
 
 
 def test_a_partial_cancellation_refunds_the_value_of_the_cancelled_units(api, django_capture_on_commit_callbacks):
@@ -64,7 +65,8 @@ def test_a_partial_cancellation_before_capture_captures_less(api, django_capture
     order, _ = place(api, django_capture_on_commit_callbacks)
     line = order.lines.get()
     cancel(api, django_capture_on_commit_callbacks, order, lines=[{"line": line.pk, "quantity": 1}])
-    assert ledger("refund") == [] and ledger("void") == []
+    assert ledger("refund") == []
+    assert ledger("void") == []
     from orders.payments.services import order_amount_due
 
     assert order_amount_due(order) == Decimal("26.69")  # 48.38 - 21.69

@@ -31,7 +31,8 @@ def test_it_holds_the_order_with_the_gateways_reason_when_capture_is_declined(
     order, _ = place(api, django_capture_on_commit_callbacks, payment=payment(token))
     assert order.status == "on_hold"
     [hold] = order.holds.all()
-    assert hold.type == Hold.Type.PAYMENT and code in hold.reason
+    assert hold.type == Hold.Type.PAYMENT
+    assert code in hold.reason
     assert Payment.objects.get(order=order).status == status
     assert "payment.failed" in events(order)
     assert OpsException.objects.filter(type="payment_hold", status="open").count() == 1
@@ -54,7 +55,8 @@ def test_a_new_token_from_the_merchant_retries_the_capture_and_the_order_goes_on
     assert [e.token for e in ledger("capture")] == ["tok_visa_ok_new_card"]
     assert OpsException.objects.get(type="payment_hold").status == "resolved"
     detail = api.client.get(f"/api/v1/orders/{order.number}/").json()
-    assert detail["status"] == "ready" and detail["payments"][0]["status"] == "captured"
+    assert detail["status"] == "ready"
+    assert detail["payments"][0]["status"] == "captured"
 
 
 def test_a_csr_retry_that_is_declined_again_keeps_the_order_on_hold(api, django_capture_on_commit_callbacks):
