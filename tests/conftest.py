@@ -41,12 +41,20 @@ def _eager_celery() -> Any:
 @contextmanager
 def unreachable_broker() -> Iterator[None]:
     """Point Celery at a real broker address where nothing listens, then restore it."""
+    dead = "redis://127.0.0.1:1/0"
+    saved_env = os.environ.get("CELERY_BROKER_URL")
     original, eager = celery_app.conf.broker_url, celery_app.conf.task_always_eager
-    celery_app.conf.update(broker_url="redis://127.0.0.1:1/0", task_always_eager=False)
+    # Celery reads CELERY_BROKER_URL from the environment before its own configuration.
+    os.environ["CELERY_BROKER_URL"] = dead
+    celery_app.conf.update(broker_url=dead, task_always_eager=False)
     _reset_broker_connections()
     try:
         yield
     finally:
+        if saved_env is None:
+            os.environ.pop("CELERY_BROKER_URL", None)
+        else:
+            os.environ["CELERY_BROKER_URL"] = saved_env
         celery_app.conf.update(broker_url=original, task_always_eager=eager)
         _reset_broker_connections()
 
@@ -95,3 +103,68 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Any:
     if report.skipped and "postgres" in item.keywords and os.environ.get("OMS_REQUIRE_POSTGRES"):
         report.outcome = "failed"
         report.longrepr = f"PostgreSQL-marked test was skipped under CI: {report.longrepr}"
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db: Any, tmp_path: Any) -> Iterator[Any]:
+    """A real `celery -A oms worker` subprocess on Redis, working on this test's database.
+
+    Needs PostgreSQL (the worker is another process: it must see what the test committed) and
+    a transactional test. Each test database gets its own Redis database number (override with
+    OMS_TEST_REDIS_DB), so parallel runs do not take each other's tasks. The test process
+    publishes to the same broker while the fixture is active.
+    """
+    import subprocess
+    import sys
+    import time
+    import zlib
+    from pathlib import Path
+    from urllib.parse import quote
+
+    import redis
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        pytest.skip("a real worker needs PostgreSQL")
+    auth = quote(db.get("USER") or "")
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"])
+    database_url = f"postgres://{auth}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+    number = int(os.environ.get("OMS_TEST_REDIS_DB") or 1 + zlib.crc32(db["NAME"].encode()) % 15)
+    broker = f"redis://127.0.0.1:6379/{number}"
+    redis.Redis.from_url(broker).flushdb()
+    log = tmp_path / "worker.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": broker,
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+    }
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "oms", "worker", "--pool=solo", "--loglevel=INFO",
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"pytest-{number}@%h"],
+            cwd=Path(settings.BASE_DIR), env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while "ready." not in log.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the Celery worker did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+    original = celery_app.conf.broker_url, celery_app.conf.task_always_eager
+    celery_app.conf.update(broker_url=broker, task_always_eager=False)
+    _reset_broker_connections()
+    try:
+        yield process
+    finally:
+        celery_app.conf.update(broker_url=original[0], task_always_eager=original[1])
+        _reset_broker_connections()
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        redis.Redis.from_url(broker).flushdb()
+        print(log.read_text()[-5000:])  # shown by pytest when the test failed
