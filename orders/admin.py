@@ -326,7 +326,9 @@ class HoldAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Hold, form: Any, change: bool) -> None:
         if obj.is_open:
-            hold_resolve(hold=obj, actor=Actor.user(request.user), note=form.cleaned_data["resolution_note"])
+            note = form.cleaned_data["resolution_note"]
+            hold_resolve(hold=obj, actor=Actor.user(request.user), note=note)
+            self.log_change(request, obj.order, f"Resolved {obj.type} hold: {note}")
 
     @admin.display(description="order", ordering="order__number")
     def order_link(self, hold: Hold) -> SafeString:
