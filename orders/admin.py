@@ -49,6 +49,10 @@ def _resolve_hold(order: Order, actor: Actor, data: dict[str, Any]) -> str:
     return f"Resolved {data['hold'].type} hold: {data['note']}"
 
 
+# Sections that later apps add to the order page from their own admin.py (e.g. allocations,
+# routing decisions, shipments, e-mails): (title, render(order) -> HTML).
+ORDER_PAGE_SECTIONS: list[tuple[str, Callable[[Order], SafeString]]] = []
+
 TRANSITION_ACTIONS: dict[str, TransitionAction] = {
     "cancel": _cancel,
     "place_hold": _place_hold,
@@ -110,6 +114,7 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
         ("Payments", {"fields": ["payments_table"]}),
         ("Holds", {"fields": ["holds_table"]}),
         ("Timeline", {"fields": ["timeline_table"]}),
+        ("Fulfilment and messages", {"fields": ["more_sections"]}),
         ("Changes made in the admin", {"fields": ["admin_log"], "classes": ["collapse"]}),
     ]  # fmt: skip
 
@@ -223,6 +228,12 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
             for e in order.events.all()
         ]  # fmt: skip
         return _table(["when", "what", "status", "who", "why"], rows)
+
+    @admin.display(description="")
+    def more_sections(self, order: Order) -> SafeString:
+        return format_html_join(
+            "", "<h3>{}</h3>{}", ((title, render(order)) for title, render in ORDER_PAGE_SECTIONS)
+        ) or format_html("<p>{}</p>", "Nothing yet.")
 
     @admin.display(description="admin log")
     def admin_log(self, order: Order) -> SafeString:
