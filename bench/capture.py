@@ -35,7 +35,8 @@ def _body(i: int, run: str) -> dict[str, Any]:
                              "city": "San Francisco", "region": "CA", "postal_code": "94105", "country": "US"},
         "lines": [{"sku": f"BENCH-{(i + k) % 50:02d}", "quantity": 1, "unit_price": "10.00"} for k in range(2)],
         "shipping": {"service_level": "standard", "price": "5.00", "tax": "0.00"},
-        "payment": {"transaction_type": "capture", "gateway": "sandbox", "token": f"tok_visa_ok_{i}", "amount": "25.00"},
+        "payment": {"transaction_type": "capture", "gateway": "sandbox", "token": f"tok_visa_ok_{i}",
+                    "amount": "25.00"},
         "total": "25.00",
     }  # fmt: skip
 
