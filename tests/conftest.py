@@ -155,11 +155,18 @@ def celery_worker_process(transactional_db: Any, tmp_path: Any) -> Iterator[Any]
     original = celery_app.conf.broker_url, celery_app.conf.task_always_eager
     celery_app.conf.update(broker_url=broker, task_always_eager=False)
     _reset_broker_connections()
+    # close() keeps the producer pool, which may still hold a connection to the old broker.
+    celery_app.amqp._producer_pool = None
+    # A thread of an earlier test may have made Celery create its fallback "default" app, which
+    # @shared_task proxies would then publish through (to its own broker): pin ours.
+    celery_app.set_default()
+    celery_app.set_current()
     try:
         yield process
     finally:
         celery_app.conf.update(broker_url=original[0], task_always_eager=original[1])
         _reset_broker_connections()
+        celery_app.amqp._producer_pool = None
         process.terminate()
         try:
             process.wait(timeout=30)
