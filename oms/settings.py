@@ -145,6 +145,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_BROKER_DIR),
         "control_folder": str(VAR_DIR / "broker-control"),
         "store_processed": False,
+        # The transport polls its folder; the default (1 s per message) backs up quickly.
+        "polling_interval": 0.05,
     }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
