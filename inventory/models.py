@@ -276,6 +276,8 @@ class Snapshot(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     counts = models.JSONField(default=list, help_text="The rows as received.")
     rows_total = models.PositiveIntegerField(default=0)
+    # Set at submission when a SKU (or a malformed row) repeats; only then are rows checked for repeats.
+    has_duplicates = models.BooleanField(default=False, editable=False)
     cursor = models.PositiveIntegerField(default=0, help_text="Rows processed so far.")
     rows_applied = models.PositiveIntegerField(default=0)
     rows_unchanged = models.PositiveIntegerField(default=0)

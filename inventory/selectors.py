@@ -6,6 +6,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypedDict
 
 from django.db.models import Q, QuerySet, Sum
 
@@ -115,15 +116,14 @@ def channel_rule(*, channel: Channel) -> Rule:
     return Rule(list(rule.node_types), list(rule.store_capabilities), rule.buffer_type, rule.buffer_value)
 
 
-@dataclass
-class NodeAvailability:
+class NodeAvailability(TypedDict):
     node: str
     type: str
     atp: int
     distance_km: float | None
 
 
-@dataclass
+@dataclass(slots=True)
 class SkuAvailability:
     sku: str
     product_id: int
@@ -143,10 +143,11 @@ def availability(
 
     Only the merchant's active nodes count, and with a channel only those its rule counts
     (stores only where ship-from-store or pick-up is enabled for the channel). Without a
-    channel, safe-to-promise equals ATP. With a known destination, nodes come nearest first.
+    channel, safe-to-promise equals ATP. With a known destination, nodes come nearest first
+    (nodes without coordinates last), otherwise by code.
     """
     rule = channel_rule(channel=channel) if channel is not None else None
-    nodes = {}
+    nodes: list[tuple[int, str, str, float | None]] = []
     for pk, code, node_type, capabilities, lat, lng in (
         node_list(merchant=merchant)
         .filter(active=True)
@@ -157,21 +158,25 @@ def availability(
         distance = None
         if destination is not None and destination.known and lat is not None and lng is not None:
             distance = round(distance_km(destination.latitude, destination.longitude, float(lat), float(lng)), 1)  # type: ignore[arg-type]
-        nodes[pk] = (code, node_type, distance)
-    per_product: dict[int, list[NodeAvailability]] = defaultdict(list)
+        nodes.append((pk, code, node_type, distance))
+    # Every SKU lists its nodes in the same order: sort the nodes once, not each SKU's list.
+    nodes.sort(key=lambda n: (n[3] is None, n[3] or 0.0, n[1]))
+    per_product: dict[int, dict[int, int]] = defaultdict(dict)
     if nodes:
-        rows = StockLevel.objects.filter(product__in=products, node_id__in=list(nodes)).values_list(
+        rows = StockLevel.objects.filter(product__in=products, node_id__in=[n[0] for n in nodes]).values_list(
             "product_id", "node_id", "on_hand", "allocated", "safety_stock"
         )
         for product_id, node_id, on_hand, allocated, safety in rows:
-            code, node_type, distance = nodes[node_id]
-            atp = max(on_hand - allocated - safety, 0)
-            per_product[product_id].append(NodeAvailability(code, node_type, atp, distance))
+            per_product[product_id][node_id] = max(on_hand - allocated - safety, 0)
     out = []
     for product in products:
-        listed = per_product.get(product.pk, [])
-        listed.sort(key=lambda n: (n.distance_km is None, n.distance_km or 0.0, n.node))
-        atp = sum(n.atp for n in listed)
+        held = per_product.get(product.pk, {})
+        listed: list[NodeAvailability] = [
+            {"node": code, "type": node_type, "atp": held[pk], "distance_km": distance}
+            for pk, code, node_type, distance in nodes
+            if pk in held
+        ]
+        atp = sum(held.values())
         stp = rule.safe_to_promise(atp) if rule is not None else atp
         out.append(SkuAvailability(product.sku, product.pk, atp, stp, listed))
     return out

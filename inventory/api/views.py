@@ -284,7 +284,7 @@ class AvailabilityView(MerchantAPIView):
                     "sku": row.sku,
                     "atp": row.atp,
                     "safe_to_promise": row.safe_to_promise,
-                    "nodes": [asdict(n) for n in row.nodes],
+                    "nodes": row.nodes,
                 }
                 for row in rows
             ]

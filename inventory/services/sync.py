@@ -24,7 +24,7 @@ from oms.refs import Ref
 
 logger = logging.getLogger(__name__)
 
-SNAPSHOT_BATCH = 2000
+SNAPSHOT_BATCH = 5000
 MAX_REJECTIONS_KEPT = 10_000
 
 _KIND = {
@@ -192,6 +192,7 @@ def snapshot_submit(*, merchant: Merchant, data: dict[str, Any], actor: Actor, f
                 as_of=data["as_of"],
                 counts=data["counts"],
                 rows_total=len(data["counts"]),
+                has_duplicates=len(_first_rows(data["counts"])) < len(data["counts"]),
                 request_hash=fingerprint,
                 actor_label=actor.label[:150],
             )
@@ -223,7 +224,7 @@ def _parse(rows: list[Any], start: int, seen_first: dict[str, int]) -> tuple[lis
         elif unknown:
             field = f"counts[{index}].{sorted(unknown)[0]}"
             bad.append(_reject(index, sku, field, "unknown_field", "Unknown field."))
-        elif seen_first.get(sku, index) != index:
+        elif seen_first and seen_first.get(sku, index) != index:
             first = seen_first[sku]
             bad.append(_reject(index, sku, f"counts[{index}].sku", "duplicate", f"Also counted in row {first}."))
         else:
@@ -261,7 +262,7 @@ def snapshot_process_batch(*, snapshot_id: int, batch_size: int = SNAPSHOT_BATCH
         reference = Ref.to(snapshot)
         snapshot.status = Snapshot.Status.PROCESSING
         if snapshot.cursor < snapshot.rows_total:
-            first = _first_rows(snapshot.counts)
+            first = _first_rows(snapshot.counts) if snapshot.has_duplicates else {}
             chunk = snapshot.counts[snapshot.cursor : snapshot.cursor + batch_size]
             good, bad = _parse(chunk, snapshot.cursor, first)
             products = {
@@ -293,7 +294,13 @@ def snapshot_process_batch(*, snapshot_id: int, batch_size: int = SNAPSHOT_BATCH
             _zero_missing(snapshot, actor, reference)
             snapshot.status = Snapshot.Status.COMPLETED
             snapshot.completed_at = timezone.now()
-        snapshot.save()
+        # Never write `counts` back: it is the large, immutable part of the row.
+        snapshot.save(
+            update_fields=[
+                "status", "cursor", "rows_applied", "rows_unchanged", "rows_rejected", "rows_zeroed", "rejections",
+                "shortfalls", "completed_at", "updated_at",
+            ]
+        )  # fmt: skip
         done = snapshot.status == Snapshot.Status.COMPLETED
         if done:
             nxt = (

@@ -37,8 +37,10 @@ def test_it_applies_a_receipt_and_emits_inventory_received(api, dc):
     movement = Movement.objects.get(stock=stock)
     assert (movement.kind, movement.on_hand_delta, movement.ref_type) == ("receipt", 10, "inventory.stockadjustment")
     event = OutboxEvent.objects.get(type="inventory.received")
-    assert event.payload["sku"] == "TSHIRT-RED-M"
-    assert event.payload["quantity"] == 10
+    assert (event.payload["node"], event.payload["kind"]) == ("DC-EAST", "receipt")
+    assert event.payload["items"] == [
+        {"sku": "TSHIRT-RED-M", "product_id": api.red.pk, "quantity": 10, "on_hand": 10, "allocated": 0, "atp": 10}
+    ]
     assert stock_audit() == []
 
 

@@ -118,8 +118,9 @@ def test_a_deadlock_is_retried_transparently():
 
     before = stock_module.deadlock_retries
     results = run_parallel(2, lambda i: lock_in_given_order(*((x.pk, y.pk) if i == 0 else (y.pk, x.pk)), name=str(i)))
-    assert results == [None, None]
-    assert stock_module.deadlock_retries == before + 1
-    assert sorted(attempts.values()) == [1, 2]
+    assert results == [None, None]  # both callers succeeded: neither saw the deadlock
+    retried = stock_module.deadlock_retries - before
+    assert retried >= 1  # PostgreSQL did detect one (a victim's retry can occasionally collide again)
+    assert sum(attempts.values()) == 2 + retried
     for conn in connections.all():
         conn.close()
