@@ -359,3 +359,7 @@ class CustomerAdmin(admin.ModelAdmin):
     list_filter = ["merchant"]
     search_fields = ["email", "first_name", "last_name", "phone"]
     list_select_related = ["merchant"]
+
+
+# Payments, fraud and tax pages and the order page's payment sections (orders/payments/admin.py).
+from orders.payments import admin as _payments_admin  # noqa: E402, F401
