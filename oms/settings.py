@@ -163,6 +163,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "inventory-snapshots-resume": {"task": "inventory.tasks.snapshots_resume", "schedule": 60.0},
     "payments-retry-due": {"task": "orders.payments.tasks.payments_retry_due", "schedule": 15.0},
     "payments-reauthorize-due": {"task": "orders.payments.tasks.payments_reauthorize_due", "schedule": 3600.0},
+    "notifications-emails-due": {"task": "notifications.tasks.emails_send_due", "schedule": 15.0},
+    "notifications-webhooks-due": {"task": "notifications.tasks.webhooks_send_due", "schedule": 5.0},
 }
 
 # Outbox: an event not dispatched this many seconds after it was written is re-dispatched.
@@ -182,6 +184,30 @@ PAYMENT_GATEWAYS = {
     "giftcard": "orders.payments.gateways.sandbox.GiftCardGateway",
 }
 TAX_PROVIDER = env_str("TAX_PROVIDER", "orders.tax.providers.RateTableProvider")
+
+# E-mail: SMTP when EMAIL_HOST is set; without it, each message is written as a file under
+# EMAIL_FILE_PATH (var/mail), which `make run` prints.
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "OMS <no-reply@localhost>")
+EMAIL_FILE_PATH = Path(env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail")))
+EMAIL_BACKEND = "django.core.mail.backends." + ("smtp.EmailBackend" if EMAIL_HOST else "filebased.EmailBackend")
+# Customer e-mails (notifications): retried with exponential backoff, then given up (an alert).
+EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 10)
+EMAIL_RETRY_BASE_SECONDS = env_int("EMAIL_RETRY_BASE_SECONDS", 30)
+# Merchant webhooks: retried with exponential backoff for WEBHOOK_RETRY_HOURS; a subscription
+# whose every attempt failed for that long is disabled (an alert for the merchant's CSR).
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+WEBHOOK_RETRY_HOURS = env_int("WEBHOOK_RETRY_HOURS", 24)
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 60)
+WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 6 * 3600)
+WEBHOOK_CONCURRENCY = env_int("WEBHOOK_CONCURRENCY", 8)
+# Production refuses endpoints on loopback or private addresses (SSRF); development allows them.
+WEBHOOK_ALLOW_PRIVATE_HOSTS = env_bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", DEBUG)
 
 LOGGING = {
     "version": 1,

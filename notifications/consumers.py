@@ -1,0 +1,31 @@
+"""The outbox consumers of notifications, each with its own delivery state per event.
+
+`notifications.email` renders the customer e-mails an event sends; `notifications.webhooks`
+fans every event out to the merchant's matching subscriptions. Neither touches the network: the
+sending happens in their own jobs, so a slow SMTP server or endpoint holds up neither the
+outbox nor the other consumer.
+"""
+
+from __future__ import annotations
+
+from notifications.messages import email_event_types
+from notifications.services.emails import emails_for_event
+from notifications.services.webhooks import webhooks_for_event
+from oms.models import OutboxEvent
+from oms.outbox import ALL_EVENTS, register_consumer
+
+EMAIL = "notifications.email"
+WEBHOOKS = "notifications.webhooks"
+
+
+def _emails(event: OutboxEvent) -> None:
+    emails_for_event(event=event)
+
+
+def _webhooks(event: OutboxEvent) -> None:
+    webhooks_for_event(event=event)
+
+
+def register() -> None:
+    register_consumer(EMAIL, sorted(email_event_types()), _emails)
+    register_consumer(WEBHOOKS, [ALL_EVENTS], _webhooks)

@@ -1,0 +1,1 @@
+"""Notification use cases: customer e-mails (emails.py) and merchant webhooks (webhooks.py)."""

@@ -1,0 +1,187 @@
+"""Customer e-mails: created once per (event, recipient, template), sent by a Celery job.
+
+The outbox consumer renders each message into an EmailLog row in its own transaction and
+schedules the send job after commit. The job claims the row by compare-and-set (pending ->
+sending), sends it through Django's e-mail backend and marks it sent; a failure puts it back to
+pending with a next-attempt time that the beat job `emails_send_due` honours. A redelivered
+job finds the row already claimed or sent and does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import smtplib
+import uuid
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from notifications.messages import message_context as build_context
+from notifications.messages import messages_for, order_context, order_for_event
+from notifications.models import EmailLog, NotificationSettings
+from notifications.rendering import branding, render, sender
+from oms.alerts import exception_raise
+from oms.models import OutboxEvent
+
+logger = logging.getLogger(__name__)
+
+EMAIL_FAILED = "email_failed"
+
+
+def _enqueue(email_id: uuid.UUID) -> None:
+    from notifications.tasks import email_send
+
+    try:
+        email_send.apply_async((str(email_id),), retry=False)
+    except Exception as exc:  # any transport error: the row is pending, the beat job sends it
+        logger.warning("broker unreachable (%r); e-mail %s left to emails_send_due", exc, email_id)
+
+
+@transaction.atomic
+def emails_for_event(*, event: OutboxEvent) -> list[EmailLog]:
+    """Render the e-mails `event` sends (once each) and schedule their sending after commit."""
+    messages = messages_for(event.type)
+    if not messages or event.merchant_id is None:
+        return []
+    order = order_for_event(event)
+    if order is None or not order.email:
+        logger.info("event %s (%s) names no order with an e-mail address: no e-mail", event.pk, event.type)
+        return []
+    prefs = NotificationSettings.objects.filter(merchant_id=event.merchant_id).first()
+    base = order_context(order, status_url=prefs.order_status_url if prefs else "")
+    brand = branding(order.merchant, prefs)
+    now = timezone.now()
+    created = []
+    for message in messages:
+        if EmailLog.objects.filter(event_id=event.pk, recipient=order.email, template=message.key).exists():
+            continue
+        rendered = render(message, {**build_context(message, event, base), "brand": brand})
+        switched_off = prefs is not None and message.key in prefs.disabled_messages
+        log = EmailLog(
+            merchant_id=event.merchant_id,
+            order=order,
+            event_id=event.pk,
+            event_type=event.type,
+            template=message.key,
+            recipient=order.email,
+            sender=sender(order.merchant, prefs),
+            reply_to=prefs.reply_to if prefs else "",
+            subject=rendered.subject,
+            text_body=rendered.text,
+            html_body=rendered.html,
+            status=EmailLog.Status.SKIPPED if switched_off else EmailLog.Status.PENDING,
+            # If the send job never reaches the broker, the beat job sends it after this.
+            next_attempt_at=None if switched_off else now + timedelta(seconds=settings.OUTBOX_SWEEP_AFTER_SECONDS),
+            last_error="Switched off in the merchant's notification settings." if switched_off else "",
+        )
+        try:
+            with transaction.atomic():
+                log.save(force_insert=True)
+        except IntegrityError:  # created concurrently by a redelivery of the same event
+            continue
+        if not switched_off:
+            transaction.on_commit(partial(_enqueue, log.pk))
+        created.append(log)
+    return created
+
+
+def _backoff(attempts: int) -> timedelta:
+    seconds = min(settings.EMAIL_RETRY_BASE_SECONDS * 2 ** (attempts - 1), 3600)
+    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))  # noqa: S311 - jitter, not crypto
+
+
+def _permanent(exc: Exception) -> bool:
+    """The server refused every recipient for good (5xx): retrying cannot help."""
+    return isinstance(exc, smtplib.SMTPRecipientsRefused) and all(code >= 500 for code, _ in exc.recipients.values())
+
+
+def _message(log: EmailLog) -> EmailMultiAlternatives:
+    message = EmailMultiAlternatives(
+        subject=log.subject,
+        body=log.text_body,
+        from_email=log.sender,
+        to=[log.recipient],
+        reply_to=[log.reply_to] if log.reply_to else None,
+        headers={"Message-ID": log.message_id, "X-OMS-Event": str(log.event_id)},
+    )
+    message.attach_alternative(log.html_body, "text/html")
+    return message
+
+
+def email_send(*, email_id: Any) -> bool:
+    """Send one pending e-mail if this caller wins the claim; return True when it was sent."""
+    now = timezone.now()
+    claimed = (
+        EmailLog.objects.filter(pk=email_id, status=EmailLog.Status.PENDING)
+        .filter(Q(attempts=0) | Q(next_attempt_at__lte=now))
+        .update(status=EmailLog.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    )
+    if not claimed:  # sent, being sent, switched off, or not due yet
+        return False
+    log = EmailLog.objects.select_related("merchant", "order").get(pk=email_id)
+    try:
+        _message(log).send(fail_silently=False)
+    except Exception as exc:
+        _send_failed(log, exc)
+        return False
+    EmailLog.objects.filter(pk=log.pk, status=EmailLog.Status.SENDING).update(
+        status=EmailLog.Status.SENT, sent_at=timezone.now(), next_attempt_at=None, last_error=""
+    )
+    return True
+
+
+def _send_failed(log: EmailLog, exc: Exception) -> None:
+    logger.warning("e-mail %s to %s failed (attempt %s): %r", log.pk, log.recipient, log.attempts, exc)
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    if log.attempts < settings.EMAIL_MAX_ATTEMPTS and not _permanent(exc):
+        EmailLog.objects.filter(pk=log.pk, status=EmailLog.Status.SENDING).update(
+            status=EmailLog.Status.PENDING, next_attempt_at=timezone.now() + _backoff(log.attempts), last_error=error
+        )
+        return
+    with transaction.atomic():
+        EmailLog.objects.filter(pk=log.pk, status=EmailLog.Status.SENDING).update(
+            status=EmailLog.Status.FAILED, next_attempt_at=None, last_error=error
+        )
+        exception_raise(
+            type=EMAIL_FAILED,
+            subject=log.order or log,
+            message=f"The {log.template.replace('_', ' ')} e-mail to {log.recipient} could not be sent after "
+            f"{log.attempts} attempt(s): {error}. Check the address, then retry it from the e-mail log.",
+            merchant=log.merchant,
+        )
+
+
+def emails_send_due(*, batch: int = 200) -> int:
+    """Send e-mails whose retry is due or whose send job never ran; return how many were tried."""
+    now = timezone.now()
+    # A worker that died mid-send left its claim behind: after a generous timeout, send again.
+    stale = now - timedelta(seconds=10 * settings.EMAIL_TIMEOUT)
+    EmailLog.objects.filter(status=EmailLog.Status.SENDING, claimed_at__lt=stale).update(
+        status=EmailLog.Status.PENDING, next_attempt_at=now
+    )
+    due = list(
+        EmailLog.objects.filter(status=EmailLog.Status.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:batch]
+    )
+    for email_id in due:
+        email_send(email_id=email_id)
+    return len(due)
+
+
+@transaction.atomic
+def email_retry(*, email: EmailLog) -> bool:
+    """Put a failed e-mail back in the queue now (from the admin); return False if it was not failed."""
+    updated = EmailLog.objects.filter(pk=email.pk, status=EmailLog.Status.FAILED).update(
+        status=EmailLog.Status.PENDING, attempts=0, next_attempt_at=timezone.now()
+    )
+    if updated:
+        transaction.on_commit(partial(_enqueue, email.pk))
+    return bool(updated)

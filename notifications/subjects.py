@@ -1,0 +1,96 @@
+"""An event as merchants receive it: id, type, time, merchant, and the object as the API shows it.
+
+The object is rendered with the API's own output serializers when the event is delivered, so a
+webhook carries what GET on that object would answer then; `payload` is what the emitter
+recorded at the time of the event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from inventory.api.serializers import NodeOut, ProductOut
+from inventory.models import Node, Product, StockLevel
+from oms.models import Merchant, OpsException, OutboxEvent
+from orders.api.outputs import OrderOut
+from orders.models import Order
+from orders.selectors import order_get
+
+Renderer = Callable[[Merchant, str], dict[str, Any] | None]
+
+
+def _order(merchant: Merchant, pk: str) -> dict[str, Any] | None:
+    number = Order.objects.filter(merchant=merchant, pk=pk).values_list("number", flat=True).first()
+    return OrderOut(order_get(merchant=merchant, number=number)).data if number else None
+
+
+def _exception(merchant: Merchant, pk: str) -> dict[str, Any] | None:
+    exc = OpsException.objects.filter(merchant=merchant, pk=pk).first()
+    if exc is None:
+        return None
+    return {
+        "id": exc.pk,
+        "type": exc.type,
+        "severity": exc.severity,
+        "status": exc.status,
+        "subject": {"type": exc.subject_type, "id": exc.subject_id, "label": exc.subject_label},
+        "message": exc.message,
+        "created_at": exc.created_at.isoformat(),
+        "resolved_at": exc.resolved_at.isoformat() if exc.resolved_at else None,
+    }
+
+
+def _stock_level(merchant: Merchant, pk: str) -> dict[str, Any] | None:
+    stock = StockLevel.objects.filter(product__merchant=merchant, pk=pk).select_related("product", "node").first()
+    if stock is None:
+        return None
+    return {
+        "sku": stock.product.sku,
+        "node": stock.node.code,
+        "on_hand": stock.on_hand,
+        "allocated": stock.allocated,
+        "safety_stock": stock.safety_stock,
+        "atp": stock.atp,
+    }
+
+
+def _node(merchant: Merchant, pk: str) -> dict[str, Any] | None:
+    node = Node.objects.filter(pk=pk).first()
+    return NodeOut(node, context={"merchant": merchant}).data if node else None
+
+
+def _product(merchant: Merchant, pk: str) -> dict[str, Any] | None:
+    product = Product.objects.filter(merchant=merchant, pk=pk).first()
+    return ProductOut(product).data if product else None
+
+
+# subject_type -> (object_type, renderer). Apps further along register theirs with `register`.
+RENDERERS: dict[str, tuple[str, Renderer]] = {
+    "orders.order": ("order", _order),
+    "oms.opsexception": ("exception", _exception),
+    "inventory.stocklevel": ("stock_level", _stock_level),
+    "inventory.node": ("node", _node),
+    "inventory.product": ("product", _product),
+}
+
+
+def register(subject_type: str, object_type: str, renderer: Renderer) -> None:
+    RENDERERS[subject_type] = (object_type, renderer)
+
+
+def event_envelope(event: OutboxEvent) -> dict[str, Any]:
+    """The JSON body of a webhook for `event`."""
+    merchant = event.merchant
+    assert merchant is not None
+    object_type, renderer = RENDERERS.get(event.subject_type, (event.subject_type.rsplit(".", 1)[-1], None))
+    return {
+        "id": str(event.pk),
+        "type": event.type,
+        "created_at": event.created_at.isoformat().replace("+00:00", "Z"),
+        "merchant": merchant.code,
+        "object_type": object_type,
+        "object_id": event.subject_id,
+        "object": renderer(merchant, event.subject_id) if renderer else None,
+        "payload": event.payload,
+    }
