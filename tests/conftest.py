@@ -153,6 +153,8 @@ def celery_worker_process(transactional_db: Any, tmp_path: Any) -> Iterator[Any]
             pytest.fail(f"the Celery worker did not start:\n{log.read_text()[-3000:]}")
         time.sleep(0.2)
     original = celery_app.conf.broker_url, celery_app.conf.task_always_eager
+    saved_env = os.environ.get("CELERY_BROKER_URL")
+    os.environ["CELERY_BROKER_URL"] = broker  # Celery reads it before its own configuration
     celery_app.conf.update(broker_url=broker, task_always_eager=False)
     _reset_broker_connections()
     # close() keeps the producer pool, which may still hold a connection to the old broker.
@@ -164,6 +166,10 @@ def celery_worker_process(transactional_db: Any, tmp_path: Any) -> Iterator[Any]
     try:
         yield process
     finally:
+        if saved_env is None:
+            os.environ.pop("CELERY_BROKER_URL", None)
+        else:
+            os.environ["CELERY_BROKER_URL"] = saved_env
         celery_app.conf.update(broker_url=original[0], task_always_eager=original[1])
         _reset_broker_connections()
         celery_app.amqp._producer_pool = None
