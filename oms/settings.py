@@ -163,6 +163,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "inventory-snapshots-resume": {"task": "inventory.tasks.snapshots_resume", "schedule": 60.0},
     "payments-retry-due": {"task": "orders.payments.tasks.payments_retry_due", "schedule": 15.0},
     "payments-reauthorize-due": {"task": "orders.payments.tasks.payments_reauthorize_due", "schedule": 3600.0},
+    "fulfillment-release-due": {"task": "fulfillment.tasks.orders_release_due", "schedule": 30.0},
+    "fulfillment-pick-delays": {"task": "fulfillment.tasks.pick_delays_detect", "schedule": 300.0},
+    "fulfillment-carrier-misses": {"task": "fulfillment.tasks.carrier_misses_detect", "schedule": 900.0},
+    "fulfillment-pickups-expire": {"task": "fulfillment.tasks.pickups_expire", "schedule": 3600.0},
+    "fulfillment-orders-complete": {"task": "fulfillment.tasks.orders_complete_due", "schedule": 3600.0},
     "notifications-emails-due": {"task": "notifications.tasks.emails_send_due", "schedule": 15.0},
     "notifications-webhooks-due": {"task": "notifications.tasks.webhooks_send_due", "schedule": 5.0},
 }
@@ -179,6 +184,7 @@ FSM_ADMIN_FORCE_PERMIT = True
 PAYMENT_MAX_ATTEMPTS = env_int("PAYMENT_MAX_ATTEMPTS", 5)
 PAYMENT_RETRY_BASE_SECONDS = env_int("PAYMENT_RETRY_BASE_SECONDS", 30)
 PAYMENT_RETRY_MAX_SECONDS = env_int("PAYMENT_RETRY_MAX_SECONDS", 3600)
+PAYMENT_SWEEP_GRACE_SECONDS = env_int("PAYMENT_SWEEP_GRACE_SECONDS", 120)
 PAYMENT_GATEWAYS = {
     "sandbox": "orders.payments.gateways.sandbox.SandboxGateway",
     "giftcard": "orders.payments.gateways.sandbox.GiftCardGateway",

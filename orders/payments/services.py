@@ -85,6 +85,12 @@ def _settings(merchant_id: int) -> MerchantPaymentSettings:
     return found or MerchantPaymentSettings(merchant_id=merchant_id)
 
 
+def _capturing(payment: Payment) -> Decimal:
+    """Captures sent (or about to be) whose outcome is not recorded yet."""
+    pending = payment.transactions.filter(kind=Txn.Kind.CAPTURE, outcome=Outcome.PENDING)
+    return sum((t.amount for t in pending), Decimal(0))
+
+
 def _locked_payments(order: Order) -> list[Payment]:
     return list(Payment.objects.select_for_update().filter(order=order).order_by("pk"))
 
@@ -226,11 +232,7 @@ def payment_capture(
         else:
             txn = None
         if txn is None:
-            in_flight = sum(
-                (t.amount for t in payment.transactions.filter(kind=Txn.Kind.CAPTURE, outcome=Outcome.PENDING)),
-                Decimal(0),
-            )
-            available = payment.capturable_amount - in_flight
+            available = payment.capturable_amount - _capturing(payment)
             amount = available if amount is None else amount
             if payment.status not in CAPTURABLE or amount <= 0 or amount > available:
                 raise Conflict(
@@ -363,9 +365,10 @@ def payment_void(*, payment: Payment, actor: Actor) -> Txn:
     with transaction.atomic():
         order_lock(payment.order)
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
-        if payment.capturable_amount <= 0:
+        left = payment.capturable_amount - _capturing(payment)
+        if left <= 0:
             raise Conflict(f"Payment {payment.pk} is {payment.status}; nothing to void.", code="invalid_state")
-        txn = executor.prepare(payment, Txn.Kind.VOID, payment.capturable_amount, actor=actor)
+        txn = executor.prepare(payment, Txn.Kind.VOID, left, actor=actor)
     return executor.execute(txn.pk, actor=actor)
 
 
@@ -541,11 +544,7 @@ def payments_on_order_cancel(*, order: Order, actor: Actor, reason: str, lines: 
     ids: list[int] = []
     if order.status == OrderStatus.CANCELLED:
         for payment in payments:
-            in_flight = sum(
-                (t.amount for t in payment.transactions.filter(kind=Txn.Kind.CAPTURE, outcome=Outcome.PENDING)),
-                Decimal(0),
-            )
-            left = payment.capturable_amount - in_flight
+            left = payment.capturable_amount - _capturing(payment)
             if left > 0:
                 ids.append(executor.prepare(payment, Txn.Kind.VOID, left, actor=actor).pk)
         refundable = sum((p.refundable_amount for p in payments), Decimal(0))
