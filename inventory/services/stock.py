@@ -273,6 +273,21 @@ def _emit_received(node: Node, received: list[tuple[StockLevel, int]], kind: str
     emit("inventory.received", subject=node, merchant_id=merchant_id, payload=payload)
 
 
+def _ledger_insert(rows: list[tuple[Any, ...]]) -> None:
+    """Append ledger rows given as tuples in _LEDGER_SQL's column order.
+
+    Plain executemany (pipelined by psycopg) rather than the ORM: reservations and snapshot
+    batches are the hottest write paths, and model instances cost more than the INSERT.
+    """
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and len(rows) > 20:
+            cursor.execute(_LEDGER_PG, [list(column) for column in zip(*rows, strict=True)])
+        else:
+            cursor.executemany(_LEDGER_SQL, rows)
+
+
 _SET_STOCK_SQL = "UPDATE inventory_stocklevel SET on_hand = %s, allocated = %s, updated_at = %s WHERE id = %s"
 _SET_STOCK_PG = (
     "UPDATE inventory_stocklevel s SET on_hand = v.on_hand, allocated = v.allocated, updated_at = %s "
@@ -367,6 +382,11 @@ _RESERVE_ONE_SQL = (
     "UPDATE inventory_stocklevel SET allocated = allocated + %s, updated_at = %s "
     "WHERE product_id = %s AND node_id = %s AND on_hand - allocated - safety_stock - %s >= %s" + _RETURNING
 )
+_LEDGER_PG = (
+    "INSERT INTO inventory_movement (stock_id, kind, on_hand_delta, allocated_delta, reason, ref_type, ref_id, "
+    "actor_kind, actor_label, created_at) SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::int[], %s::int[], "
+    "%s::varchar[], %s::varchar[], %s::varchar[], %s::varchar[], %s::varchar[], %s::timestamptz[])"
+)
 _LEDGER_SQL = (
     "INSERT INTO inventory_movement (stock_id, kind, on_hand_delta, allocated_delta, reason, ref_type, ref_id, "
     "actor_kind, actor_label, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
@@ -453,8 +473,7 @@ def stock_reserve(*, items: list[ReserveItem], reference: Ref, actor: Actor, rea
                         (stock_id, Movement.Kind.ALLOCATION, 0, item.quantity, reason[:255], ref.type, ref.id,
                          actor.kind, actor.label[:150], now)
                     )  # fmt: skip
-                # Plain executemany rather than the ORM: this is the hottest write path there is.
-                cursor.executemany(_LEDGER_SQL, ledger)
+            _ledger_insert(ledger)
             for stock_id, (on_hand, allocated, safety, threshold, low) in changed.items():
                 below = threshold is not None and max(on_hand - allocated - safety, 0) < threshold
                 if below != low:
@@ -675,7 +694,10 @@ def stock_counts_apply(
                 .annotate(s=Sum("on_hand_delta"))
                 .values_list("stock_id", "s")
             )
-        movements: list[Movement] = []
+        movements: list[Movement] = []  # de-allocations of shortfalls (rare)
+        ledger: list[tuple[Any, ...]] = []  # count corrections, as plain rows (thousands per call)
+        ref_type, ref_id = (reference.type, reference.id) if reference else ("", "")
+        note = (f"{reason} as of {as_of:%Y-%m-%d %H:%M:%S}" if as_of else reason)[:200]
         changed: list[StockLevel] = []
         received: list[tuple[StockLevel, int]] = []
         for product, counted in counts:
@@ -694,12 +716,10 @@ def stock_counts_apply(
                 result.deallocated += taken
                 result.shortfalls.append({"sku": product.sku, "node": node.code, "deallocated": taken})
                 stock.allocated -= taken
-            note = f"{reason}: counted {counted}" + (f" at {as_of:%Y-%m-%d %H:%M:%S}" if as_of else "")
-            movements.append(
-                _movement(
-                    stock, Movement.Kind.COUNT_CORRECTION, actor=actor, on_hand=delta, reason=note, reference=reference
-                )
-            )
+            ledger.append(
+                (stock.pk, Movement.Kind.COUNT_CORRECTION, delta, 0, f"{note}: counted {counted}", ref_type, ref_id,
+                 actor.kind, actor.label[:150])
+            )  # fmt: skip
             stock.on_hand = target
             changed.append(stock)
             result.applied += 1
@@ -709,7 +729,12 @@ def stock_counts_apply(
         for stock in changed:
             stock.updated_at = now
         _set_stock(changed, now)
-        Movement.objects.bulk_create(movements, batch_size=1000)
+        ledger = [
+            (m.stock_id, m.kind, m.on_hand_delta, m.allocated_delta, m.reason, m.ref_type, m.ref_id, m.actor_kind,
+             m.actor_label)
+            for m in movements
+        ] + ledger  # fmt: skip
+        _ledger_insert([(*row, now) for row in ledger])
         for stock in changed:
             if stock.reorder_threshold is not None or stock.low_stock:
                 low_stock_check(stock=stock)

@@ -96,7 +96,7 @@ def test_it_does_not_touch_another_merchants_node(api, other_api):
     assert response.json()["results"][0]["errors"][0]["code"] == "unknown_node"
 
 
-def test_a_damage_below_the_reserved_quantity_deallocates_the_newest_reservations(api, dc):
+def test_it_deallocates_the_newest_reservations_when_damage_goes_below_reserved(api, dc):
     post(api, adj(quantity=10))
     actor = Actor.system("tests")
     for n, qty in ((1, 3), (2, 3), (3, 3)):
@@ -115,7 +115,7 @@ def test_a_damage_below_the_reserved_quantity_deallocates_the_newest_reservation
     assert stock_audit() == []
 
 
-def test_a_transfer_adjustment_moves_stock_at_one_node(api, dc):
+def test_it_applies_a_transfer_adjustment_at_one_node(api, dc):
     post(api, adj(quantity=5))
     post(api, adj("T-1", quantity=-2, reason="transfer"))
     stock = StockLevel.objects.get(product=api.red, node=dc)

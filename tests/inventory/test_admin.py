@@ -40,11 +40,11 @@ def dc(api):
         "inventory_channelrule_changelist",
     ],
 )
-def test_every_inventory_page_opens(admin_client, dc, name):
+def test_it_opens_every_inventory_page(admin_client, dc, name):
     assert admin_client.get(reverse(f"admin:{name}"), {"q": "TSHIRT"}).status_code == 200
 
 
-def test_the_stock_list_shows_atp_and_the_ledger_per_row(admin_client, dc, api):
+def test_it_shows_stock_across_nodes_with_a_ledger_link(admin_client, dc, api):
     stock = StockLevel.objects.get(product=api.red, node=dc)
     page = admin_client.get(reverse("admin:inventory_stocklevel_changelist"), {"q": "TSHIRT-RED-M"}).content.decode()
     assert "DC-EAST" in page
@@ -52,7 +52,7 @@ def test_the_stock_list_shows_atp_and_the_ledger_per_row(admin_client, dc, api):
     assert "receipt" in ledger.content.decode()
 
 
-def test_the_low_stock_list_shows_rows_below_threshold(admin_client, dc, api):
+def test_it_lists_rows_below_their_threshold_as_low_stock(admin_client, dc, api):
     stock = StockLevel.objects.get(product=api.red, node=dc)
     stock_settings_update(stock=stock, actor=ACTOR, reorder_threshold=20)
     assert list(LowStock.objects.filter(low_stock=True)) == [stock]
@@ -60,7 +60,7 @@ def test_the_low_stock_list_shows_rows_below_threshold(admin_client, dc, api):
     assert "TSHIRT-RED-M" in page
 
 
-def test_editing_a_stock_row_changes_policy_only_through_the_service(admin_client, dc, api):
+def test_it_edits_only_stock_policy_through_the_service(admin_client, dc, api):
     stock = StockLevel.objects.get(product=api.red, node=dc)
     url = reverse("admin:inventory_stocklevel_change", args=[stock.pk])
     response = admin_client.post(url, {"safety_stock": 2, "reorder_threshold": 15, "on_hand": 999})
@@ -101,7 +101,7 @@ def test_it_imports_a_stock_csv_through_the_ledger(admin_client, dc, api):
     assert stock_audit() == []
 
 
-def test_saving_a_node_in_the_admin_geocodes_it(admin_client, api):
+def test_it_geocodes_a_node_saved_in_the_admin(admin_client, api):
     url = reverse("admin:inventory_node_add")
     data = {
         "code": "NY-DC", "name": "NY", "type": "dc", "merchants": [api.merchant.pk], "priority": 100,

@@ -35,7 +35,7 @@ def test_it_prints_each_discrepancy_and_fails(moved, capsys):
     assert "on_hand 99 vs ledger 5" in out
 
 
-def test_a_transfer_moves_unreserved_stock_between_nodes(moved):
+def test_it_transfers_unreserved_stock_between_nodes(moved):
     product, a, b = moved
     assert StockLevel.objects.get(product=product, node=a).on_hand == 5
     assert StockLevel.objects.get(product=product, node=b).on_hand == 4

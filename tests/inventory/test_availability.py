@@ -75,7 +75,7 @@ def test_it_lists_atp_per_node_nearest_first_for_a_destination(api, network):
     assert body["destination"]["precision"] == "postal_code"
 
 
-def test_a_channel_counts_stores_only_where_it_enables_their_capability(api, network):
+def test_it_counts_stores_only_where_the_channel_enables_their_capability(api, network):
     response = get(api, sku="TSHIRT-RED-M", channel="web")
     red = response.json()["results"][0]
     # Default rule: stores count for ship-from-store only; the SF store only does pick-up.
@@ -86,7 +86,7 @@ def test_a_channel_counts_stores_only_where_it_enables_their_capability(api, net
     assert red["atp"] == 45
 
 
-def test_a_channel_buffer_holds_back_part_of_the_atp(api, network):
+def test_it_holds_back_the_channel_buffer(api, network):
     ChannelRuleFactory(channel=api.marketplace, buffer_type="percent", buffer_value=Decimal("10"), node_types=["dc"])
     red = get(api, sku="TSHIRT-RED-M", channel="marketplace").json()["results"][0]
     assert (red["atp"], red["safe_to_promise"]) == (40, 36)

@@ -47,12 +47,12 @@ def test_it_closes_the_exception_when_stock_recovers_and_alerts_again_on_the_nex
     assert OutboxEvent.objects.filter(type="inventory.low_stock").count() == 2
 
 
-def test_a_receipt_lifts_a_row_out_of_low_stock(stock):
+def test_it_closes_low_stock_after_a_receipt(stock):
     reserve(stock, 8)
     stock_receive(product=stock.product, node=stock.node, quantity=20, actor=ACTOR)
     assert not OpsException.objects.filter(type="low_stock", status="open").exists()
 
 
-def test_raising_the_threshold_can_cross_it(stock):
+def test_it_alerts_when_a_raised_threshold_is_crossed(stock):
     stock_settings_update(stock=stock, actor=ACTOR, reorder_threshold=11)
     assert OpsException.objects.filter(type="low_stock", status="open").exists()

@@ -66,7 +66,7 @@ def test_it_refuses_to_patch_a_shared_node(api):
     assert response.json()["errors"][0]["code"] == "forbidden"
 
 
-def test_another_merchants_node_answers_404(api, other_api):
+def test_it_answers_404_for_another_merchants_node(api, other_api):
     other_api.client.post(URL, {**STORE, "code": "RIVAL-SF"}, format="json")
     assert api.client.get(f"{URL}RIVAL-SF/").status_code == 404
     assert api.client.patch(f"{URL}RIVAL-SF/", {"name": "x"}, format="json").status_code == 404
@@ -88,6 +88,6 @@ def test_it_names_the_invalid_field(api, change, field):
     assert field in [e["field"] for e in response.json()["errors"]]
 
 
-def test_a_taken_code_is_a_conflict(api, other_api):
+def test_it_refuses_a_taken_code_with_409(api, other_api):
     other_api.client.post(URL, STORE, format="json")
     assert api.client.post(URL, STORE, format="json").status_code == 409

@@ -115,17 +115,17 @@ def test_it_refuses_to_ship_more_than_the_reference_holds(stock):
     assert (stock.on_hand, stock.allocated) == (10, 1)
 
 
-def test_the_database_refuses_allocated_above_on_hand(stock):
+def test_it_has_the_database_refuse_allocated_above_on_hand(stock):
     with pytest.raises(IntegrityError), transaction.atomic():
         StockLevel.objects.filter(pk=stock.pk).update(allocated=11)
 
 
-def test_the_database_refuses_negative_allocated(stock):
+def test_it_has_the_database_refuse_negative_allocated(stock):
     with pytest.raises(IntegrityError), transaction.atomic():
         StockLevel.objects.filter(pk=stock.pk).update(allocated=-1)
 
 
-def test_the_ledger_refuses_changes(stock):
+def test_it_refuses_to_change_a_ledger_row_in_python(stock):
     reserve(stock, 1)
     row = Movement.objects.get(kind="allocation")
     row.allocated_delta = 5
@@ -136,7 +136,7 @@ def test_the_ledger_refuses_changes(stock):
 
 
 @pytest.mark.postgres
-def test_the_database_refuses_to_change_or_delete_a_ledger_row(stock):
+def test_it_has_the_database_refuse_to_change_or_delete_a_ledger_row(stock):
     with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
         Movement.objects.filter(stock=stock).update(on_hand_delta=99)
     with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():

@@ -65,7 +65,7 @@ def test_it_reserves_exactly_the_ten_units_of_two_nodes_among_64_callers():
     assert stock_audit() == []
 
 
-def test_opposite_order_multi_line_reservations_never_deadlock():
+def test_it_never_deadlocks_on_opposite_order_multi_line_reservations():
     node = NodeFactory()
     x = StockLevelFactory(product=ProductFactory(), node=node, on_hand=10_000)
     y = StockLevelFactory(product=ProductFactory(merchant=x.product.merchant), node=node, on_hand=10_000)
@@ -97,7 +97,7 @@ def test_opposite_order_multi_line_reservations_never_deadlock():
     assert stock_audit() == []
 
 
-def test_a_deadlock_is_retried_transparently():
+def test_it_retries_a_deadlock_transparently():
     """Locks taken outside the one order do deadlock; the retry wrapper hides it from the caller."""
     node = NodeFactory()
     x = StockLevelFactory(product=ProductFactory(), node=node, on_hand=5)
@@ -124,3 +124,43 @@ def test_a_deadlock_is_retried_transparently():
     assert sum(attempts.values()) == 2 + retried
     for conn in connections.all():
         conn.close()
+
+
+def test_it_alerts_once_when_concurrent_reservations_cross_a_threshold():
+    from oms.models import OpsException, OutboxEvent
+
+    stock = StockLevelFactory(product=ProductFactory(), node=NodeFactory(), on_hand=40)
+    StockLevel.objects.filter(pk=stock.pk).update(reorder_threshold=30)
+
+    def caller(i: int) -> bool:
+        items = [ReserveItem(stock.product_id, stock.node_id, 1)]
+        return stock_reserve(items=items, reference=Ref("orders.orderline", str(i)), actor=ACTOR).ok
+
+    assert all(run_parallel(32, caller))
+    assert OpsException.objects.filter(type="low_stock").count() == 1
+    assert OutboxEvent.objects.filter(type="inventory.low_stock").count() == 1
+
+
+def test_it_never_oversells_while_counts_race_reservations():
+    """Reservations keep coming while counts take stock away: the invariant and the ledger hold."""
+    from inventory.services import stock_counts_apply
+
+    stock = StockLevelFactory(product=ProductFactory(), node=NodeFactory(), on_hand=100)
+    product, node = stock.product, stock.node
+
+    def caller(i: int) -> int:
+        if i < 4:  # four counters, each counting lower
+            for n in range(5):
+                stock_counts_apply(node=node, counts=[(product, 60 - 10 * n - i)], actor=ACTOR)
+            return 0
+        ok = 0
+        for r in range(5):
+            items = [ReserveItem(product.pk, node.pk, 1)]
+            ok += stock_reserve(items=items, reference=Ref("orders.orderline", f"{i}-{r}"), actor=ACTOR).ok
+        return ok
+
+    results = run_parallel(24, caller)
+    assert all(isinstance(r, int) for r in results), results
+    stock.refresh_from_db()
+    assert 0 <= stock.allocated <= stock.on_hand
+    assert stock_audit() == []

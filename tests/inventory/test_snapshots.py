@@ -101,7 +101,7 @@ def test_it_reports_bad_rows_and_applies_the_good_ones(api, dc, post):
     assert StockLevel.objects.get(product=api.red, node=dc).on_hand == 42
 
 
-def test_a_count_below_the_reserved_deallocates_the_newest_and_names_them(api, dc, post):
+def test_it_deallocates_the_newest_and_names_them_when_a_count_is_below_reserved(api, dc, post):
     stock_receive(product=api.red, node=dc, quantity=10, actor=ACTOR)
     for n in (1, 2):
         items = [ReserveItem(api.red.pk, dc.pk, 4)]
@@ -117,7 +117,7 @@ def test_a_count_below_the_reserved_deallocates_the_newest_and_names_them(api, d
     assert stock_audit() == []
 
 
-def test_a_full_count_zeroes_skus_it_does_not_name(api, dc, post):
+def test_it_zeroes_skus_a_full_count_does_not_name(api, dc, post):
     stock_receive(product=api.blue, node=dc, quantity=6, actor=ACTOR)
     post(api, body(as_of=timezone.now().isoformat()))
     assert StockLevel.objects.get(product=api.blue, node=dc).on_hand == 0
@@ -147,6 +147,6 @@ def test_it_applies_in_batches_with_progress(api, dc):
     assert (status["status"], status["rows_applied"], status["rows_unchanged"]) == ("completed", 24, 1)
 
 
-def test_another_merchants_snapshot_answers_404(api, other_api, dc, post):
+def test_it_answers_404_for_another_merchants_snapshot(api, other_api, dc, post):
     post(api, body())
     assert other_api.client.get(f"{URL}SNAP-1/").status_code == 404
