@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import quote
 
 from babel.numbers import format_currency
 from django.apps import apps
@@ -143,18 +144,37 @@ def _items(raw: Any, order: dict[str, Any]) -> list[dict[str, Any]]:
     return items
 
 
-def shipment_context(payload: dict[str, Any], order: dict[str, Any]) -> dict[str, Any]:
+# Public tracking pages of well-known carriers, by carrier code.
+CARRIER_TRACKING_URLS = {
+    "ups": "https://www.ups.com/track?tracknum={tracking_number}",
+    "fedex": "https://www.fedex.com/fedextrack/?trknbr={tracking_number}",
+    "usps": "https://tools.usps.com/go/TrackConfirmAction?tLabels={tracking_number}",
+    "dhl": "https://www.dhl.com/global-en/home/tracking.html?tracking-id={tracking_number}",
+}
+
+
+def tracking_url(carrier: str, tracking_number: str, template: str = "") -> str:
+    """The merchant's tracking link template, else the carrier's own page when known."""
+    template = template or CARRIER_TRACKING_URLS.get(carrier.lower(), "")
+    if not (template and tracking_number):
+        return ""
+    return template.replace("{carrier}", quote(carrier)).replace("{tracking_number}", quote(tracking_number))
+
+
+def shipment_context(payload: dict[str, Any], order: dict[str, Any], *, tracking_template: str = "") -> dict[str, Any]:
     """Carrier, tracking and items of the shipment an event is about (payload or payload['shipment'])."""
     data = payload.get("shipment") if isinstance(payload.get("shipment"), dict) else payload
-    tracking_url = data.get("tracking_url") or ""
-    if not str(tracking_url).startswith(("https://", "http://")):
-        tracking_url = ""
+    carrier_code = str(data.get("carrier") or "")
+    tracking_number = str(data.get("tracking_number") or "")
+    link = data.get("tracking_url") or tracking_url(carrier_code, tracking_number, tracking_template)
+    if not str(link).startswith(("https://", "http://")):
+        link = ""
     return {
         "number": data.get("number") or data.get("id") or "",
-        "carrier": data.get("carrier_name") or data.get("carrier") or "",
+        "carrier": data.get("carrier_name") or carrier_code,
         "service": data.get("service") or data.get("service_level") or "",
-        "tracking_number": data.get("tracking_number") or "",
-        "tracking_url": tracking_url,
+        "tracking_number": tracking_number,
+        "tracking_url": link,
         "items": _items(data.get("lines") or data.get("items"), order),
         "estimated_delivery": data.get("estimated_delivery") or data.get("promise_date") or "",
     }
@@ -185,12 +205,14 @@ def rma_context(payload: dict[str, Any], order: dict[str, Any]) -> dict[str, Any
     }
 
 
-def message_context(message: Message, event: OutboxEvent, order: dict[str, Any]) -> dict[str, Any]:
+def message_context(
+    message: Message, event: OutboxEvent, order: dict[str, Any], *, tracking_template: str = ""
+) -> dict[str, Any]:
     """Everything the template of `message` needs besides branding."""
     payload = event.payload or {}
     context: dict[str, Any] = {"order": order}
     if message.key in ("shipping_notification", "out_for_delivery", "delivered"):
-        context["shipment"] = shipment_context(payload, order)
+        context["shipment"] = shipment_context(payload, order, tracking_template=tracking_template)
     elif message.key in ("partial_cancellation", "cancellation"):
         context["cancellation"] = cancellation_context(payload, order)
     elif message.key in ("refund_issued", "appeasement"):

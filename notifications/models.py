@@ -36,6 +36,11 @@ class NotificationSettings(models.Model):
         blank=True,
         help_text="Link to the order on the store, with {number}, e.g. https://shop/o/{number}",
     )
+    tracking_url_template = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Tracking link with {carrier} and {tracking_number}; empty: the carrier's own page when known.",
+    )
     disabled_messages = models.JSONField(default=list, blank=True, help_text="Keys of messages not sent.")
 
     class Meta:

@@ -62,7 +62,9 @@ def emails_for_event(*, event: OutboxEvent) -> list[EmailLog]:
     for message in messages:
         if EmailLog.objects.filter(event_id=event.pk, recipient=order.email, template=message.key).exists():
             continue
-        rendered = render(message, {**build_context(message, event, base), "brand": brand})
+        tracking = prefs.tracking_url_template if prefs else ""
+        context = build_context(message, event, base, tracking_template=tracking)
+        rendered = render(message, {**context, "brand": brand})
         switched_off = prefs is not None and message.key in prefs.disabled_messages
         log = EmailLog(
             merchant_id=event.merchant_id,
