@@ -3,3 +3,18 @@ from django.apps import AppConfig
 
 class FulfillmentConfig(AppConfig):
     name = "fulfillment"
+    verbose_name = "Fulfilment"
+
+    def ready(self) -> None:
+        from fulfillment import receivers, tasks  # noqa: F401  (outbox consumers; task names for the worker)
+        from fulfillment.execution import messages  # noqa: F401  (messages to integrated nodes)
+        from fulfillment.execution.hooks import on_order_cancel
+        from orders.services.cancel import register_cancel_hook
+
+        register_cancel_hook(on_order_cancel)
+
+        from fulfillment.carriers.estimator import rate_card_estimator
+        from fulfillment.routing.costs import register_estimator_factory
+
+        # Routing's cost factor now prices lanes from the carrier rate cards.
+        register_estimator_factory(rate_card_estimator)

@@ -155,6 +155,36 @@ class Order(ConcurrentTransitionMixin, models.Model):
     def cancel(self) -> None:
         self.status_before_hold = ""
 
+    # Fulfilment (fulfillment.execution runs these; the header follows the lines, orders/status.py).
+
+    @transition(field=status, source=[S.ALLOCATED, S.PARTIALLY_ALLOCATED], target=S.RELEASED)
+    def release(self) -> None:
+        pass
+
+    @transition(field=status, source=[S.RELEASED, S.PARTIALLY_SHIPPED], target=S.PARTIALLY_SHIPPED)
+    def ship_partially(self) -> None:
+        pass
+
+    @transition(field=status, source=[S.RELEASED, S.PARTIALLY_SHIPPED], target=S.SHIPPED)
+    def ship(self) -> None:
+        pass
+
+    @transition(field=status, source=S.SHIPPED, target=S.DELIVERED)
+    def deliver(self) -> None:
+        pass
+
+    @transition(field=status, source=S.RELEASED, target=S.READY_FOR_PICKUP)
+    def await_pickup(self) -> None:
+        pass
+
+    @transition(field=status, source=S.READY_FOR_PICKUP, target=S.PICKED_UP)
+    def collect(self) -> None:
+        pass
+
+    @transition(field=status, source=[S.DELIVERED, S.PICKED_UP], target=S.COMPLETED)
+    def complete(self) -> None:
+        pass
+
 
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")

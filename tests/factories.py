@@ -424,3 +424,155 @@ class WebhookAttemptFactory(factory.django.DjangoModelFactory):
     duration_ms = 12
     status_code = 200
 
+
+# Fulfilment: fulfilment orders, node profiles, carriers, rate cards, shipments, tracking.
+
+
+class FulfillmentSettingsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "fulfillment.FulfillmentSettings"
+        django_get_or_create = ("merchant",)
+
+    merchant = factory.SubFactory(MerchantFactory)
+
+
+class NodeProfileFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "fulfillment.NodeProfile"
+        django_get_or_create = ("node",)
+
+    node = factory.SubFactory(NodeFactory)
+    pick_sla_hours = 24
+
+
+class FulfillmentOrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "fulfillment.FulfillmentOrder"
+
+    order = factory.SubFactory(OrderFactory, status=OrderStatus.ALLOCATED)
+    node = factory.SubFactory(NodeFactory)
+
+
+class FulfillmentOrderLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "fulfillment.FulfillmentOrderLine"
+
+    fulfillment_order = factory.SubFactory(FulfillmentOrderFactory)
+    order_line = factory.SubFactory(OrderLineFactory, order=factory.SelfAttribute("..fulfillment_order.order"))
+    quantity = factory.SelfAttribute("order_line.quantity")
+
+
+class CarrierFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "fulfillment.Carrier"
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"carrier{n}")
+    name = factory.LazyAttribute(lambda o: o.code.title())
+    tracking_prefix = "TC"
+    webhook_secret = factory.Sequence(lambda n: f"whsec_test_{n}")
+
+
+class CarrierServiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "fulfillment.CarrierService"
+
+    carrier = factory.SubFactory(CarrierFactory)
+    code = factory.Sequence(lambda n: f"svc{n}")
+    name = "Ground"
+    service_levels = factory.LazyFunction(lambda: ["standard"])
+    transit_days = factory.LazyFunction(lambda: {str(z): z for z in range(1, 9)})
+
+
+class RateCardFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "fulfillment.RateCard"
+
+    service = factory.SubFactory(CarrierServiceFactory)
+    zone_basis = "distance"
+
+
+class RateZoneFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "fulfillment.RateZone"
+
+    rate_card = factory.SubFactory(RateCardFactory)
+    zone = 1
+    min_km = Decimal(0)
+
+
+class RateBreakFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "fulfillment.RateBreak"
+
+    rate_card = factory.SubFactory(RateCardFactory)
+    zone = 1
+    max_weight_kg = Decimal(5)
+    price = Decimal("7.50")
+
+
+class SurchargeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "fulfillment.Surcharge"
+
+    rate_card = factory.SubFactory(RateCardFactory)
+    code = "residential"
+    applies = "residential"
+    amount = Decimal("3.00")
+
+
+class CarrierStatusCodeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "fulfillment.CarrierStatusCode"
+
+    carrier = factory.SubFactory(CarrierFactory)
+    code = factory.Sequence(lambda n: f"S{n}")
+    milestone = "in_transit"
+
+
+class ShipmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "fulfillment.Shipment"
+
+    fulfillment_order = factory.SubFactory(FulfillmentOrderFactory, status="shipped")
+    order = factory.SelfAttribute("fulfillment_order.order")
+    service = factory.SubFactory(CarrierServiceFactory)
+    carrier = factory.SelfAttribute("service.carrier")
+    tracking_number = factory.Sequence(lambda n: f"TC{n:012d}")
+    weight_kg = Decimal("1.000")
+    billable_weight_kg = Decimal("1.000")
+    rate = Decimal("7.50")
+
+
+class ShipmentLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "fulfillment.ShipmentLine"
+
+    shipment = factory.SubFactory(ShipmentFactory)
+    fulfillment_line = factory.SubFactory(
+        FulfillmentOrderLineFactory, fulfillment_order=factory.SelfAttribute("..shipment.fulfillment_order")
+    )
+    order_line = factory.SelfAttribute("fulfillment_line.order_line")
+    quantity = 1
+
+
+class ShipmentDocumentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "fulfillment.ShipmentDocument"
+
+    shipment = factory.SubFactory(ShipmentFactory)
+    kind = "label_zpl"
+    content_type = "application/zpl"
+    content = b"^XA^XZ\n"
+
+
+class TrackingEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "fulfillment.TrackingEvent"
+
+    shipment = factory.SubFactory(ShipmentFactory)
+    carrier = factory.SelfAttribute("shipment.carrier")
+    event_id = factory.Sequence(lambda n: f"evt-{n}")
+    carrier_status = "in_transit"
+    milestone = "in_transit"
+    occurred_at = factory.LazyFunction(timezone.now)

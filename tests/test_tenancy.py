@@ -44,7 +44,14 @@ def owned(api):
         format="json",
     )  # fmt: skip
     assert snapshot.status_code == 202, snapshot.json()
-    return {"number": order["number"], "sku": product.sku, "code": api.store.code, "snapshot_id": "ACME-SNAP-1"}
+    from orders.models import Order
+    from tests.factories import ShipmentDocumentFactory, ShipmentFactory
+
+    shipment = ShipmentFactory(fulfillment_order__order=Order.objects.get(number=order["number"]))
+    for kind in ("label_pdf", "label_zpl", "packing_slip"):
+        ShipmentDocumentFactory(shipment=shipment, kind=kind)
+    return {"number": order["number"], "sku": product.sku, "code": api.store.code, "snapshot_id": "ACME-SNAP-1",
+            "id": shipment.fulfillment_order_id, "shipment_id": shipment.pk}  # fmt: skip
 
 
 def test_every_endpoint_hides_another_merchants_objects(api, other_api, owned):

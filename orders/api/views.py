@@ -64,15 +64,17 @@ class OrderDetailView(MerchantAPIView):
 
 
 class OrderCancelView(MerchantAPIView):
-    @extend_schema(operation_id="orders_cancel", request=CancelIn, responses={200: OrderOut, **ERRORS})
+    @extend_schema(operation_id="orders_cancel", request=CancelIn, responses={200: OrderOut, 202: OrderOut, **ERRORS})
     def post(self, request: Request, number: str) -> Response:
         order = order_get(merchant=self.merchant, number=number)
         serializer = CancelIn(data=request.data)
         serializer.is_valid(raise_exception=True)
-        order_cancel(
+        result = order_cancel(
             order=order,
             actor=self.actor,
             reason=serializer.validated_data["reason"],
             lines=serializer.validated_data.get("lines"),
         )
-        return Response(OrderOut(order_get(merchant=self.merchant, number=number)).data)
+        # 202: picked units wait for their node to confirm the cancellation.
+        accepted = bool(getattr(result, "cancellation_pending", None))
+        return Response(OrderOut(order_get(merchant=self.merchant, number=number)).data, status=202 if accepted else 200)

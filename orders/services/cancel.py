@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db import transaction
 
 from oms.actors import Actor
@@ -13,6 +15,17 @@ from orders.services.holds import holds_close_all, order_lock
 from orders.services.timeline import order_payload, record, run_transition
 
 LINE_CANCELLABLE = {*CANCELLABLE, OrderStatus.PARTIALLY_SHIPPED}
+
+# Fulfilment registers a hook here (its AppConfig.ready()): given the locked order and the
+# quantities to cancel per line id, it cancels what no node has picked yet (releasing the stock)
+# and returns the quantities a node has already picked: those wait for the node to confirm.
+CancelHook = Callable[[Order, dict[int, int], Actor, str], dict[int, int]]
+_cancel_hooks: list[CancelHook] = []
+
+
+def register_cancel_hook(hook: CancelHook) -> None:
+    if hook not in _cancel_hooks:
+        _cancel_hooks.append(hook)
 
 
 def _requested(lines: dict[int, OrderLine], asked: list[dict[str, int]] | None) -> dict[int, int]:
@@ -50,6 +63,18 @@ def order_cancel(*, order: Order, actor: Actor, reason: str, lines: list[dict[st
     wanted = _requested(order_lines, lines)
     if not wanted:
         raise Conflict(f"Order {order.number} has nothing left to cancel.", code="invalid_state")
+    pending: dict[int, int] = {}
+    for hook in _cancel_hooks:
+        for pk, quantity in hook(order, wanted, actor, reason).items():
+            pending[pk] = pending.get(pk, 0) + quantity
+    if pending:
+        # Picked units: cancelled only once the node confirms (the API answers 202 meanwhile).
+        order.cancellation_pending = pending  # type: ignore[attr-defined]
+        asked = [{"line": pk, "sku": order_lines[pk].sku, "quantity": q} for pk, q in pending.items()]
+        record(order, "cancellation_requested", actor=actor, reason=reason, payload={"lines": asked})
+        wanted = {pk: q - pending.get(pk, 0) for pk, q in wanted.items() if q > pending.get(pk, 0)}
+        if not wanted:
+            return order
     for pk, quantity in wanted.items():
         order_lines[pk].qty_cancelled += quantity
         order_lines[pk].qty_backordered = max(0, order_lines[pk].qty_backordered - quantity)

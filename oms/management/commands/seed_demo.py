@@ -5,6 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from fulfillment.demo import seed_fulfillment
 from inventory.demo import PRICES, seed_catalog, seed_network
 from oms.demo import seed_tenancy
 from orders.demo import seed_orders
@@ -18,5 +19,6 @@ class Command(BaseCommand):
             merchant = seed_tenancy()
             seed_network(merchant)
             products = seed_catalog(merchant)
+            seed_fulfillment(merchant)
         created = seed_orders(merchant, products, PRICES)
         self.stdout.write(f"Demo data ready: merchant 'demo', {len(products)} SKUs, {created} new orders.")

@@ -1,0 +1,68 @@
+"""Routing's cost estimate from the carrier rate cards (fulfillment.routing.costs interface).
+
+The cheapest rate-card service at the lane's service level prices a nominal parcel; a lane no
+rate card serves (or a level no service offers, such as pick-up) falls back to routing's own
+zone table, so routing always gets an answer.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from fulfillment.carriers.models import CarrierService
+from fulfillment.carriers.rates import Parcel, RateRequest, rate_card_quote
+from fulfillment.routing.costs import CostEstimator, Lane, Quote, ZoneTableEstimator, zone_table
+from inventory.models import Node
+
+# Routing compares nodes before parcels exist: one typical parcel stands for the order.
+NOMINAL_PARCEL = Parcel(weight_kg=Decimal("1.0"))
+
+
+class RateCardEstimator:
+    def __init__(self, merchant_id: int | None) -> None:
+        self.merchant_id = merchant_id
+        # Loaded once per routing run: every candidate node is priced from memory.
+        self.services = list(
+            CarrierService.objects.filter(active=True, carrier__active=True, rate_card__isnull=False)
+            .select_related("carrier", "rate_card")
+            .prefetch_related("rate_card__zones", "rate_card__breaks", "rate_card__surcharges")
+        )
+        self.nodes: dict[str, Node | None] = {}
+        self._fallback: CostEstimator | None = None
+
+    def _node(self, code: str) -> Node | None:
+        if code not in self.nodes:
+            self.nodes[code] = Node.objects.filter(code=code).first()
+        return self.nodes[code]
+
+    def fallback(self) -> CostEstimator:
+        if self._fallback is None:
+            self._fallback = ZoneTableEstimator(zone_table(self.merchant_id))
+        return self._fallback
+
+    def quote(self, lane: Lane) -> Quote:
+        node = self._node(lane.node_code)
+        if node is not None:
+            destination = {
+                "country": lane.dest_country,
+                "region": lane.dest_region,
+                "postal_code": lane.dest_postal_code,
+            }
+            request = RateRequest(origin=node, destination=destination, parcel=NOMINAL_PARCEL)
+            quotes = [
+                q
+                for s in self.services
+                if lane.service_level in s.service_levels
+                for q in [rate_card_quote(s, request)]
+                if q is not None
+            ]
+            if quotes:
+                best = min(quotes, key=lambda q: (q.price, q.transit_days))
+                return Quote(
+                    best.price, best.transit_days, best.zone, f"rate card {best.carrier_name} {best.service_name}"
+                )
+        return self.fallback().quote(lane)
+
+
+def rate_card_estimator(merchant_id: int | None) -> CostEstimator:
+    return RateCardEstimator(merchant_id)

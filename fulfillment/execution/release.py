@@ -1,0 +1,107 @@
+"""Release: send an order's new fulfilment orders to their nodes.
+
+An order is released when routing has allocated it, the merchant's remorse period has passed,
+it is not on hold, and its payment rule allows it: where the merchant captures at release, the
+value of what each node is sent is captured first and the node gets nothing until it succeeded.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from fulfillment.execution.common import SYSTEM, capture_timing, capture_value, fo_transition, lock, settings_for
+from fulfillment.models import FulfillmentOrder, FulfillmentStatus
+from oms.actors import Actor
+from orders.models import Order, OrderStatus
+from orders.payments.models import CaptureTiming
+from orders.services.holds import order_lock
+from orders.services.timeline import run_transition
+
+# Order states in which new fulfilment orders may go to their nodes.
+RELEASABLE = [
+    OrderStatus.ALLOCATED,
+    OrderStatus.PARTIALLY_ALLOCATED,
+    OrderStatus.RELEASED,
+    OrderStatus.PARTIALLY_SHIPPED,
+]
+
+
+def _releasable(order: Order, now: datetime) -> list[FulfillmentOrder]:
+    if order.status not in RELEASABLE:
+        return []
+    remorse = timedelta(minutes=settings_for(order.merchant_id).remorse_minutes)
+    if order.placed_at + remorse > now:
+        return []
+    return list(
+        FulfillmentOrder.objects.filter(order=order, status=FulfillmentStatus.CREATED)
+        .select_related("node")
+        .order_by("pk")
+    )
+
+
+def _capture_reference(fo: FulfillmentOrder) -> str:
+    return f"release:fo:{fo.pk}"
+
+
+@transaction.atomic
+def _release(order_id: int, fo_ids: list[int], actor: Actor, now: datetime) -> list[FulfillmentOrder]:
+    order = order_lock(Order(pk=order_id))
+    wanted = {fo.pk for fo in _releasable(order, now)} & set(fo_ids)
+    released = []
+    for fo_id in sorted(wanted):
+        order, fo, _lines = lock(FulfillmentOrder(pk=fo_id, order=order))
+        fo_transition(fo, "release", actor=actor, event_type="fulfillment_order.released")
+        released.append(fo)
+    if released and order.status in (OrderStatus.ALLOCATED, OrderStatus.PARTIALLY_ALLOCATED):
+        nodes = sorted({fo.node.code for fo in released})
+        run_transition(
+            order, "release", actor=actor, event_type="order.released", payload={"nodes": nodes,
+            "fulfillment_orders": [fo.pk for fo in released]},
+        )  # fmt: skip
+    return released
+
+
+def order_release(*, order: Order, actor: Actor = SYSTEM, now: datetime | None = None) -> list[FulfillmentOrder]:
+    """Release what may be released now; return the fulfilment orders released.
+
+    Safe to run again at any time (the beat job does): what is already released is left alone,
+    and a capture asked before is found again by its reference, never taken twice.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = order_lock(order)
+        candidates = _releasable(order, now)
+    if not candidates:
+        return []
+    ids = [fo.pk for fo in candidates]
+    if capture_timing(order.merchant_id) == CaptureTiming.AT_RELEASE:
+        ids = []
+        for fo in candidates:
+            units = {line.order_line_id: line.qty_open for line in fo.lines.all() if line.qty_open}
+            # A decline puts the order on a payment hold (orders.payments); a pending capture is
+            # retried by the payments job and the next run of this one finds it by reference.
+            if capture_value(order, units, reference=_capture_reference(fo), actor=actor):
+                ids.append(fo.pk)
+            else:
+                break
+    if not ids:
+        return []
+    return _release(order.pk, ids, actor, now)
+
+
+def orders_release_due(*, now: datetime | None = None, batch: int = 500) -> int:
+    """Beat job: release every order whose fulfilment orders wait in `created` and may go."""
+    now = now or timezone.now()
+    order_ids = list(
+        FulfillmentOrder.objects.filter(status=FulfillmentStatus.CREATED, order__status__in=RELEASABLE)
+        .values_list("order_id", flat=True)
+        .distinct()
+        .order_by("order_id")[:batch]
+    )
+    count = 0
+    for order_id in order_ids:
+        count += len(order_release(order=Order(pk=order_id), now=now))
+    return count

@@ -1,0 +1,28 @@
+"""Outbox consumers of fulfilment (registered in FulfillmentConfig.ready())."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from django.db import transaction
+
+from fulfillment.tasks import order_release
+from oms.models import OutboxEvent
+from oms.outbox import consumer
+
+# Routing's events that may leave fulfilment orders waiting in `created`, and a resolved hold.
+RELEASE_TRIGGERS = (
+    "order.allocated",
+    "order.partially_allocated",
+    "fulfillment_order.created",
+    "order.hold_resolved",
+)
+
+
+@consumer("fulfillment.release", *RELEASE_TRIGGERS)
+def release_after_allocation(event: OutboxEvent) -> None:
+    """Release at once what may go (the beat job catches the rest, e.g. after a remorse period)."""
+    order_id = event.payload.get("order_id") if event.subject_type != "orders.order" else event.subject_id
+    if order_id:
+        # The release may call the payment gateway: after this delivery commits, never inside it.
+        transaction.on_commit(partial(order_release.delay, int(order_id)))

@@ -1,0 +1,78 @@
+"""Read queries of fulfilment: fulfilment orders for nodes, shipments and the tracking feed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import Prefetch, QuerySet
+
+from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus
+from fulfillment.tracking.models import Shipment, ShipmentDocument, TrackingEvent
+from oms.errors import InvalidInput, NotFound
+from oms.models import Merchant
+from orders.models import Order
+
+
+class FulfillmentOrderFilter(django_filters.FilterSet):
+    order = django_filters.CharFilter(field_name="order__number", help_text="Order number")
+    node = django_filters.CharFilter(field_name="node__code", help_text="Node code")
+    status = django_filters.MultipleChoiceFilter(choices=FulfillmentStatus.choices)
+
+    class Meta:
+        model = FulfillmentOrder
+        fields = ["order", "node", "status"]
+
+
+def _with_details(qs: QuerySet[FulfillmentOrder]) -> QuerySet[FulfillmentOrder]:
+    return qs.select_related("order", "node").prefetch_related(
+        Prefetch("lines", FulfillmentOrderLine.objects.select_related("order_line__product")),
+        Prefetch("shipments", Shipment.objects.select_related("carrier", "service")),
+    )
+
+
+def fulfillment_order_list(*, merchant: Merchant, filters: Any = None) -> QuerySet[FulfillmentOrder]:
+    qs = _with_details(FulfillmentOrder.objects.filter(order__merchant=merchant)).order_by("-id")
+    filterset = FulfillmentOrderFilter(filters or {}, queryset=qs)
+    if not filterset.is_valid():
+        raise InvalidInput.from_form_errors(filterset.errors)
+    return filterset.qs
+
+
+def fulfillment_order_get(*, merchant: Merchant, id: int) -> FulfillmentOrder:
+    """A fulfilment order of this merchant; another merchant's is NotFound."""
+    found = _with_details(FulfillmentOrder.objects.filter(order__merchant=merchant, pk=id)).first()
+    if found is None:
+        raise NotFound(f"No fulfilment order {id}.")
+    return found
+
+
+def fulfillment_orders_of(order: Order) -> list[FulfillmentOrder]:
+    return list(_with_details(FulfillmentOrder.objects.filter(order=order)).order_by("pk"))
+
+
+def shipment_document_get(*, merchant: Merchant, shipment_id: int, kind: str) -> ShipmentDocument:
+    found = (
+        ShipmentDocument.objects.filter(shipment_id=shipment_id, shipment__order__merchant=merchant, kind=kind)
+        .select_related("shipment")
+        .first()
+    )
+    if found is None:
+        raise NotFound(f"No such document for shipment {shipment_id}.")
+    return found
+
+
+def order_shipments(*, order: Order) -> QuerySet[Shipment]:
+    return (
+        Shipment.objects.filter(order=order)
+        .select_related("carrier", "service", "fulfillment_order__node")
+        .prefetch_related("lines__order_line", Prefetch("events", TrackingEvent.objects.order_by("occurred_at", "id")))
+        .order_by("pk")
+    )
+
+
+def order_tracking(*, merchant: Merchant, number: str) -> tuple[Order, QuerySet[Shipment]]:
+    order = Order.objects.filter(merchant=merchant, number=number).first()
+    if order is None:
+        raise NotFound(f"No order {number}.")
+    return order, order_shipments(order=order)

@@ -1,0 +1,187 @@
+"""Carrier tracking: signed events in, milestones mapped, shipments moved forward only, the
+order delivered when everything is; carrier misses detected by a beat job."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from fulfillment.carriers.models import Carrier, CarrierService, CarrierStatusCode, Milestone
+from fulfillment.execution.common import SYSTEM, fo_transition, order_lines_add, settings_for
+from fulfillment.execution.shipping import order_follow_lines, shipment_payload
+from fulfillment.models import FulfillmentOrder, FulfillmentStatus
+from fulfillment.signing import verify
+from fulfillment.tracking.models import MILESTONE_RANK, Shipment, TrackingEvent
+from oms.actors import Actor
+from oms.alerts import exception_raise
+from oms.errors import DomainError, FieldError, InvalidInput, NotFound
+from oms.outbox import emit
+from orders.models import OrderStatus
+from orders.services.holds import order_lock
+
+CARRIER_MISS = "carrier_miss"
+CARRIER_EXCEPTION = "carrier_exception"
+# Milestones that tell the customer something: each emits its event.
+EVENTS = {
+    Milestone.OUT_FOR_DELIVERY: "shipment.out_for_delivery",
+    Milestone.DELIVERED: "shipment.delivered",
+    Milestone.AVAILABLE_FOR_PICKUP: "shipment.available_for_pickup",
+    Milestone.EXCEPTION: "shipment.exception",
+    Milestone.RETURNED_TO_SENDER: "shipment.returned_to_sender",
+}
+
+
+class SignatureRefused(DomainError):
+    status = 401
+    code = "bad_signature"
+
+
+@dataclass(frozen=True)
+class Received:
+    event: TrackingEvent
+    created: bool
+
+
+def carrier_verify(*, carrier_code: str, signature: str, body: bytes) -> Carrier:
+    """Return the carrier whose secret signs this body; refuse (401) anything else."""
+    carrier = Carrier.objects.filter(code=carrier_code, active=True).first()
+    if carrier is None or not verify(carrier.webhook_secret, signature, body):
+        raise SignatureRefused("Missing or invalid X-OMS-Signature for this carrier.", field=None)
+    return carrier
+
+
+def milestone_for(carrier: Carrier, status: str) -> str:
+    mapped = CarrierStatusCode.objects.filter(carrier=carrier, code=status).values_list("milestone", flat=True)
+    found = next(iter(mapped), None)
+    if found:
+        return found
+    if status in Milestone.values:
+        return status
+    raise InvalidInput([FieldError("status", "unknown_status", f"'{status}' is not a status code of {carrier.name}.")])
+
+
+def _on_time_rate(service: CarrierService) -> None:
+    """Re-measure the service's on-time rate from its delivered shipments."""
+    stats = Shipment.objects.filter(service=service, on_time__isnull=False).aggregate(
+        total=Count("pk"), good=Count("pk", filter=Q(on_time=True))
+    )
+    if stats["total"]:
+        CarrierService.objects.filter(pk=service.pk).update(
+            on_time_rate=round(stats["good"] / stats["total"], 4), on_time_sample=stats["total"]
+        )
+
+
+def _delivered(shipment: Shipment, at: datetime, actor: Actor) -> None:
+    shipment.delivered_at = at
+    if shipment.promise_date:
+        shipment.on_time = timezone.localdate(at) <= shipment.promise_date
+    order = order_lock(shipment.order)
+    order_lines_add({line.order_line_id: {"qty_delivered": line.quantity} for line in shipment.lines.all()})
+    fo = (
+        FulfillmentOrder.objects.select_for_update(of=("self",))
+        .select_related("node")
+        .get(pk=shipment.fulfillment_order_id)
+    )
+    fo.order = order
+    others = Shipment.objects.filter(fulfillment_order=fo).exclude(pk=shipment.pk)
+    if fo.status == FulfillmentStatus.SHIPPED and not others.filter(delivered_at__isnull=True).exists():
+        fo_transition(fo, "deliver", actor=actor, event_type="fulfillment_order.delivered")
+    if order.status != OrderStatus.ON_HOLD:
+        order_follow_lines(order, actor=actor)
+
+
+@transaction.atomic
+def tracking_event_record(*, carrier: Carrier, data: dict[str, Any], actor: Actor = SYSTEM) -> Received:
+    """Record one carrier event: idempotent by event id; a shipment never moves backwards."""
+    existing = TrackingEvent.objects.filter(carrier=carrier, event_id=data["event_id"]).first()
+    if existing is not None:
+        return Received(existing, False)
+    found = Shipment.objects.filter(carrier=carrier, tracking_number=data["tracking_number"]).first()
+    if found is None:
+        raise NotFound(f"No {carrier.name} shipment with tracking number {data['tracking_number']}.",
+                       field="tracking_number")  # fmt: skip
+    milestone = milestone_for(carrier, data["status"])
+    shipment = (
+        Shipment.objects.select_for_update(of=("self",)).select_related("order", "carrier", "service").get(pk=found.pk)
+    )
+    try:
+        with transaction.atomic():
+            event = TrackingEvent.objects.create(
+                shipment=shipment, carrier=carrier, event_id=data["event_id"], carrier_status=data["status"],
+                milestone=milestone, occurred_at=data["occurred_at"], location=data.get("location", ""),
+                payload=data.get("raw", {}),
+            )  # fmt: skip
+    except IntegrityError:  # the same event delivered twice at once: the first one stands
+        return Received(TrackingEvent.objects.get(carrier=carrier, event_id=data["event_id"]), False)
+    occurred = data["occurred_at"]
+    if milestone != Milestone.LABEL_CREATED and (shipment.first_scan_at is None or occurred < shipment.first_scan_at):
+        shipment.first_scan_at = occurred
+    shipment.last_event_at = max(filter(None, [shipment.last_event_at, occurred]))
+    moved = milestone != Milestone.EXCEPTION and MILESTONE_RANK[milestone] > MILESTONE_RANK[shipment.status]
+    if moved:
+        shipment.status = milestone
+        if milestone == Milestone.DELIVERED:
+            _delivered(shipment, occurred, actor)
+    shipment.save()
+    if moved and milestone == Milestone.DELIVERED:
+        _on_time_rate(shipment.service)
+    if milestone in (Milestone.EXCEPTION, Milestone.RETURNED_TO_SENDER):
+        exception_raise(
+            type=CARRIER_EXCEPTION,
+            subject=shipment,
+            message=f"{carrier.name} reports {data['status']} for {shipment.tracking_number}"
+            + (f" at {event.location}" if event.location else "") + ".",
+            merchant=shipment.order.merchant,
+        )  # fmt: skip
+    if milestone in EVENTS and (moved or milestone == Milestone.EXCEPTION):
+        payload = {**shipment_payload(shipment), "milestone": milestone, "location": event.location,
+                   "occurred_at": occurred.isoformat(), "on_time": shipment.on_time}  # fmt: skip
+        emit(EVENTS[milestone], subject=shipment, merchant_id=shipment.order.merchant_id, payload=payload)
+    return Received(event, True)
+
+
+@transaction.atomic
+def _carrier_miss(shipment_id: int, now: datetime) -> bool:
+    shipment = (
+        Shipment.objects.select_for_update(of=("self",))
+        .select_related("order__merchant", "carrier")
+        .get(pk=shipment_id)
+    )
+    if shipment.carrier_miss_alerted_at or shipment.delivered_at or shipment.voided_at:
+        return False
+    hours = settings_for(shipment.order.merchant_id).carrier_scan_hours
+    if shipment.first_scan_at is None and shipment.shipped_at + timedelta(hours=hours) <= now:
+        why = f"no carrier scan within {hours} h of the label"
+    elif shipment.promise_date and timezone.localdate(now) > shipment.promise_date:
+        why = f"not delivered by the promise date {shipment.promise_date.isoformat()}"
+    else:
+        return False
+    exception_raise(
+        type=CARRIER_MISS,
+        subject=shipment,
+        message=f"{shipment.carrier.name} {shipment.tracking_number} (order {shipment.order.number}): {why}.",
+        merchant=shipment.order.merchant,
+        severity="high",
+    )
+    shipment.carrier_miss_alerted_at = now
+    shipment.save(update_fields=["carrier_miss_alerted_at"])
+    return True
+
+
+def carrier_misses_detect(*, now: datetime | None = None) -> int:
+    """Beat job: a carrier-miss exception, once per shipment, for a label never scanned in time
+    or a parcel not delivered by the promise date."""
+    now = now or timezone.now()
+    ids = Shipment.objects.filter(
+        Q(first_scan_at__isnull=True) | Q(promise_date__lt=timezone.localdate(now)),
+        carrier_miss_alerted_at__isnull=True,
+        delivered_at__isnull=True,
+        voided_at__isnull=True,
+        status__in=[m for m in Milestone.values if m not in (Milestone.DELIVERED, Milestone.RETURNED_TO_SENDER)],
+    ).values_list("pk", flat=True)
+    return sum(_carrier_miss(pk, now) for pk in list(ids))
