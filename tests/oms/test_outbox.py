@@ -59,10 +59,8 @@ def test_it_dispatches_after_commit_and_retries_only_the_failing_consumer(consum
     outbox.sweep()
     assert consumers["steady"] == [event.pk], "the consumer that succeeded must not run again"
     assert consumers["flaky"] == [event.pk, event.pk]
-    assert set(OutboxDelivery.objects.values_list("consumer", "status")) == {
-        ("test.steady", "done"),
-        ("test.flaky", "done"),
-    }
+    mine = OutboxDelivery.objects.filter(consumer__startswith="test.")
+    assert set(mine.values_list("consumer", "status")) == {("test.steady", "done"), ("test.flaky", "done")}
 
 
 def test_a_redelivered_event_is_handled_once_per_consumer(consumers):
