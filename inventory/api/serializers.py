@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from inventory.models import Node, Product, Snapshot, StockAdjustment
+from inventory.models import ChannelRule, Node, Product, Snapshot, StockAdjustment
 from oms.api.base import StrictSerializer
 from oms.api.fields import MoneyField, StrictBooleanField, StrictCharField, StrictIntegerField
 
@@ -280,3 +280,28 @@ class DestinationOut(serializers.Serializer):
 class AvailabilityOut(serializers.Serializer):
     results = SkuAvailabilityOut(many=True)
     destination = DestinationOut(required=False, allow_null=True)
+
+
+class ChannelRuleIn(StrictSerializer):
+    buffer_type = serializers.ChoiceField(choices=ChannelRule.BufferType.choices)
+    buffer_value = MoneyField(max_digits=7, decimal_places=2)
+    node_types = serializers.ListField(child=serializers.ChoiceField(choices=Node.Type.choices), min_length=1)
+    store_capabilities = serializers.ListField(
+        child=serializers.ChoiceField(choices=[Node.Capability.SHIP_FROM_STORE, Node.Capability.PICKUP]),
+        required=False,
+    )
+
+    def validate_node_types(self, value: list[str]) -> list[str]:
+        return sorted(set(value))
+
+    def validate_store_capabilities(self, value: list[str]) -> list[str]:
+        return sorted(set(value))
+
+
+class ChannelRuleOut(serializers.Serializer):
+    channel = serializers.CharField()
+    buffer_type = serializers.CharField()
+    buffer_value = serializers.DecimalField(max_digits=7, decimal_places=2)
+    node_types = serializers.ListField(child=serializers.CharField())
+    store_capabilities = serializers.ListField(child=serializers.CharField())
+    is_default = serializers.BooleanField(help_text="True while the channel has no rule of its own.")

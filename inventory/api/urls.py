@@ -9,6 +9,11 @@ urlpatterns = [
     path("nodes/", views.NodeListCreateView.as_view(), name="node-list"),
     path("nodes/<str:code>/", views.NodeDetailView.as_view(), name="node-detail"),
     path("availability/", views.AvailabilityView.as_view(), name="availability"),
+    path(
+        "channels/<str:code>/availability-rule/",
+        views.ChannelRuleView.as_view(),
+        name="channel-availability-rule",
+    ),
     path("inventory/adjustments/", views.AdjustmentsView.as_view(), name="inventory-adjustments"),
     path("inventory/snapshots/", views.SnapshotCreateView.as_view(), name="inventory-snapshots"),
     path(

@@ -17,6 +17,8 @@ from inventory.api.serializers import (
     AvailabilityQuery,
     BulkIn,
     BulkOut,
+    ChannelRuleIn,
+    ChannelRuleOut,
     NodeIn,
     NodeOut,
     NodePatchIn,
@@ -28,13 +30,20 @@ from inventory.api.serializers import (
     SnapshotOut,
 )
 from inventory.geocoding import geocode
-from inventory.models import Product
-from inventory.selectors import availability, node_get, node_list, product_get, product_list, snapshot_get
-from inventory.services import node_create, node_update, product_create, product_update, products_upsert
+from inventory.models import ChannelRule, Product
+from inventory.selectors import availability, channel_rule, node_get, node_list, product_get, product_list, snapshot_get
+from inventory.services import (
+    channel_rule_set,
+    node_create,
+    node_update,
+    product_create,
+    product_update,
+    products_upsert,
+)
 from inventory.services.sync import adjustments_apply, snapshot_submit
 from oms.api.base import MerchantAPIView
 from oms.api.errors import ErrorBodySerializer, flatten
-from oms.errors import FieldError, InvalidInput
+from oms.errors import FieldError, InvalidInput, NotFound
 from oms.idempotency import request_fingerprint
 from oms.models import Channel
 
@@ -292,3 +301,43 @@ class AvailabilityView(MerchantAPIView):
         if destination is not None:
             body["destination"] = asdict(destination)
         return Response(body)
+
+
+class ChannelRuleView(MerchantAPIView):
+    """How much of the merchant's stock one channel may promise (GET/PUT)."""
+
+    def _channel(self, code: str) -> Channel:
+        channel = Channel.objects.filter(merchant=self.merchant, code=code).first()
+        if channel is None:
+            raise NotFound(f"No channel '{code}'.")
+        return channel
+
+    def _body(self, channel: Channel) -> dict[str, Any]:
+        rule = channel_rule(channel=channel)
+        return {
+            "channel": channel.code,
+            "buffer_type": rule.buffer_type,
+            "buffer_value": rule.buffer_value,
+            "node_types": rule.node_types,
+            "store_capabilities": rule.store_capabilities,
+            "is_default": not ChannelRule.objects.filter(channel=channel).exists(),
+        }
+
+    @extend_schema(operation_id="channel_availability_rule_retrieve", responses={200: ChannelRuleOut, **ERRORS})
+    def get(self, request: Request, code: str) -> Response:
+        return Response(ChannelRuleOut(self._body(self._channel(code))).data)
+
+    @extend_schema(
+        operation_id="channel_availability_rule_update",
+        request=ChannelRuleIn,
+        responses={200: ChannelRuleOut, **ERRORS},
+        description="Replace the channel's rule: the buffer held back (fixed units or a percentage of ATP, "
+        "rounded up) and which node types count; stores count only where one of store_capabilities "
+        "(ship_from_store, pickup) is enabled for the channel and the store can do it.",
+    )
+    def put(self, request: Request, code: str) -> Response:
+        channel = self._channel(code)
+        serializer = ChannelRuleIn(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        channel_rule_set(channel=channel, data={"store_capabilities": [], **serializer.validated_data})
+        return Response(ChannelRuleOut(self._body(channel)).data)

@@ -5,6 +5,7 @@ Routing and the other apps call these (and only these) to change stock; see docs
 
 from inventory.services.catalog import (
     Forbidden,
+    channel_rule_set,
     node_create,
     node_locate,
     node_update,
@@ -42,6 +43,7 @@ __all__ = [
     "ReserveResult",
     "Reserved",
     "StockLine",
+    "channel_rule_set",
     "holdings",
     "low_stock_check",
     "node_create",

@@ -9,9 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from inventory.geocoding import geocode
-from inventory.models import Node, Product
-from oms.errors import Conflict, DomainError, InvalidInput
-from oms.models import Merchant
+from inventory.models import ChannelRule, Node, Product
+from oms.errors import Conflict, DomainError, FieldError, InvalidInput
+from oms.models import Channel, Merchant
 
 
 def product_create(*, merchant: Merchant, data: dict[str, Any]) -> Product:
@@ -118,3 +118,11 @@ def node_update(*, merchant: Merchant | None, node: Node, data: dict[str, Any]) 
     _node_apply(node, data)
     node.save()
     return node
+
+
+def channel_rule_set(*, channel: Channel, data: dict[str, Any]) -> ChannelRule:
+    """Create or replace the channel's availability rule."""
+    if data.get("buffer_type") == ChannelRule.BufferType.PERCENT and data.get("buffer_value", 0) > 100:
+        raise InvalidInput([FieldError("buffer_value", "invalid", "A percentage cannot exceed 100.")])
+    rule, _ = ChannelRule.objects.update_or_create(channel=channel, defaults=data)
+    return rule

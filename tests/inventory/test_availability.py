@@ -133,3 +133,29 @@ def test_it_emits_availability_changed_once_per_sku_per_window(api, network):
         "marketplace": 42,
         "web": 42,
     }  # the pick-up store does not count
+
+
+def test_it_lets_a_merchant_set_a_channels_rule(api, network):
+    url = "/api/v1/channels/web/availability-rule/"
+    assert api.client.get(url).json()["is_default"] is True
+    rule = {"buffer_type": "percent", "buffer_value": "10", "node_types": ["dc"]}
+    response = api.client.put(url, rule, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["is_default"] is False
+    red = get(api, sku="TSHIRT-RED-M", channel="web").json()["results"][0]
+    assert (red["atp"], red["safe_to_promise"]) == (40, 36)
+
+
+def test_it_refuses_a_bad_channel_rule(api):
+    url = "/api/v1/channels/web/availability-rule/"
+    response = api.client.put(
+        url, {"buffer_type": "percent", "buffer_value": "150", "node_types": ["dc"]}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "buffer_value"
+    response = api.client.put(url, {"buffer_type": "fixed", "buffer_value": "1", "node_types": ["moon"]}, format="json")
+    assert response.json()["errors"][0]["field"] == "node_types[0]"
+
+
+def test_it_answers_404_for_another_merchants_channel_rule(api, other_api):
+    assert other_api.client.get("/api/v1/channels/nope/availability-rule/").status_code == 404
