@@ -44,6 +44,9 @@ def owned(api):
         format="json",
     )  # fmt: skip
     assert snapshot.status_code == 202, snapshot.json()
+    webhook = api.client.post(
+        "/api/v1/webhooks/", {"url": "https://hooks.acme.example/oms", "event_types": ["*"]}, format="json"
+    ).json()
     from orders.models import Order
     from tests.factories import ShipmentDocumentFactory, ShipmentFactory
 
@@ -51,7 +54,7 @@ def owned(api):
     for kind in ("label_pdf", "label_zpl", "packing_slip"):
         ShipmentDocumentFactory(shipment=shipment, kind=kind)
     return {"number": order["number"], "sku": product.sku, "code": api.store.code, "snapshot_id": "ACME-SNAP-1",
-            "id": shipment.fulfillment_order_id, "shipment_id": shipment.pk}  # fmt: skip
+            "id": shipment.fulfillment_order_id, "shipment_id": shipment.pk, "webhook_id": webhook["id"]}  # fmt: skip
 
 
 def test_every_endpoint_hides_another_merchants_objects(api, other_api, owned):
