@@ -108,6 +108,24 @@ def record_channel_fact(payment: Payment, kind: str, amount: Decimal, *, actor: 
     )
 
 
+def retry_of(txn: Txn, *, at: datetime, created_by: str | None = None) -> Txn:
+    """The next attempt of a call that got no answer: the same idempotency key, because the
+    first call may have gone through and the gateway must dedupe the retry."""
+    return Txn.objects.create(
+        payment_id=txn.payment_id,
+        refund_id=txn.refund_id,
+        kind=txn.kind,
+        amount=txn.amount,
+        currency=txn.currency,
+        token=txn.token,
+        idempotency_key=txn.idempotency_key,
+        reference=txn.reference,
+        attempt=txn.attempt + 1,
+        next_attempt_at=at,
+        created_by=created_by or txn.created_by,
+    )
+
+
 def _call(txn: Txn, payment: Payment) -> GatewayResult:
     gateway = gateway_get(payment.gateway)
     common = {
@@ -171,20 +189,7 @@ def _record(txn_id: int, result: GatewayResult | None, error: GatewayError | Non
         txn.message = str(error)[:500]
         txn.save()
         if txn.attempt < max_attempts(order.merchant_id):
-            # Same key: the first call may have gone through; the gateway dedupes the retry.
-            Txn.objects.create(
-                payment=payment,
-                refund=txn.refund,
-                kind=txn.kind,
-                amount=txn.amount,
-                currency=txn.currency,
-                token=txn.token,
-                idempotency_key=txn.idempotency_key,
-                reference=txn.reference,
-                attempt=txn.attempt + 1,
-                next_attempt_at=now + backoff(txn.attempt),
-                created_by=txn.created_by,
-            )
+            retry_of(txn, at=now + backoff(txn.attempt))
             return txn
     else:
         assert result is not None

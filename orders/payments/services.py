@@ -326,21 +326,31 @@ def payment_retry(*, payment: Payment, actor: Actor, token: str | None = None) -
                 payload={"payment": payment.pk, "previous": _mask(previous), "token": _mask(token)},
             )
         payment.save()
-        # Calls of the old attempt still pending (a timeout waiting to be retried) are dropped:
-        # this retry is the operation now.
-        payment.transactions.filter(kind=Txn.Kind.CAPTURE, outcome=Outcome.PENDING).update(
-            outcome=Outcome.CANCELLED, next_attempt_at=None, completed_at=timezone.now()
-        )
-        remaining = order_amount_due(order) - sum(
-            (p.captured_amount for p in Payment.objects.filter(order=order)), Decimal(0)
-        )
-        amount = min(payment.capturable_amount, max(remaining, Decimal(0)))
-        if amount <= 0:
-            holds_resolve_of_type(order=order, type=Hold.Type.PAYMENT, actor=actor, note="Payment retried")
-            transaction.on_commit(partial(order_advance, order_id=order.pk, actor=actor))
-            return None
-        txn = executor.prepare(payment, Txn.Kind.CAPTURE, amount, actor=actor)
-    return executor.execute(txn.pk, actor=actor)
+        txn = _retry_capture_call(order, payment, actor, new_token=bool(token))
+    return executor.execute(txn.pk, actor=actor) if txn is not None else None
+
+
+def _retry_capture_call(order: Order, payment: Payment, actor: Actor, *, new_token: bool) -> Txn | None:
+    latest = payment.transactions.filter(kind=Txn.Kind.CAPTURE, reference="").order_by("-id").first()
+    if not new_token and latest is not None and latest.outcome in (Outcome.PENDING, Outcome.ERROR):
+        # The last capture got no answer: it may have gone through, so the retry carries its
+        # idempotency key (the gateway then charges at most once).
+        if latest.outcome == Outcome.PENDING:
+            return latest
+        return executor.retry_of(latest, at=timezone.now() + executor.sweep_grace(), created_by=actor.label)
+    # A new token is a new authorization: calls still pending on the old one are superseded.
+    payment.transactions.filter(kind=Txn.Kind.CAPTURE, outcome=Outcome.PENDING).update(
+        outcome=Outcome.CANCELLED, next_attempt_at=None, completed_at=timezone.now()
+    )
+    remaining = order_amount_due(order) - sum(
+        (p.captured_amount for p in Payment.objects.filter(order=order)), Decimal(0)
+    )
+    amount = min(payment.capturable_amount, max(remaining, Decimal(0)))
+    if amount <= 0:
+        holds_resolve_of_type(order=order, type=Hold.Type.PAYMENT, actor=actor, note="Payment retried")
+        transaction.on_commit(partial(order_advance, order_id=order.pk, actor=actor))
+        return None
+    return executor.prepare(payment, Txn.Kind.CAPTURE, amount, actor=actor)
 
 
 def payment_for_new_token(*, order: Order) -> Payment:

@@ -57,3 +57,24 @@ def test_it_holds_the_order_after_the_last_attempt_times_out(api, django_capture
     assert outcomes == [(1, "error"), (2, "error"), (3, "error")]
     assert Payment.objects.get(order=order).status == "authorized", "the authorization itself still stands"
     assert "payment.failed" in events(order)
+
+
+def test_a_csr_retry_after_the_attempts_ran_out_reuses_the_unanswered_key(
+    api, django_capture_on_commit_callbacks, settings
+):
+    """The last capture got no answer (it may have charged): the CSR's retry must not risk a
+    second charge, so it carries the same idempotency key."""
+    from oms.actors import Actor
+    from orders.payments.services import payment_retry
+
+    settings.PAYMENT_MAX_ATTEMPTS = 1
+    order, _ = place(api, django_capture_on_commit_callbacks, payment=payment("tok_timeout_once"))
+    assert order.status in ("on_hold",)
+    [first] = PaymentTransaction.objects.filter(kind="capture")
+    with django_capture_on_commit_callbacks(execute=True):
+        payment_retry(payment=Payment.objects.get(order=order), actor=Actor("user", "csr", None))
+    retry = PaymentTransaction.objects.filter(kind="capture").latest("pk")
+    assert (retry.idempotency_key, retry.attempt, retry.outcome) == (first.idempotency_key, 2, "succeeded")
+    order.refresh_from_db()
+    assert order.status == "ready"
+    assert len(ledger("capture")) == 1
