@@ -6,6 +6,7 @@ import json
 import queue
 import socket
 import threading
+from collections.abc import Callable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -76,16 +77,16 @@ class Endpoint:
         self.requests: list[dict[str, Any]] = []
         self.statuses: queue.Queue[int] = queue.Queue()
         self.default_status = 200
-        self.hold: threading.Event | None = None  # when set, a request waits for it first
+        self.before_answer: Callable[[], None] | None = None  # runs before each answer (to hang)
         port = free_port()
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - the http.server API
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if endpoint.hold is not None:
-                    endpoint.hold.wait(timeout=20)
-                endpoint.requests.append({"headers": dict(self.headers), "body": body, "path": self.path})
+                if endpoint.before_answer is not None:
+                    endpoint.before_answer()
+                endpoint.requests.append({"headers": self.headers, "body": body, "path": self.path})
                 try:
                     status = endpoint.statuses.get_nowait()
                 except queue.Empty:
@@ -110,8 +111,6 @@ class Endpoint:
         return [e["type"] for e in self.events()]
 
     def close(self) -> None:
-        if self.hold is not None:
-            self.hold.set()
         self.server.shutdown()
         self.server.server_close()
 
