@@ -9,9 +9,16 @@ class FulfillmentConfig(AppConfig):
         from fulfillment import receivers, tasks  # noqa: F401  (outbox consumers; task names for the worker)
         from fulfillment.execution import messages  # noqa: F401  (messages to integrated nodes)
         from fulfillment.execution.hooks import on_order_cancel
+        from fulfillment.routing import consumers as routing  # noqa: F401  (routing's consumers and tasks)
         from orders.services.cancel import register_cancel_hook
 
         register_cancel_hook(on_order_cancel)
+
+        from fulfillment.api.serializers import order_fulfillment_orders
+        from orders.api.outputs import ORDER_OUTPUT_SECTIONS
+
+        # The order body shows its fulfilment orders, pending cancellations and shipments.
+        ORDER_OUTPUT_SECTIONS["fulfillment_orders"] = order_fulfillment_orders
 
         from fulfillment.carriers.estimator import rate_card_estimator
         from fulfillment.routing.costs import register_estimator_factory

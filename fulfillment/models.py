@@ -148,8 +148,9 @@ class FulfillmentOrderLine(models.Model):
 
     @property
     def qty_to_ship(self) -> int:
-        """Picked units not yet shipped nor cancelled (what packing verifies and shipping sends)."""
-        return max(self.qty_picked - self.qty_shipped - self.qty_cancelled, 0)
+        """Picked units not yet shipped (what packing verifies and shipping sends); a cancellation
+        after the pick takes its units off `qty_picked`."""
+        return max(self.qty_picked - self.qty_shipped, 0)
 
 
 # Models of the execution, carriers and tracking sub-packages (same app).

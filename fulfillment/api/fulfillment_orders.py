@@ -30,10 +30,10 @@ from fulfillment.execution.node import (
     fulfillment_order_cancel_confirm,
     fulfillment_order_pack,
     fulfillment_order_pick,
-    fulfillment_order_reject,
 )
 from fulfillment.execution.pickup import fulfillment_order_picked_up
 from fulfillment.execution.shipping import fulfillment_order_ship
+from fulfillment.routing.services.reroute import fulfillment_order_reject
 from fulfillment.selectors import (
     FulfillmentOrderFilter,
     fulfillment_order_get,

@@ -9,6 +9,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine
+from fulfillment.selectors import fulfillment_orders_of
 from fulfillment.tracking.models import Shipment, TrackingEvent
 from oms.api.base import StrictSerializer
 from oms.api.fields import StrictCharField, StrictIntegerField
@@ -172,3 +173,8 @@ class OrderTrackingOut(serializers.Serializer):
     status = serializers.CharField()
     promise_date = serializers.DateField(allow_null=True)
     shipments = TrackedShipmentOut(many=True)
+
+
+def order_fulfillment_orders(order: Any) -> list[dict[str, Any]]:
+    """The order body's `fulfillment_orders` section (orders.api.outputs.ORDER_OUTPUT_SECTIONS)."""
+    return FulfillmentOrderOut(fulfillment_orders_of(order), many=True).data

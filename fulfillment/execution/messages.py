@@ -94,5 +94,5 @@ def node_messages(event: OutboxEvent) -> None:
     for fo in fos:
         profile = _integrated(fo.node_id)
         if profile is not None:
-            send(profile, {"type": ORDER_EVENTS[event.type], "event_id": str(event.pk),
-                           "fulfillment_order": {"id": fo.pk, "order": fo.order.number, "node": fo.node.code}})  # fmt: skip
+            about = {"id": fo.pk, "order": fo.order.number, "node": fo.node.code}
+            send(profile, {"type": ORDER_EVENTS[event.type], "event_id": str(event.pk), "fulfillment_order": about})

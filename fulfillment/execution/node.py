@@ -17,7 +17,7 @@ from fulfillment.execution.common import (
     order_lines_add,
     reservation_ref,
 )
-from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus
+from fulfillment.models import AFTER_PICK, FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus
 from inventory.services.stock import StockLine, stock_unreserve
 from oms.actors import Actor
 from oms.alerts import exception_raise, exceptions_close_for
@@ -37,14 +37,19 @@ def fulfillment_order_accept(*, fulfillment_order: FulfillmentOrder, actor: Acto
     return fo
 
 
-def _release_units(fo: FulfillmentOrder, units: dict[FulfillmentOrderLine, int], *, actor: Actor, reason: str) -> None:
-    """Give up units of these lines at this node: the reservation goes, the order line loses them."""
+def _release_units(
+    fo: FulfillmentOrder, units: dict[FulfillmentOrderLine, int], *, actor: Actor, reason: str, picked: bool = False
+) -> None:
+    """Give up units of these lines at this node: the reservation goes, the order line loses them.
+    `picked`: the units were picked and are back on the shelf."""
     lines = [StockLine(line.order_line.product_id, fo.node_id, qty) for line, qty in units.items() if qty]
     if lines:
         stock_unreserve(reference=reservation_ref(fo), actor=actor, lines=lines, reason=reason)
     for line, qty in units.items():
         line.qty_cancelled += qty
-        line.save(update_fields=["qty_cancelled"])
+        if picked:
+            line.qty_picked = max(line.qty_picked - qty, 0)
+        line.save(update_fields=["qty_cancelled", "qty_picked"])
     order_lines_add({line.order_line_id: {"qty_allocated": -qty} for line, qty in units.items() if qty})
 
 
@@ -118,6 +123,7 @@ def fulfillment_order_pick(
     for line in fo_lines:
         line.qty_picked = picked[line.pk]
         line.save(update_fields=["qty_picked"])
+    reason = "Nothing picked"
     if short:
         described = ", ".join(f"{qty} × {line.order_line.sku}" for line, qty in short.items())
         reason = f"Short pick at {fo.node}: {described} not found"
@@ -226,7 +232,7 @@ def cancel_request(fo: FulfillmentOrder, units: dict[FulfillmentOrderLine, int],
 
 def cancel_units(fo: FulfillmentOrder, units: dict[FulfillmentOrderLine, int], *, reason: str, actor: Actor) -> None:
     """Cancel units at this node now (releasing their stock); close the order when nothing is left."""
-    _release_units(fo, units, actor=actor, reason=reason)
+    _release_units(fo, units, actor=actor, reason=reason, picked=fo.status in AFTER_PICK)
     if all(line.qty_open == 0 for line in fo.lines.all()) and not fo.shipments.exists():
         fo_transition(fo, "cancel", actor=actor, reason=reason, event_type="fulfillment_order.cancelled")
 

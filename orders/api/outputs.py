@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -127,6 +128,11 @@ class OrderSummaryOut(serializers.ModelSerializer):
         }
 
 
+# Sections later apps add to the order body from their AppConfig.ready() (fulfilment orders and
+# shipments, say): name -> render(order) -> JSON-ready data. Orders never imports those apps.
+ORDER_OUTPUT_SECTIONS: dict[str, Callable[[Order], Any]] = {}
+
+
 class OrderOut(OrderSummaryOut):
     timeline = EventOut(source="events", many=True)
     refunds = RefundOut(many=True, read_only=True)
@@ -134,6 +140,12 @@ class OrderOut(OrderSummaryOut):
 
     class Meta(OrderSummaryOut.Meta):
         fields = [*OrderSummaryOut.Meta.fields, "refunds", "fraud", "timeline"]
+
+    def to_representation(self, order: Order) -> dict[str, Any]:
+        data = super().to_representation(order)
+        for name, render in ORDER_OUTPUT_SECTIONS.items():
+            data[name] = render(order)
+        return data
 
     def get_fraud(self, order: Order) -> dict[str, Any] | None:
         decision = FraudDecision.objects.filter(order=order).first()

@@ -77,4 +77,5 @@ class OrderCancelView(MerchantAPIView):
         )
         # 202: picked units wait for their node to confirm the cancellation.
         accepted = bool(getattr(result, "cancellation_pending", None))
-        return Response(OrderOut(order_get(merchant=self.merchant, number=number)).data, status=202 if accepted else 200)
+        body = OrderOut(order_get(merchant=self.merchant, number=number)).data
+        return Response(body, status=202 if accepted else 200)
