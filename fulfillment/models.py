@@ -64,6 +64,14 @@ class FulfillmentOrder(ConcurrentTransitionMixin, models.Model):
     pack_corrected = models.BooleanField(default=False)
     # Set when the pick-delay exception was raised: it is raised once per fulfilment order.
     pick_delay_alerted_at = models.DateTimeField(null=True, blank=True)
+    # The routing decision that created it (fulfillment/routing).
+    decision = models.ForeignKey(
+        "fulfillment.RoutingDecision",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="fulfillment_orders",
+    )
 
     class Meta:
         ordering = ["order", "id"]
@@ -156,4 +164,5 @@ class FulfillmentOrderLine(models.Model):
 # Models of the execution, carriers and tracking sub-packages (same app).
 from fulfillment.carriers.models import *  # noqa: E402, F403
 from fulfillment.execution.models import *  # noqa: E402, F403
+from fulfillment.routing.models import *  # noqa: E402, F403
 from fulfillment.tracking.models import *  # noqa: E402, F403

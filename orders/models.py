@@ -64,6 +64,8 @@ CANCELLABLE = [
     S.RECEIVED, S.VALIDATED, S.ON_HOLD, S.READY, S.ALLOCATED, S.PARTIALLY_ALLOCATED,
     S.BACKORDERED, S.RELEASED, S.READY_FOR_PICKUP,
 ]  # fmt: skip
+# Routed: some or all of the open quantity has been placed (or found no stock).
+ROUTED = [S.ALLOCATED, S.PARTIALLY_ALLOCATED, S.BACKORDERED]
 # Amendable: not yet released to a node.
 AMENDABLE = [
     S.RECEIVED, S.VALIDATED, S.ON_HOLD, S.READY, S.ALLOCATED, S.PARTIALLY_ALLOCATED,
@@ -154,6 +156,22 @@ class Order(ConcurrentTransitionMixin, models.Model):
     @transition(field=status, source=CANCELLABLE, target=S.CANCELLED, custom={"admin": True, "label": "Cancel order"})
     def cancel(self) -> None:
         self.status_before_hold = ""
+
+    # Routing (fulfillment.routing runs these as the lines land, the target from orders/status.py).
+    # Re-allocation moves between them; a re-route after a node rejects or loses stock comes back
+    # from released.
+
+    @transition(field=status, source=[S.READY, *ROUTED, S.RELEASED], target=S.ALLOCATED)
+    def allocate(self) -> None:
+        pass
+
+    @transition(field=status, source=[S.READY, *ROUTED, S.RELEASED], target=S.PARTIALLY_ALLOCATED)
+    def allocate_partially(self) -> None:
+        pass
+
+    @transition(field=status, source=[S.READY, *ROUTED, S.RELEASED], target=S.BACKORDERED)
+    def backorder(self) -> None:
+        pass
 
     # Fulfilment (fulfillment.execution runs these; the header follows the lines, orders/status.py).
 

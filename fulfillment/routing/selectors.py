@@ -1,0 +1,232 @@
+"""Reads for routing: the planner's inputs (a handful of set-based queries per order), the
+merchant's policy, and decisions for the admin and the API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Prefetch, QuerySet, Sum
+
+from fulfillment.routing.models import (
+    NodeDailyLoad,
+    RoutingDecision,
+    RoutingExclusion,
+    RoutingPolicyVersion,
+    SkuNodeRule,
+)
+from fulfillment.routing.planner import LineInfo, Network, NodeInfo, OrderInfo, _zone
+from fulfillment.routing.spec import DEFAULT_POLICY, DropShipSpec, PolicySpec, strategy_from_row
+from inventory.geocoding import geocode
+from inventory.models import Node, Product, StockLevel
+from inventory.selectors import node_list
+from oms.errors import NotFound
+from oms.models import Merchant
+from orders.models import Order, OrderLine
+
+NODE_FIELDS = (
+    "pk", "code", "type", "capabilities", "ships_to", "country", "region", "latitude", "longitude", "tags",
+    "daily_capacity", "cutoff_time", "time_zone", "handling_cost", "priority",
+)  # fmt: skip
+
+
+def policy_version_current(*, merchant_id: int) -> RoutingPolicyVersion | None:
+    """The newest version of the merchant's active policy, with its strategies and rules."""
+    return (
+        RoutingPolicyVersion.objects.filter(policy__merchant_id=merchant_id, policy__active=True)
+        .select_related("policy")
+        .prefetch_related("strategies", "dropship_rules__node")
+        .order_by("-number")
+        .first()
+    )
+
+
+def policy_spec(version: RoutingPolicyVersion | None) -> PolicySpec:
+    if version is None:
+        return DEFAULT_POLICY
+    return PolicySpec(
+        label=str(version),
+        strategies=tuple(strategy_from_row(row) for row in sorted(version.strategies.all(), key=lambda r: r.position)),
+        dropship=tuple(DropShipSpec(node_code=r.node.code, sku=r.sku, tag=r.tag) for r in version.dropship_rules.all()),
+        version_id=version.pk,
+    )
+
+
+def open_quantities(lines: Iterable[OrderLine]) -> dict[int, int]:
+    """Units of each line no node holds yet: ordered - cancelled - shipped - allocated."""
+    return {line.pk: max(line.qty_open - line.qty_allocated, 0) for line in lines}
+
+
+def order_info(order: Order, lines: list[OrderLine], quantities: dict[int, int]) -> OrderInfo:
+    address = order.shipping_address or {}
+    if order.fulfillment_type == "pickup" and order.pickup_node is not None and not address:
+        node = order.pickup_node
+        address = {"country": node.country, "region": node.region, "postal_code": node.postal_code}
+    country = (address.get("country") or "").upper()
+    region = (address.get("region") or "").upper()
+    postal = address.get("postal_code") or ""
+    tags = dict(Product.objects.filter(pk__in={line.product_id for line in lines}).values_list("pk", "tags"))
+    return OrderInfo(
+        id=order.pk,
+        number=order.number,
+        channel=order.channel.code,
+        service_level=order.service_level,
+        fulfillment_type=order.fulfillment_type,
+        country=country,
+        region=region,
+        postal_code=postal,
+        point=geocode(country=country, region=region, postal_code=postal),
+        value=order.total,
+        promise_date=order.promise_date,
+        lines=tuple(
+            LineInfo(
+                id=line.pk,
+                product_id=line.product_id,
+                sku=line.sku,
+                quantity=quantities.get(line.pk, 0),
+                bundle=line.bundle,
+                tags=frozenset(tags.get(line.product_id) or ()),
+            )
+            for line in sorted(lines, key=lambda line: line.position)
+        ),
+        pickup_node_id=order.pickup_node_id,
+    )
+
+
+def _local_day(now: datetime, time_zone: str) -> date:
+    return now.astimezone(_zone(time_zone)).date()
+
+
+@dataclass(frozen=True)
+class StockAsOf:
+    """Stock to plan against: the live rows, or as the ledger had it at a moment (simulation)."""
+
+    at: datetime | None = None
+
+
+def network_for(
+    *, merchant: Merchant | int, product_ids: Iterable[int], now: datetime, order_id: int | None = None,
+    stock: StockAsOf = StockAsOf(),
+) -> Network:  # fmt: skip
+    """Everything the planner needs about the merchant's network for these products."""
+    merchant_obj = merchant if isinstance(merchant, Merchant) else Merchant(pk=merchant)
+    rows = list(node_list(merchant=merchant_obj).filter(active=True).values_list(*NODE_FIELDS))
+    product_ids = list(set(product_ids))
+    node_ids = [r[0] for r in rows]
+    capped = {r[0]: r[12] for r in rows if r[10] is not None}
+    used: dict[int, int] = {}
+    if capped and stock.at is not None:
+        used = loads_at(node_ids=capped, at=stock.at)
+    elif capped:
+        days = {_local_day(now, tz) for tz in capped.values()}
+        for node_id, day, count in NodeDailyLoad.objects.filter(node_id__in=list(capped), day__in=days).values_list(
+            "node_id", "day", "orders"
+        ):
+            if day == _local_day(now, capped[node_id]):
+                used[node_id] = count
+    nodes = tuple(
+        NodeInfo(
+            id=pk,
+            code=code,
+            type=node_type,
+            capabilities=frozenset(capabilities or ()),
+            ships_to=frozenset(ships_to or ()),
+            country=country or "",
+            region=region or "",
+            latitude=float(lat) if lat is not None else None,
+            longitude=float(lng) if lng is not None else None,
+            tags=frozenset(tags or ()),
+            daily_capacity=capacity,
+            used_today=used.get(pk, 0),
+            cutoff=cutoff,
+            time_zone=tz or "UTC",
+            handling_cost=handling or Decimal(0),
+            priority=priority,
+        )
+        for (pk, code, node_type, capabilities, ships_to, country, region, lat, lng, tags, capacity, cutoff, tz,
+             handling, priority) in rows
+    )  # fmt: skip
+    atp: dict[tuple[int, int], int] = {}
+    if product_ids and node_ids:
+        levels = StockLevel.objects.filter(product_id__in=product_ids, node_id__in=node_ids)
+        if stock.at is None:
+            for p, n, on_hand, allocated, safety in levels.values_list(
+                "product_id", "node_id", "on_hand", "allocated", "safety_stock"
+            ):
+                atp[(p, n)] = on_hand - allocated - safety
+        else:
+            safety_of = {pk: (p, n, s) for pk, p, n, s in levels.values_list("pk", "product_id", "node_id",
+                                                                             "safety_stock")}  # fmt: skip
+            from inventory.models import Movement
+
+            sums = (
+                Movement.objects.filter(stock_id__in=list(safety_of), created_at__lt=stock.at)
+                .values("stock_id")
+                .annotate(on_hand=Sum("on_hand_delta"), allocated=Sum("allocated_delta"))
+            )
+            for row in sums:
+                p, n, s = safety_of[row["stock_id"]]
+                atp[(p, n)] = (row["on_hand"] or 0) - (row["allocated"] or 0) - s
+    blocked = frozenset(
+        SkuNodeRule.objects.filter(product_id__in=product_ids, node_id__in=node_ids, may_route=False).values_list(
+            "product_id", "node_id"
+        )
+    )
+    excluded: dict[int, str] = {}
+    if order_id is not None:
+        excluded = dict(RoutingExclusion.objects.filter(order_id=order_id).values_list("node_id", "reason"))
+    return Network(nodes=nodes, atp=atp, blocked=blocked, excluded=excluded)
+
+
+def loads_at(*, node_ids: Iterable[int], at: datetime) -> dict[int, int]:
+    """Fulfilment orders each node had taken on the (UTC) day of `at`, before it (simulation)."""
+    from fulfillment.models import FulfillmentOrder
+
+    day_start = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    return dict(
+        FulfillmentOrder.objects.filter(node_id__in=list(node_ids), created_at__gte=day_start, created_at__lt=at)
+        .values("node_id")
+        .annotate(n=Count("id"))
+        .values_list("node_id", "n")
+    )
+
+
+# --- decisions -----------------------------------------------------------------------------------
+
+
+def decisions_of(*, order: Order) -> QuerySet[RoutingDecision]:
+    return (
+        RoutingDecision.objects.filter(order=order)
+        .select_related("policy_version__policy")
+        .prefetch_related(Prefetch("fulfillment_orders", to_attr="created_fulfillment_orders"))
+        .order_by("created_at", "id")
+    )
+
+
+def order_routing(*, merchant: Merchant, number: str) -> tuple[Order, list[RoutingDecision]]:
+    """The order's routing decisions, oldest first; another merchant's order is NotFound."""
+    order = Order.objects.filter(merchant=merchant, number=number).first()
+    if order is None:
+        raise NotFound(f"No order {number}.")
+    return order, list(decisions_of(order=order))
+
+
+def node_codes(ids: Iterable[int]) -> dict[int, str]:
+    return dict(Node.objects.filter(pk__in=list(ids)).values_list("pk", "code"))
+
+
+def decision_summary(decision: RoutingDecision) -> dict[str, Any]:
+    """A compact row for lists (the admin's decision table)."""
+    return {
+        "id": decision.pk,
+        "at": decision.created_at,
+        "trigger": decision.trigger,
+        "outcome": decision.outcome,
+        "policy": decision.policy_label,
+        "strategy": decision.strategy,
+        "nodes": decision.nodes,
+        "explanation": decision.explanation,
+    }

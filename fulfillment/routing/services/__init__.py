@@ -1,0 +1,33 @@
+"""Routing services: allocation, re-routing, backorders, policy versions."""
+
+from fulfillment.routing.services.allocation import ALLOCATABLE, allocate_locked, order_allocate, order_route_preview
+from fulfillment.routing.services.backorders import (
+    backorders_expire,
+    backorders_mark_due,
+    backorders_retry_due,
+    orders_allocate_stale,
+)
+from fulfillment.routing.services.policies import policy_create, policy_version_create
+from fulfillment.routing.services.reroute import (
+    fulfillment_order_reject,
+    order_route_again,
+    shortfall_reroute,
+    units_returned_reroute,
+)
+
+__all__ = [
+    "ALLOCATABLE",
+    "allocate_locked",
+    "backorders_expire",
+    "backorders_mark_due",
+    "backorders_retry_due",
+    "fulfillment_order_reject",
+    "order_allocate",
+    "order_route_again",
+    "order_route_preview",
+    "policy_create",
+    "orders_allocate_stale",
+    "policy_version_create",
+    "shortfall_reroute",
+    "units_returned_reroute",
+]

@@ -1,0 +1,327 @@
+"""Allocation: plan, reserve, write the fulfilment orders and the decision, move the order.
+
+Concurrency (docs/ROUTING.md):
+- The order row is locked first, so one order is routed by one worker at a time; a second
+  worker (or a redelivered job) then finds nothing left to place and changes nothing.
+- Stock is taken only through `inventory.services.stock_reserve` (one conditional UPDATE per
+  line). Planning reads stock without locks, so another order may take it between scoring and
+  reserving: the reservation then fails as a whole (inside a savepoint) and the order is planned
+  again on fresh stock, at most MAX_REPLANS times. Nothing is ever oversold.
+- Lock order: order row -> node daily-load rows (node id order) -> stock rows (stock id order,
+  inside stock_reserve). Every path that takes more than one of these follows it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine
+from fulfillment.routing.costs import estimator_for
+from fulfillment.routing.models import Backorder, NodeDailyLoad, RoutingDecision
+from fulfillment.routing.planner import Network, Plan, _zone, plan_order
+from fulfillment.routing.selectors import network_for, open_quantities, order_info, policy_spec, policy_version_current
+from inventory.services import ReserveItem, stock_reserve
+from oms.actors import Actor
+from oms.outbox import emit
+from oms.refs import Ref
+from orders.models import Hold, Order, OrderLine, OrderStatus
+from orders.services.holds import hold_place
+from orders.services.timeline import order_payload, record, run_transition
+from orders.status import status_from_lines
+
+logger = logging.getLogger(__name__)
+
+SYSTEM = Actor.system("routing")
+MAX_REPLANS = 3
+# Order states in which routing may place open quantities.
+ALLOCATABLE = [
+    OrderStatus.READY,
+    OrderStatus.ALLOCATED,
+    OrderStatus.PARTIALLY_ALLOCATED,
+    OrderStatus.BACKORDERED,
+    OrderStatus.RELEASED,
+    OrderStatus.PARTIALLY_SHIPPED,
+]
+TRANSITIONS = {
+    OrderStatus.ALLOCATED: "allocate",
+    OrderStatus.PARTIALLY_ALLOCATED: "allocate_partially",
+    OrderStatus.BACKORDERED: "backorder",
+}
+# Backorders are retried on receipt of stock at once; otherwise after this, doubling, up to the cap.
+RETRY_FIRST = timedelta(minutes=15)
+RETRY_CAP = timedelta(hours=12)
+
+
+class _Lost(Exception):
+    """Another order took the stock (or the node's last slot today) between planning and reserving."""
+
+    def __init__(self, record: dict[str, Any]) -> None:
+        super().__init__(record.get("message", "lost"))
+        self.record = record
+
+
+def order_lock(order_id: int) -> Order:
+    return (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("channel", "merchant", "pickup_node")
+        .get(pk=order_id)
+    )
+
+
+def _claim_capacity(plan: Plan, network: Network, now: datetime) -> None:
+    nodes = {n.id: n for n in network.nodes}
+    capped = sorted({a.node_id for a in plan.allocations if nodes[a.node_id].daily_capacity is not None})
+    for node_id in capped:  # node id order: the lock order of load rows
+        node = nodes[node_id]
+        day = now.astimezone(_zone(node.time_zone)).date()
+        NodeDailyLoad.objects.bulk_create([NodeDailyLoad(node_id=node_id, day=day)], ignore_conflicts=True)
+        took = NodeDailyLoad.objects.filter(node_id=node_id, day=day, orders__lt=node.daily_capacity).update(
+            orders=F("orders") + 1
+        )
+        if not took:
+            raise _Lost({"node": node.code, "code": "capacity", "message": f"{node.code} filled its last slot today"})
+
+
+def _reserve(
+    order: Order, plan: Plan, network: Network, decision: RoutingDecision, now: datetime, actor: Actor
+) -> list[FulfillmentOrder]:
+    """Create the fulfilment orders and reserve their stock; raise _Lost when the stock is gone."""
+    _claim_capacity(plan, network, now)
+    node_ids = list(dict.fromkeys(a.node_id for a in plan.allocations))
+    fos = FulfillmentOrder.objects.bulk_create(
+        [FulfillmentOrder(order=order, node_id=node_id, decision=decision) for node_id in node_ids]
+    )
+    fo_of = {fo.node_id: fo for fo in fos}
+    FulfillmentOrderLine.objects.bulk_create(
+        [
+            FulfillmentOrderLine(fulfillment_order=fo_of[a.node_id], order_line_id=a.line_id, quantity=a.quantity)
+            for a in plan.allocations
+        ]
+    )
+    # One reservation reference per fulfilment order (fulfillment.execution.common.reservation_ref):
+    # shipping consumes and cancellation releases under it.
+    items = [
+        ReserveItem(a.product_id, a.node_id, a.quantity, floor=a.floor, reference=Ref.to(fo_of[a.node_id]))
+        for a in plan.allocations
+    ]
+    result = stock_reserve(items=items, reference=Ref.to(order), actor=actor, reason=f"routing {order.number}")
+    if not result.ok:
+        failure = result.failure
+        assert failure is not None
+        allocation = plan.allocations[failure.index]
+        raise _Lost(
+            {
+                "node": allocation.node_code,
+                "sku": allocation.sku,
+                "code": failure.code,
+                "message": f"{allocation.node_code} no longer had {allocation.quantity} × {allocation.sku} "
+                f"({failure.message})",
+            }
+        )
+    return fos
+
+
+def _gave_up(plan: Plan, races: list[dict[str, Any]]) -> Plan:
+    """Every attempt lost its stock to other orders: place nothing now, retry shortly."""
+    lines = {line["line"]: line for line in plan.details.get("lines", [])}
+    unallocated = {line_id: line["quantity"] for line_id, line in lines.items()}
+    details = {**plan.details, "plan": [], "gave_up": True}
+    for line in details.get("lines", []):
+        line["allocated"], line["unallocated"] = [], line["quantity"]
+    explanation = (
+        f"Nothing allocated: other orders took the planned stock {len(races)} times in a row "
+        f"(last: {races[-1]['message']}); retrying shortly."
+    )
+    return replace(
+        plan, allocations=[], unallocated=unallocated, shipments=0, estimated_cost=Decimal(0), hold=False,
+        failure_action="backorder", details=details, explanation=explanation, promise_met=None,
+        mean_distance_km=None,
+    )  # fmt: skip
+
+
+def _backorder_next(order: Order, plan: Plan, any_backordered: bool, now: datetime, gave_up: bool) -> None:
+    if not any_backordered:
+        Backorder.objects.filter(order=order).delete()
+        return
+    existing = Backorder.objects.filter(order=order).first()
+    attempts = existing.attempts + 1 if existing else 1
+    wait = timedelta(seconds=30) if gave_up else min(RETRY_FIRST * 2 ** (attempts - 1), RETRY_CAP)
+    cancel_at = existing.cancel_at if existing else None
+    if plan.failure_action == "cancel_after_days" and plan.failure_days and cancel_at is None:
+        cancel_at = now + timedelta(days=plan.failure_days)
+    Backorder.objects.update_or_create(
+        order=order, defaults={"attempts": attempts, "next_attempt_at": now + wait, "cancel_at": cancel_at}
+    )
+
+
+def reconcile_status(order: Order, lines: list[OrderLine], *, actor: Actor, reason: str, payload: dict) -> bool:
+    """Move the order to the allocation state its lines call for; return whether it moved."""
+    target = status_from_lines(lines)
+    transition = TRANSITIONS.get(target)
+    if transition is None or order.status == target or order.status not in ALLOCATABLE:
+        return False
+    if order.status == OrderStatus.PARTIALLY_SHIPPED:
+        return False
+    run_transition(order, transition, actor=actor, event_type=None, reason=reason, payload=payload)
+    return True
+
+
+def allocate_locked(
+    *,
+    order: Order,
+    actor: Actor,
+    trigger: str,
+    now: datetime | None = None,
+    hold_unfilled: str = "",
+) -> RoutingDecision | None:
+    """Route the open quantities of an order the caller has locked (order_lock).
+
+    Return the decision, or None when there was nothing to do (not routable now, or nothing
+    open): running it twice changes nothing the second time. `hold_unfilled` holds the order
+    with that reason when units remain unplaced, whatever the policy says (a stock shortfall).
+    """
+    started = time.perf_counter()
+    if order.status not in ALLOCATABLE:
+        return None
+    lines = list(OrderLine.objects.filter(order=order).order_by("position"))
+    quantities = open_quantities(lines)
+    if not any(quantities.values()):
+        reconcile_status(order, lines, actor=actor, reason="Nothing left to route", payload={})
+        Backorder.objects.filter(order=order).delete()
+        return None
+    now = now or timezone.now()
+    version = policy_version_current(merchant_id=order.merchant_id)
+    policy = policy_spec(version)
+    info = order_info(order, lines, quantities)
+    estimator = estimator_for(order.merchant_id)
+    products = [line.product_id for line in lines]
+    decision = RoutingDecision.objects.create(
+        order=order, trigger=trigger, policy_version=version, policy_label=policy.label, outcome="backordered",
+        explanation="(routing)",
+    )  # fmt: skip
+    races: list[dict[str, Any]] = []
+    fos: list[FulfillmentOrder] = []
+    plan: Plan | None = None
+    for _attempt in range(MAX_REPLANS + 1):
+        network = network_for(merchant=order.merchant_id, product_ids=products, now=now, order_id=order.pk)
+        plan = plan_order(info, network, policy, now=now, estimator=estimator)
+        if not plan.allocations:
+            break
+        try:
+            with transaction.atomic():
+                fos = _reserve(order, plan, network, decision, now, actor)
+            break
+        except _Lost as lost:
+            races.append(lost.record)
+            logger.info("order %s lost a race: %s; planning again", order.number, lost.record["message"])
+    else:
+        assert plan is not None
+        plan = _gave_up(plan, races)
+    assert plan is not None
+    if races:
+        plan.details["races"] = races
+    placed: dict[int, int] = defaultdict(int)
+    for a in plan.allocations:
+        placed[a.line_id] += a.quantity
+    for line in lines:
+        line.qty_allocated += placed[line.pk]
+        line.qty_backordered = quantities[line.pk] - placed[line.pk]
+    OrderLine.objects.bulk_update(lines, ["qty_allocated", "qty_backordered"])
+    backordered = sum(line.qty_backordered for line in lines)
+    hold_reason = ""
+    if backordered and hold_unfilled:
+        hold_reason = hold_unfilled
+    elif plan.hold:
+        hold_reason = plan.explanation
+    computed_promise = order.promise_date is None and plan.promise_date is not None and bool(plan.allocations)
+    if computed_promise:
+        order.promise_date = plan.promise_date
+        plan.details["promise_date_computed"] = plan.promise_date.isoformat()  # type: ignore[union-attr]
+    payload = {"decision": decision.pk}
+    moved = reconcile_status(order, lines, actor=actor, reason=plan.explanation, payload=payload)
+    if not moved:
+        if computed_promise:
+            order.save(update_fields=["promise_date", "updated_at"])
+        record(order, "route", actor=actor, reason=plan.explanation, payload=payload)
+    allocations = [{"node": a.node_code, "sku": a.sku, "line": a.line_id, "quantity": a.quantity}
+                   for a in plan.allocations]  # fmt: skip
+    if plan.allocations:
+        emit(
+            "order.allocated",
+            subject=order,
+            merchant_id=order.merchant_id,
+            payload=order_payload(
+                order, allocations=allocations, fulfillment_orders=[fo.pk for fo in fos], decision=decision.pk,
+                order_id=order.pk,
+            ),
+        )  # fmt: skip
+    if backordered:
+        emit(
+            "order.backordered",
+            subject=order,
+            merchant_id=order.merchant_id,
+            payload=order_payload(
+                order,
+                decision=decision.pk,
+                lines=[{"line": line.pk, "sku": line.sku, "quantity": line.qty_backordered} for line in lines
+                       if line.qty_backordered],
+            ),
+        )  # fmt: skip
+    _backorder_next(order, plan, bool(backordered), now, gave_up=bool(plan.details.get("gave_up")))
+    outcome = status_from_lines(lines)
+    if hold_reason:
+        details: dict[str, Any] = {"decision": decision.pk}
+        if plan.details.get("alternatives"):
+            details["alternatives"] = plan.details["alternatives"]
+        hold_place(order=order, type=Hold.Type.INVENTORY, reason=hold_reason, actor=actor, details=details)
+        outcome = RoutingDecision.Outcome.HELD
+    decision.strategy = plan.strategy[:100]
+    decision.outcome = outcome if outcome in RoutingDecision.Outcome.values else RoutingDecision.Outcome.ALLOCATED
+    decision.explanation = plan.explanation
+    decision.details = plan.details
+    decision.shipments = plan.shipments
+    decision.estimated_cost = plan.estimated_cost
+    decision.promise_met = plan.promise_met
+    decision.mean_distance_km = plan.mean_distance_km
+    decision.nodes = plan.node_codes
+    decision.races_lost = len(races)
+    decision.duration_ms = round((time.perf_counter() - started) * 1000, 2)
+    decision.save()
+    return decision
+
+
+@transaction.atomic
+def order_allocate(*, order_id: int, actor: Actor = SYSTEM, trigger: str = "ready") -> RoutingDecision | None:
+    """Route whatever the order still needs (the Celery job per order; safe to run again)."""
+    return allocate_locked(order=order_lock(order_id), actor=actor, trigger=trigger)
+
+
+@dataclass(frozen=True)
+class Preview:
+    plan: Plan
+    policy_label: str
+
+
+def order_route_preview(*, order: Order, now: datetime | None = None) -> Preview:
+    """Plan the order as routing would now, reserving nothing (the admin and tests read it)."""
+    lines = list(order.lines.all())
+    quantities = open_quantities(lines)
+    now = now or timezone.now()
+    policy = policy_spec(policy_version_current(merchant_id=order.merchant_id))
+    network = network_for(
+        merchant=order.merchant_id, product_ids=[line.product_id for line in lines], now=now, order_id=order.pk
+    )
+    plan = plan_order(
+        order_info(order, lines, quantities), network, policy, now=now, estimator=estimator_for(order.merchant_id)
+    )
+    return Preview(plan, policy.label)
