@@ -282,7 +282,9 @@ def _ledger_insert(rows: list[tuple[Any, ...]]) -> None:
     if not rows:
         return
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and len(rows) > 20:
+        if len(rows) == 1:  # executemany pipelines: more round trips than one plain INSERT
+            cursor.execute(_LEDGER_SQL, rows[0])
+        elif connection.vendor == "postgresql" and len(rows) > 20:
             cursor.execute(_LEDGER_PG, [list(column) for column in zip(*rows, strict=True)])
         else:
             cursor.executemany(_LEDGER_SQL, rows)
