@@ -1,0 +1,370 @@
+"""Fulfilment in the operations console: the Warehouse queue (fulfilment orders with their
+actions, the scan-verified pack form), shipments with their documents, carriers and rate cards,
+and the order page's fulfilment and shipment sections. Every action runs the API's services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import URLField
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django_fsm import TransitionNotAllowed
+
+from fulfillment.carriers.models import (
+    Carrier,
+    CarrierService,
+    CarrierStatusCode,
+    RateBreak,
+    RateCard,
+    RateZone,
+    Surcharge,
+)
+from fulfillment.execution.models import FulfillmentSettings, NodeProfile
+from fulfillment.execution.node import (
+    fulfillment_order_accept,
+    fulfillment_order_cancel_confirm,
+    fulfillment_order_pack,
+    fulfillment_order_pick,
+)
+from fulfillment.execution.pickup import fulfillment_order_picked_up
+from fulfillment.execution.shipping import fulfillment_order_ship
+from fulfillment.models import AT_NODE, FulfillmentOrder, FulfillmentOrderLine
+from fulfillment.routing.services.reroute import fulfillment_order_reject
+from fulfillment.selectors import fulfillment_orders_of, order_shipments
+from fulfillment.tracking.models import Shipment, ShipmentDocument, TrackingEvent
+from oms.actors import Actor
+from oms.errors import DomainError
+from orders.admin import ORDER_PAGE_SECTIONS, _table
+from orders.models import Order
+
+
+def _doc_links(shipment: Shipment) -> SafeString:
+    return format_html_join(
+        " · ", '<a href="{}">{}</a>',
+        ((reverse("admin:fulfillment_shipment_document", args=[shipment.pk, kind]), label)
+         for kind, label in (("label_pdf", "label PDF"), ("label_zpl", "ZPL"), ("packing_slip", "packing slip"))),
+    )  # fmt: skip
+
+
+class PackForm(forms.Form):
+    scans = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 8, "autofocus": True}),
+        help_text="Scan every unit: one barcode per line.",
+    )
+
+    def scan_list(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data["scans"].splitlines() if line.strip()]
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(max_length=500, help_text="Why this node cannot fulfil it; the units are routed again.")
+
+
+# Buttons without a form: action name -> (label, service taking fulfillment_order= and actor=).
+SIMPLE_ACTIONS: dict[str, tuple[str, Callable[..., Any]]] = {
+    "accept": ("Accept", fulfillment_order_accept),
+    "pick": ("Picked (all)", fulfillment_order_pick),
+    "ship": ("Ship (one parcel)", fulfillment_order_ship),
+    "picked_up": ("Customer collected", fulfillment_order_picked_up),
+    "cancel": ("Confirm cancellation", fulfillment_order_cancel_confirm),
+}
+# Which buttons a fulfilment order in each state shows.
+BUTTONS = {
+    "released": ["accept", "reject"],
+    "accepted": ["pick", "reject"],
+    "picked": ["pack"],
+    "packed": ["ship"],
+    "ready_for_pickup": ["picked_up"],
+}
+
+
+class FulfillmentOrderLineInline(admin.TabularInline):
+    model = FulfillmentOrderLine
+    fields = ["order_line", "quantity", "qty_picked", "qty_shipped", "qty_cancelled"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(FulfillmentOrder)
+class FulfillmentOrderAdmin(admin.ModelAdmin):
+    """The Warehouse queue: work at the nodes, oldest release first."""
+
+    list_display = ["id", "order_number", "node", "status", "units", "released_at", "packed_at", "flags"]
+    list_filter = ["status", "node", "order__merchant"]
+    search_fields = ["=order__number", "=id", "=shipments__tracking_number"]
+    list_select_related = ["order", "node"]
+    ordering = ["released_at", "id"]
+    inlines = [FulfillmentOrderLineInline]
+    fields = ["order_link", "node", "status", "actions_block", "released_at", "accepted_at", "picked_at", "packed_at",
+              "shipped_at", "ready_for_pickup_at", "picked_up_at", "closed_at", "rejection_reason", "cancel_request",
+              "pack_attempts", "pack_corrected", "shipments_block"]  # fmt: skip
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # routing creates them
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        if not request.GET:  # the queue opens on the work still at the nodes
+            return HttpResponseRedirect(f"{request.path}?status__in={','.join(AT_NODE)}")
+        return super().changelist_view(request, extra_context)
+
+    def render_change_form(self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    @admin.display(description="order", ordering="order__number")
+    def order_number(self, fo: FulfillmentOrder) -> str:
+        return fo.order.number
+
+    @admin.display(description="order")
+    def order_link(self, fo: FulfillmentOrder) -> SafeString:
+        return format_html('<a href="{}">{}</a> ({})', reverse("admin:orders_order_change", args=[fo.order_id]),
+                           fo.order.number, fo.order.status)  # fmt: skip
+
+    @admin.display(description="units")
+    def units(self, fo: FulfillmentOrder) -> int:
+        return sum(line.qty_open for line in fo.lines.all())
+
+    @admin.display(description="")
+    def flags(self, fo: FulfillmentOrder) -> str:
+        out = []
+        if fo.cancel_requested_at:
+            out.append("cancellation pending")
+        if fo.pick_delay_alerted_at:
+            out.append("pick delay")
+        if fo.pack_corrected:
+            out.append("pack corrected")
+        return ", ".join(out)
+
+    @admin.display(description="actions")
+    def actions_block(self, fo: FulfillmentOrder) -> SafeString:
+        names = list(BUTTONS.get(fo.status, []))
+        if fo.cancel_requested_at:
+            names.append("cancel")
+        if not names:
+            return format_html("{}", "—")
+        return format_html_join(
+            " ", '<a class="button" href="{}">{}</a>',
+            ((reverse("admin:fulfillment_fulfillmentorder_act", args=[fo.pk, name]),
+              SIMPLE_ACTIONS[name][0] if name in SIMPLE_ACTIONS else name.title() + "…") for name in names),
+        )  # fmt: skip
+
+    @admin.display(description="shipments")
+    def shipments_block(self, fo: FulfillmentOrder) -> SafeString:
+        return shipments_table(list(fo.shipments.select_related("carrier", "service")))
+
+    def get_urls(self) -> list[URLPattern]:
+        own = [
+            path("<int:pk>/act/<str:action>/", self.admin_site.admin_view(self.act_view),
+                 name="fulfillment_fulfillmentorder_act"),
+        ]  # fmt: skip
+        return own + super().get_urls()
+
+    def act_view(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
+        fo = get_object_or_404(FulfillmentOrder.objects.select_related("order", "node"), pk=pk)
+        back = reverse("admin:fulfillment_fulfillmentorder_change", args=[fo.pk])
+        if not self.has_change_permission(request, fo):
+            return HttpResponseRedirect(back)
+        actor = Actor.user(request.user)
+        if action in SIMPLE_ACTIONS:
+            if request.method != "POST":
+                return self._form(request, fo, SIMPLE_ACTIONS[action][0], forms.Form(), "Confirm.")
+            return self._run(
+                request,
+                fo,
+                lambda: SIMPLE_ACTIONS[action][1](fulfillment_order=fo, actor=actor),
+                SIMPLE_ACTIONS[action][0],
+                back,
+            )
+        if action == "pack":
+            form = PackForm(request.POST or None)
+            if request.method == "POST" and form.is_valid():
+                try:
+                    fulfillment_order_pack(fulfillment_order=fo, scans=form.scan_list(), actor=actor)
+                except (DomainError, TransitionNotAllowed) as exc:
+                    form.add_error("scans", f"{exc} Rescan the parcel.")
+                else:
+                    self.log_change(request, fo, "Packed (scans verified)")
+                    self.message_user(request, f"{fo} packed.", level=messages.SUCCESS)
+                    return HttpResponseRedirect(back)
+            expected = [(line.order_line.sku, line.order_line.name, ", ".join(line.order_line.product.all_barcodes),
+                         line.qty_to_ship) for line in fo.lines.select_related("order_line__product")]  # fmt: skip
+            return self._form(request, fo, "Pack", form, "Scan every unit into the parcel.", expected)
+        if action == "reject":
+            form = RejectForm(request.POST or None)
+            if request.method == "POST" and form.is_valid():
+                reason = form.cleaned_data["reason"]
+                run = lambda: fulfillment_order_reject(fulfillment_order=fo, reason=reason, actor=actor)  # noqa: E731
+                return self._run(request, fo, run, f"Rejected: {reason}", back)
+            return self._form(request, fo, "Reject", form, "The units go back to routing for another node.")
+        self.message_user(request, f"'{action}' is not an action here.", level=messages.ERROR)
+        return HttpResponseRedirect(back)
+
+    def _run(self, request: HttpRequest, fo: FulfillmentOrder, run: Callable[[], Any], summary: str, back: str) -> Any:
+        try:
+            run()
+        except (DomainError, TransitionNotAllowed) as exc:
+            self.message_user(request, str(exc), level=messages.ERROR)
+        else:
+            self.log_change(request, fo, summary)
+            self.message_user(request, f"{fo}: {summary}.", level=messages.SUCCESS)
+        return HttpResponseRedirect(back)
+
+    def _form(self, request: HttpRequest, fo: FulfillmentOrder, action: str, form: forms.Form, intro: str,
+              expected: list[tuple[Any, ...]] | None = None) -> TemplateResponse:  # fmt: skip
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "original": fo, "form": form,
+                   "action": action, "intro": intro, "expected": expected, "title": f"{action}: {fo}"}  # fmt: skip
+        return TemplateResponse(request, "admin/fulfillment/fulfillmentorder/action.html", context)
+
+
+def shipments_table(shipments: list[Shipment]) -> SafeString:
+    rows = [
+        (s.tracking_number, f"{s.carrier.name} {s.service.name}", s.status, f"{s.rate} {s.currency}",
+         s.estimated_delivery or "—", "yes" if s.on_time else ("no" if s.on_time is False else "—"), s.choice_reason,
+         _doc_links(s))
+        for s in shipments
+    ]  # fmt: skip
+    return _table(["tracking", "service", "status", "rate", "estimated", "on time", "why this service", "documents"],
+                  rows)  # fmt: skip
+
+
+class TrackingEventInline(admin.TabularInline):
+    model = TrackingEvent
+    fields = ["occurred_at", "milestone", "carrier_status", "location", "event_id", "received_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["occurred_at"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Shipment)
+class ShipmentAdmin(admin.ModelAdmin):
+    list_display = ["tracking_number", "carrier", "service", "status", "order", "shipped_at", "delivered_at", "on_time"]
+    list_filter = ["status", "carrier", "on_time"]
+    search_fields = ["=tracking_number", "=order__number"]
+    list_select_related = ["carrier", "service", "order"]
+    inlines = [TrackingEventInline]
+    fields = ["order", "fulfillment_order", "carrier", "service", "tracking_number", "status", "documents",
+              "weight_kg", "billable_weight_kg", "rate", "currency", "estimated_delivery", "promise_date", "policy",
+              "choice_reason", "quotes_table", "shipped_at", "first_scan_at", "delivered_at", "on_time"]  # fmt: skip
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="documents")
+    def documents(self, shipment: Shipment) -> SafeString:
+        return _doc_links(shipment)
+
+    @admin.display(description="quotes")
+    def quotes_table(self, shipment: Shipment) -> SafeString:
+        rows = [(q["carrier_name"], q["service_name"], ", ".join(q["service_levels"]), q["price"],
+                 q["estimated_delivery"]) for q in shipment.quotes]  # fmt: skip
+        return _table(["carrier", "service", "levels", "price", "arrives"], rows)
+
+    def get_urls(self) -> list[URLPattern]:
+        own = [
+            path("<int:pk>/document/<str:kind>/", self.admin_site.admin_view(self.document_view),
+                 name="fulfillment_shipment_document"),
+        ]  # fmt: skip
+        return own + super().get_urls()
+
+    def document_view(self, request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+        if not self.has_view_permission(request):
+            return HttpResponseRedirect(reverse("admin:index"))
+        document = get_object_or_404(ShipmentDocument.objects.select_related("shipment"), shipment_id=pk, kind=kind)
+        response = HttpResponse(bytes(document.content), content_type=document.content_type)
+        response["Content-Disposition"] = f'inline; filename="{document.filename}"'
+        return response
+
+
+class CarrierServiceInline(admin.TabularInline):
+    model = CarrierService
+    fields = ["code", "name", "service_levels", "transit_days", "pickup_cutoff", "on_time_rate", "on_time_sample",
+              "active"]  # fmt: skip
+    readonly_fields = ["on_time_rate", "on_time_sample"]
+    extra = 0
+
+
+class CarrierStatusCodeInline(admin.TabularInline):
+    model = CarrierStatusCode
+    extra = 0
+
+
+@admin.register(Carrier)
+class CarrierAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "adapter", "tracking_prefix", "active"]
+    inlines = [CarrierServiceInline, CarrierStatusCodeInline]
+
+
+class RateZoneInline(admin.TabularInline):
+    model = RateZone
+    extra = 0
+
+
+class RateBreakInline(admin.TabularInline):
+    model = RateBreak
+    extra = 0
+
+
+class SurchargeInline(admin.TabularInline):
+    model = Surcharge
+    extra = 0
+
+
+@admin.register(RateCard)
+class RateCardAdmin(admin.ModelAdmin):
+    list_display = ["service", "zone_basis", "currency", "dim_divisor", "fuel_percent"]
+    list_select_related = ["service__carrier"]
+    inlines = [RateZoneInline, RateBreakInline, SurchargeInline]
+
+
+@admin.register(FulfillmentSettings)
+class FulfillmentSettingsAdmin(admin.ModelAdmin):
+    list_display = ["merchant", "remorse_minutes", "rate_shop_policy", "carrier_scan_hours", "pickup_hold_days"]
+
+
+@admin.register(NodeProfile)
+class NodeProfileAdmin(admin.ModelAdmin):
+    formfield_overrides = {URLField: {"assume_scheme": "https"}}
+    list_display = ["node", "mode", "endpoint_url", "pick_sla_hours"]
+    list_filter = ["mode"]
+
+
+def _fulfillment_section(order: Order) -> SafeString:
+    rows = [
+        (format_html('<a href="{}">{}</a>', reverse("admin:fulfillment_fulfillmentorder_change", args=[fo.pk]), fo.pk),
+         fo.node.code, fo.status, ", ".join(f"{line.order_line.sku} × {line.qty_open}" for line in fo.lines.all()),
+         "cancellation pending" if fo.cancel_requested_at else "")
+        for fo in fulfillment_orders_of(order)
+    ]  # fmt: skip
+    return _table(["id", "node", "status", "open units", ""], rows)
+
+
+def _shipments_section(order: Order) -> SafeString:
+    return shipments_table(list(order_shipments(order=order)))
+
+
+ORDER_PAGE_SECTIONS.append(("Fulfilment orders", _fulfillment_section))
+ORDER_PAGE_SECTIONS.append(("Shipments and labels", _shipments_section))
