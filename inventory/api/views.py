@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import io
 from dataclasses import asdict
 from typing import Any
 
+from django.http import HttpRequest
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -43,7 +45,7 @@ from inventory.services import (
 from inventory.services.sync import adjustments_apply, snapshot_submit
 from oms.api.base import MerchantAPIView
 from oms.api.errors import ErrorBodySerializer, flatten
-from oms.errors import FieldError, InvalidInput, NotFound
+from oms.errors import DomainError, FieldError, InvalidInput, NotFound
 from oms.idempotency import request_fingerprint
 from oms.models import Channel
 
@@ -210,7 +212,25 @@ class AdjustmentsView(MerchantAPIView):
         return Response({"results": results}, status=status.HTTP_200_OK if ok else status.HTTP_400_BAD_REQUEST)
 
 
+class PayloadTooLarge(DomainError):
+    status = 413
+    code = "too_large"
+
+
+SNAPSHOT_MAX_BYTES = 64 * 1024 * 1024
+
+
 class SnapshotCreateView(MerchantAPIView):
+    def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
+        # A 100,000-row count (~4 MB) is over DATA_UPLOAD_MAX_MEMORY_SIZE, which guards every
+        # other endpoint: this one reads its body itself, up to SNAPSHOT_MAX_BYTES.
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        self.too_large = length > SNAPSHOT_MAX_BYTES
+        if 0 < length <= SNAPSHOT_MAX_BYTES and not request._read_started and not hasattr(request, "_body"):
+            request._body = request.read(length)
+            request._stream = io.BytesIO(request._body)
+        return super().initialize_request(request, *args, **kwargs)
+
     @extend_schema(
         operation_id="inventory_snapshots_create",
         request=SnapshotIn,
@@ -220,6 +240,8 @@ class SnapshotCreateView(MerchantAPIView):
         "Follow status_url for progress and per-row rejections.",
     )
     def post(self, request: Request) -> Response:
+        if self.too_large:
+            raise PayloadTooLarge(f"A snapshot body may not exceed {SNAPSHOT_MAX_BYTES // 2**20} MB; split the count.")
         serializer = SnapshotIn(data=request.data)
         serializer.is_valid(raise_exception=True)
         snapshot = snapshot_submit(

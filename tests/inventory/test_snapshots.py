@@ -150,3 +150,18 @@ def test_it_applies_in_batches_with_progress(api, dc):
 def test_it_answers_404_for_another_merchants_snapshot(api, other_api, dc, post):
     post(api, body())
     assert other_api.client.get(f"{URL}SNAP-1/").status_code == 404
+
+
+def test_it_takes_a_100k_row_snapshot_through_the_api(api, dc, post):
+    from inventory.models import Product
+
+    Product.objects.bulk_create([Product(merchant=api.merchant, sku=f"BIG-{i:06d}", name="x") for i in range(2000)])
+    counts = [{"sku": f"BIG-{i:06d}", "on_hand": i % 7} for i in range(100_000)]  # 98,000 unknown SKUs
+    response = post(api, body("BIG", as_of=timezone.now().isoformat(), counts=counts))
+    assert response.status_code == 202, response.content[:500]
+    status = api.client.get(f"{URL}BIG/").json()
+    assert status["status"] == "completed"
+    assert (status["rows_total"], status["rows_processed"]) == (100_000, 100_000)
+    assert status["rows_applied"] + status["rows_unchanged"] == 2000
+    assert status["rows_rejected"] == 98_000
+    assert len(status["rejections"]) == 10_000  # the first ones are kept; the count is exact
