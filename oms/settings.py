@@ -189,6 +189,11 @@ PAYMENT_GATEWAYS = {
     "sandbox": "orders.payments.gateways.sandbox.SandboxGateway",
     "giftcard": "orders.payments.gateways.sandbox.GiftCardGateway",
 }
+# Stripe PaymentIntents (orders/payments/gateways/stripe.py): offered once a key is configured.
+STRIPE_API_KEY = env_str("STRIPE_API_KEY", "")
+STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com")
+if STRIPE_API_KEY:
+    PAYMENT_GATEWAYS["stripe"] = "orders.payments.gateways.stripe.StripeGateway"
 TAX_PROVIDER = env_str("TAX_PROVIDER", "orders.tax.providers.RateTableProvider")
 
 # E-mail: SMTP when EMAIL_HOST is set; without it, each message is written as a file under

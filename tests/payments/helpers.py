@@ -55,3 +55,8 @@ def events(order: Order) -> list[str]:
 
 def money(value: str) -> Decimal:
     return Decimal(value)
+
+
+def reached_ready(order: Order) -> bool:
+    """The order went validated -> ready (routing may already have moved it further on)."""
+    return order.events.filter(name="mark_ready", to_status="ready").exists()

@@ -11,7 +11,7 @@ from oms.permissions import CSR, FINANCE
 from orders.models import Payment
 from orders.payments.models import Refund
 from tests.factories import FraudSettingsFactory, UserFactory
-from tests.payments.helpers import ledger, payment, place
+from tests.payments.helpers import ledger, payment, place, reached_ready
 
 pytestmark = pytest.mark.django_db
 OTHER_COUNTRY = {
@@ -71,7 +71,7 @@ def test_a_csr_records_a_new_token_and_the_order_goes_on(client, api, django_cap
     with django_capture_on_commit_callbacks(execute=True):
         client.post(url, {"token": "tok_visa_ok_from_phone"})
     order.refresh_from_db()
-    assert order.status == "ready"
+    assert reached_ready(order)
     assert [e.token for e in ledger("capture")] == ["tok_visa_ok_from_phone"]
 
 

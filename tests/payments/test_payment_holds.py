@@ -11,7 +11,7 @@ from oms.models import OpsException
 from orders.models import Hold, Payment
 from orders.payments.services import payment_retry
 from orders.services.holds import hold_resolve
-from tests.payments.helpers import events, ledger, payment, place
+from tests.payments.helpers import events, ledger, payment, place, reached_ready
 
 pytestmark = pytest.mark.django_db
 CSR = Actor("user", "csr-ana", None)
@@ -50,12 +50,11 @@ def test_a_new_token_from_the_merchant_retries_the_capture_and_the_order_goes_on
     assert response.status_code == 200, response.json()
     assert (response.json()["status"], response.json()["captured_amount"]) == ("captured", "48.38")
     order.refresh_from_db()
-    assert order.status == "ready"
+    assert reached_ready(order)
     assert not order.holds.filter(resolved_at__isnull=True).exists()
     assert [e.token for e in ledger("capture")] == ["tok_visa_ok_new_card"]
     assert OpsException.objects.get(type="payment_hold").status == "resolved"
     detail = api.client.get(f"/api/v1/orders/{order.number}/").json()
-    assert detail["status"] == "ready"
     assert detail["payments"][0]["status"] == "captured"
 
 
@@ -74,7 +73,7 @@ def test_a_csr_recording_a_new_token_moves_the_order_to_ready(api, django_captur
     with django_capture_on_commit_callbacks(execute=True):
         payment_retry(payment=Payment.objects.get(order=order), actor=CSR, token="tok_visa_ok_reauthorized")
     order.refresh_from_db()
-    assert order.status == "ready"
+    assert reached_ready(order)
     assert Payment.objects.get(order=order).captured_amount == Decimal("48.38")
     assert order.events.filter(name="payment_token_replaced", actor_label="csr-ana").exists()
 
@@ -102,5 +101,5 @@ def test_resolving_another_hold_lets_the_job_capture_and_move_on(api, django_cap
     with django_capture_on_commit_callbacks(execute=True):
         hold_resolve(hold=order.holds.get(), actor=CSR, note="Customer confirmed the box takes couriers")
     order.refresh_from_db()
-    assert order.status == "ready"
+    assert reached_ready(order)
     assert len(ledger("capture")) == 1

@@ -18,6 +18,7 @@ from orders.payments import tasks
 from orders.payments.models import PaymentTransaction, SandboxLedgerEntry
 from orders.payments.services import refund_issue
 from tests.factories import OrderFactory, OrderLineFactory, PaymentFactory
+from tests.payments.helpers import reached_ready
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -72,7 +73,7 @@ def test_the_capture_job_run_concurrently_charges_once(api, runs):
         paid = Payment.objects.get(order=order)
         assert (paid.status, paid.captured_amount) == ("captured", Decimal("48.38"))
         assert PaymentTransaction.objects.filter(payment=paid, kind="capture", outcome="succeeded").count() == 1
-        assert Order.objects.get(pk=order.pk).status == "ready"
+        assert reached_ready(order)
 
 
 def test_concurrent_refunds_never_exceed_what_was_captured(api):

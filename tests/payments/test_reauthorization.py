@@ -11,7 +11,7 @@ from orders.models import Payment
 from orders.payments.gateways.sandbox import SandboxGateway
 from orders.payments.services import payments_reauthorize_due
 from tests.factories import MerchantPaymentSettingsFactory
-from tests.payments.helpers import payment, place
+from tests.payments.helpers import payment, place, reached_ready
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,7 @@ def test_it_renews_an_authorization_a_day_before_it_expires(waiting):
     assert paid.authorization_reference.startswith("sbx_auth_")
     assert paid.transactions.filter(kind="reauthorize", outcome="succeeded").exists()
     order.refresh_from_db()
-    assert order.status == "ready"
+    assert reached_ready(order)
 
 
 def test_it_leaves_authorizations_that_are_not_due_alone(waiting):

@@ -10,7 +10,7 @@ from django.utils import timezone
 from orders.models import Payment
 from orders.payments.models import PaymentTransaction
 from orders.payments.services import payments_retry_due
-from tests.payments.helpers import events, ledger, payment, place
+from tests.payments.helpers import events, ledger, payment, place, reached_ready
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,7 @@ def test_a_timeout_is_retried_later_with_the_same_key_and_then_succeeds(api, dja
     with django_capture_on_commit_callbacks(execute=True):
         assert payments_retry_due(now=later()) == 1
     order.refresh_from_db()
-    assert order.status == "ready"
+    assert reached_ready(order)
     assert len(ledger("capture")) == 1
 
 
@@ -76,5 +76,5 @@ def test_a_csr_retry_after_the_attempts_ran_out_reuses_the_unanswered_key(
     retry = PaymentTransaction.objects.filter(kind="capture").latest("pk")
     assert (retry.idempotency_key, retry.attempt, retry.outcome) == (first.idempotency_key, 2, "succeeded")
     order.refresh_from_db()
-    assert order.status == "ready"
+    assert reached_ready(order)
     assert len(ledger("capture")) == 1

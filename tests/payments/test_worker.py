@@ -9,7 +9,7 @@ import pytest
 
 from orders.models import Order, Payment
 from orders.payments.models import SandboxLedgerEntry
-from tests.payments.helpers import body
+from tests.payments.helpers import body, reached_ready
 
 pytestmark = [pytest.mark.postgres, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -28,7 +28,7 @@ def test_a_real_worker_captures_an_authorize_order_and_moves_it_to_ready(api, ce
     assert response.status_code == 201, response.json()
     assert response.json()["status"] == "validated"
     number = response.json()["number"]
-    wait_for(lambda: Order.objects.get(number=number).status == "ready", "the order to be ready")
+    wait_for(lambda: reached_ready(Order.objects.get(number=number)), "the order to reach ready")
     paid = Payment.objects.get(order__number=number)
     assert (paid.status, paid.captured_amount) == ("captured", Decimal("48.38"))
     assert SandboxLedgerEntry.objects.filter(kind="capture").count() == 1

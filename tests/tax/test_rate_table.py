@@ -15,7 +15,7 @@ from tests.factories import (
     TaxRateFactory,
     TaxSettingsFactory,
 )
-from tests.payments.helpers import place
+from tests.payments.helpers import place, reached_ready
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +66,7 @@ def test_declared_tax_within_tolerance_passes(api, django_capture_on_commit_call
     # The payload declares 3.40 on 39.98 of goods and no shipping tax: 8.5 %, shipping exempt.
     TaxRateFactory(merchant=api.merchant, region="CA", rate=Decimal("0.085"), shipping_taxable=False)
     order, _ = place(api, django_capture_on_commit_callbacks)
-    assert order.status == "ready"
+    assert reached_ready(order)
 
 
 def test_declared_tax_outside_tolerance_holds_the_order(api, django_capture_on_commit_callbacks):
@@ -84,7 +84,7 @@ def test_the_tolerance_is_per_merchant(api, django_capture_on_commit_callbacks):
     TaxRateFactory(merchant=api.merchant, region="CA", rate=Decimal("0.0725"), shipping_taxable=False)
     TaxSettingsFactory(merchant=api.merchant, tolerance=Decimal("1.00"))
     order, _ = place(api, django_capture_on_commit_callbacks)
-    assert order.status == "ready"
+    assert reached_ready(order)
 
 
 def test_a_refund_of_lines_carries_the_providers_tax(api, django_capture_on_commit_callbacks):
