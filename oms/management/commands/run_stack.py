@@ -47,6 +47,11 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     p.kill()
 
+    def _mail(self) -> str:
+        if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+            return f"written as files to {settings.EMAIL_FILE_PATH} (set EMAIL_HOST to send by SMTP)"
+        return f"SMTP {settings.EMAIL_HOST}:{settings.EMAIL_PORT}"
+
     def _banner(self, port: str) -> None:
         base = f"http://127.0.0.1:{port}"
         logins = "\n".join(
@@ -63,6 +68,7 @@ OMS is starting on {base}
   Try           : curl -H "Authorization: Bearer {DEMO_API_KEY}" {base}/api/v1/orders/
   Database      : {settings.DATABASES["default"]["NAME"]}
   Broker        : {settings.CELERY_BROKER_URL}
+  E-mail        : {self._mail()}
 Ctrl-C stops the web server, the worker and beat.
 """
         )
