@@ -72,7 +72,8 @@ def test_every_endpoint_hides_another_merchants_objects(api, other_api, owned):
                 assert response.status_code in (404, 405), (method, url, response.status_code)
             elif method == "get" and response.status_code == 200:
                 body = response.content.decode()
-                for value in owned.values():
+                # Numeric ids are too short to look for in a body; the 404s above cover them.
+                for value in (v for v in owned.values() if isinstance(v, str)):
                     assert value not in body, (url, value)
     assert not unknown, f"teach this test the URL parameters of: {unknown}"
 
