@@ -174,23 +174,29 @@ def _ship_reference(fo: FulfillmentOrder) -> str:
     return f"ship:fo:{fo.pk}"
 
 
-@transaction.atomic
-def _check(fulfillment_order: FulfillmentOrder, parcels: list[dict[str, Any]] | None) -> tuple[Order, dict[int, int]]:
-    order, fo, lines = lock(fulfillment_order)
+def _validate(
+    order: Order, fo: FulfillmentOrder, lines: list[FulfillmentOrderLine], parcels: list[dict[str, Any]] | None
+) -> list[ParcelPlan]:
     guard_node_action(order)
     if fo.is_pickup:
         raise Conflict(f"Fulfilment order {fo.pk} is a pick-up: the customer collects it.", code="invalid_state")
     if fo.status != FulfillmentStatus.PACKED:
         raise Conflict(f"Fulfilment order {fo.pk} is {fo.status}; only a packed one ships.", code="invalid_state")
-    _plan(lines, parcels)
+    return _plan(lines, parcels)
+
+
+@transaction.atomic
+def _check(fulfillment_order: FulfillmentOrder, parcels: list[dict[str, Any]] | None) -> tuple[Order, dict[int, int]]:
+    order, fo, lines = lock(fulfillment_order)
+    _validate(order, fo, lines, parcels)
     return order, {line.order_line_id: line.qty_to_ship for line in lines if line.qty_to_ship}
 
 
 @transaction.atomic
 def _ship(fulfillment_order: FulfillmentOrder, parcels: list[dict[str, Any]] | None, actor: Actor) -> list[Shipment]:
+    # Checked again under the locks: a concurrent request may have shipped it since _check.
     order, fo, lines = lock(fulfillment_order)
-    guard_node_action(order)
-    plans = _plan(lines, parcels)
+    plans = _validate(order, fo, lines, parcels)
     by_id = {line.pk: line for line in lines}
     policy = settings_for(order.merchant_id).rate_shop_policy
     shipments = [_create_shipment(order, fo, plan, by_id, policy) for plan in plans]
