@@ -179,11 +179,12 @@ class Order(ConcurrentTransitionMixin, models.Model):
     def release(self) -> None:
         pass
 
-    @transition(field=status, source=[S.RELEASED, S.PARTIALLY_SHIPPED], target=S.PARTIALLY_SHIPPED)
+    # A released part may ship while re-routing has moved the header back to an allocation state.
+    @transition(field=status, source=[S.RELEASED, S.PARTIALLY_SHIPPED, *ROUTED], target=S.PARTIALLY_SHIPPED)
     def ship_partially(self) -> None:
         pass
 
-    @transition(field=status, source=[S.RELEASED, S.PARTIALLY_SHIPPED], target=S.SHIPPED)
+    @transition(field=status, source=[S.RELEASED, S.PARTIALLY_SHIPPED, *ROUTED], target=S.SHIPPED)
     def ship(self) -> None:
         pass
 

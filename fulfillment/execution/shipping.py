@@ -32,7 +32,7 @@ from inventory.services.stock import StockLine, stock_consume
 from oms.actors import Actor
 from oms.errors import Conflict, DomainError, FieldError, InvalidInput
 from oms.outbox import emit
-from orders.models import Order, OrderStatus
+from orders.models import ROUTED, Order, OrderStatus
 from orders.payments.models import CaptureTiming
 from orders.services.timeline import run_transition
 from orders.status import status_from_lines
@@ -157,14 +157,16 @@ def _create_shipment(
     return shipment
 
 
+# Header states a shipment moves on (re-routing may have moved a released order back to these).
+SHIPPABLE = {OrderStatus.RELEASED, OrderStatus.PARTIALLY_SHIPPED, *ROUTED}
+
+
 def order_follow_lines(order: Order, *, actor: Actor) -> None:
     """Move the order's header where its line quantities now say (shipping and delivery)."""
     derived = status_from_lines(order.lines.all())
-    if derived in (OrderStatus.SHIPPED, OrderStatus.DELIVERED) and order.status in (
-        OrderStatus.RELEASED, OrderStatus.PARTIALLY_SHIPPED,
-    ):  # fmt: skip
+    if derived in (OrderStatus.SHIPPED, OrderStatus.DELIVERED) and order.status in SHIPPABLE:
         run_transition(order, "ship", actor=actor, event_type="order.shipped")
-    elif derived == OrderStatus.PARTIALLY_SHIPPED and order.status == OrderStatus.RELEASED:
+    elif derived == OrderStatus.PARTIALLY_SHIPPED and order.status in SHIPPABLE - {OrderStatus.PARTIALLY_SHIPPED}:
         run_transition(order, "ship_partially", actor=actor, event_type="order.partially_shipped")
     if derived == OrderStatus.DELIVERED and order.status == OrderStatus.SHIPPED:
         run_transition(order, "deliver", actor=actor, event_type="order.delivered")

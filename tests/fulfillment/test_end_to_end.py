@@ -145,3 +145,27 @@ def test_a_pick_up_order_reaches_picked_up(api, django_capture_on_commit_callbac
     assert order.status == "picked_up"
     assert held(api.red, api.store) == (2, 0)
     assert Node.objects.get(pk=api.store.pk).code == "ACME-STORE-1"
+
+
+def test_a_released_part_ships_while_the_rejected_part_waits_for_stock(api, django_capture_on_commit_callbacks):
+    carriers()
+    east = dc(api, "DC-EAST", ships_to=["US"])
+    west = dc(api, "DC-WEST", city="Ontario", region="CA", postal_code="91761", latitude=Decimal("34.0335"),
+              longitude=Decimal("-117.6012"), ships_to=["US"])  # fmt: skip
+    stock(api.red, east, 10)
+    stock(api.blue, west, 1)
+    lines = [{"sku": "TSHIRT-RED-M", "quantity": 1, "unit_price": "19.99", "tax": "0.00"},
+             {"sku": "TSHIRT-BLUE-M", "quantity": 1, "unit_price": "19.99", "tax": "0.00"}]  # fmt: skip
+    order = place(api, django_capture_on_commit_callbacks, lines, external_id="SPLIT-REJ")
+    by_node = {fo["node"]: FulfillmentOrder.objects.get(pk=fo["id"]) for fo in fulfilment_orders(api, order)}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        api.client.post(url(by_node["DC-WEST"], "reject"), {"reason": "Shelf empty"}, format="json")
+    order.refresh_from_db()
+    assert order.status == "partially_allocated"  # no other node has the blue one: backordered
+
+    red = by_node["DC-EAST"]
+    for action, body in (("accept", {}), ("pick", {}), ("pack", {"scans": ["0012345678905"]}), ("ship", {})):
+        assert api.client.post(url(red, action), body, format="json").status_code in (200, 201), action
+    order.refresh_from_db()
+    assert order.status == "partially_shipped"
