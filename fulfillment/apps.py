@@ -9,10 +9,11 @@ class FulfillmentConfig(AppConfig):
         from fulfillment import receivers, tasks  # noqa: F401  (outbox consumers; task names for the worker)
         from fulfillment.execution import messages  # noqa: F401  (messages to integrated nodes)
         from fulfillment.execution.hooks import on_order_cancel
-        from fulfillment.routing import consumers as routing  # noqa: F401  (routing's consumers and tasks)
+        from fulfillment.routing.hooks import register as register_routing
         from orders.services.cancel import register_cancel_hook
 
         register_cancel_hook(on_order_cancel)
+        register_routing()  # routing's outbox consumers and the order API's allocations
 
         from fulfillment.api.serializers import order_fulfillment_orders
         from orders.api.outputs import ORDER_OUTPUT_SECTIONS

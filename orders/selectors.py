@@ -11,12 +11,16 @@ from oms.models import Merchant
 from orders.filters import OrderFilter
 from orders.models import Order, OrderEvent
 
+# What later apps show of theirs with an order (fulfillment: each line's allocations), added in
+# their AppConfig.ready() so the order API stays a fixed number of queries whatever its size.
+ORDER_PREFETCHES: list[str | Prefetch] = []
+
 
 def order_list(*, merchant: Merchant, filters: Any = None) -> QuerySet[Order]:
     qs = (
         Order.objects.filter(merchant=merchant)
         .select_related("channel", "pickup_node")
-        .prefetch_related("lines", "payments", "holds")
+        .prefetch_related("lines", "payments", "holds", *ORDER_PREFETCHES)
     )
     filterset = OrderFilter(filters or {}, queryset=qs)
     if not filterset.is_valid():
@@ -30,7 +34,11 @@ def order_get(*, merchant: Merchant, number: str) -> Order:
         Order.objects.filter(merchant=merchant, number=number)
         .select_related("channel", "pickup_node", "merchant")
         .prefetch_related(
-            "lines", "payments", "holds", Prefetch("events", OrderEvent.objects.order_by("created_at", "id"))
+            "lines",
+            "payments",
+            "holds",
+            Prefetch("events", OrderEvent.objects.order_by("created_at", "id")),
+            *ORDER_PREFETCHES,
         )
         .first()
     )

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from fulfillment.api import fulfillment_orders as fo
-from fulfillment.api import tracking
+from fulfillment.api import routing, tracking
 
 urlpatterns = [
     path("fulfillment-orders/", fo.FulfillmentOrderListView.as_view(), name="fulfillment-order-list"),
@@ -18,4 +18,5 @@ urlpatterns = [
     path("shipments/<int:shipment_id>/packing-slip.pdf", fo.PackingSlipView.as_view(), name="shipment-packing-slip"),
     path("tracking-events/", tracking.TrackingEventView.as_view(), name="tracking-events"),
     path("orders/<str:number>/tracking/", tracking.OrderTrackingView.as_view(), name="order-tracking"),
+    path("orders/<str:number>/routing/", routing.OrderRoutingView.as_view(), name="order-routing"),
 ]

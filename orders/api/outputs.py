@@ -6,6 +6,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from orders.api.payments_out import FraudDecisionOut, RefundOut
@@ -14,13 +15,38 @@ from orders.models import Hold, Order, OrderEvent, OrderLine, Payment
 from orders.validation import currency_precision
 
 
+class AllocationOut(serializers.Serializer):
+    node = serializers.CharField()
+    quantity = serializers.IntegerField()
+
+
+# Fulfilment orders in these states no longer hold units for the line.
+_CLOSED_FULFILMENT = ("rejected", "cancelled")
+
+
 class LineOut(serializers.ModelSerializer):
     id = serializers.IntegerField(read_only=True)
     quantities = serializers.SerializerMethodField()
+    allocations = serializers.SerializerMethodField()
+    backordered = serializers.IntegerField(source="qty_backordered", read_only=True)
 
     class Meta:
         model = OrderLine
-        fields = ["id", "position", "sku", "name", "bundle", "unit_price", "discount", "tax", "quantity", "quantities"]
+        fields = [
+            "id", "position", "sku", "name", "bundle", "unit_price", "discount", "tax", "quantity", "quantities",
+            "allocations", "backordered",
+        ]  # fmt: skip
+
+    @extend_schema_field(AllocationOut(many=True))
+    def get_allocations(self, line: OrderLine) -> list[dict[str, Any]]:
+        """Units reserved at each node for this line (routing's fulfilment orders), by node code."""
+        per_node: dict[str, int] = {}
+        for fo_line in line.fulfillment_lines.all():  # type: ignore[attr-defined]
+            fo = fo_line.fulfillment_order
+            held = fo_line.quantity - fo_line.qty_cancelled - fo_line.qty_shipped
+            if fo.status not in _CLOSED_FULFILMENT and held > 0:
+                per_node[fo.node.code] = per_node.get(fo.node.code, 0) + held
+        return [{"node": code, "quantity": quantity} for code, quantity in sorted(per_node.items())]
 
     def get_quantities(self, line: OrderLine) -> dict[str, int]:
         return {
