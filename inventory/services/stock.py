@@ -683,6 +683,7 @@ def stock_counts_apply(
         locked = (
             StockLevel.objects.select_for_update(no_key=True)
             .filter(node=node, product_id__in=product_ids)
+            .defer("updated_at")
             .order_by("pk")
         )
         rows = {row.product_id: row for row in locked}

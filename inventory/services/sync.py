@@ -265,10 +265,8 @@ def snapshot_process_batch(*, snapshot_id: int, batch_size: int = SNAPSHOT_BATCH
             first = _first_rows(snapshot.counts) if snapshot.has_duplicates else {}
             chunk = snapshot.counts[snapshot.cursor : snapshot.cursor + batch_size]
             good, bad = _parse(chunk, snapshot.cursor, first)
-            products = {
-                p.sku: p
-                for p in Product.objects.filter(merchant=snapshot.merchant, sku__in=[sku for _, sku, _ in good])
-            }
+            wanted = Product.objects.filter(merchant=snapshot.merchant, sku__in=[sku for _, sku, _ in good])
+            products = {p.sku: p for p in wanted.only("pk", "sku", "merchant_id")}
             counts = []
             for index, sku, on_hand in good:
                 if sku in products:
