@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import F
+from django.utils import timezone
 
 from fulfillment.execution.models import FulfillmentSettings, NodeProfile
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine
@@ -17,7 +18,7 @@ from oms.outbox import emit
 from oms.refs import Ref
 from orders.models import Order, OrderLine, OrderStatus, Payment
 from orders.payments.executor import Outcome
-from orders.payments.models import CaptureTiming, MerchantPaymentSettings
+from orders.payments.models import CaptureTiming, MerchantPaymentSettings, PaymentTransaction
 from orders.payments.services import line_value, order_amount_due, payment_capture
 from orders.services.holds import order_lock
 from orders.services.timeline import timeline_entry
@@ -116,17 +117,15 @@ def capture_value(order: Order, units: dict[int, int], *, reference: str, actor:
         amount = min(payment.capturable_amount, remaining)
         if amount <= 0:
             continue
-        txn = payment_capture(payment=payment, actor=actor, amount=amount, reference=f"{reference}:{payment.pk}")
+        key = f"{reference}:{payment.pk}"
+        waiting = payment.transactions.filter(
+            kind=PaymentTransaction.Kind.CAPTURE, reference=key, outcome=Outcome.PENDING,
+            next_attempt_at__gt=timezone.now(),
+        )  # fmt: skip
+        if waiting.exists():
+            return False  # a retry is scheduled (backoff): the payments job sends it, not us
+        txn = payment_capture(payment=payment, actor=actor, amount=amount, reference=key)
         if txn is None or txn.outcome != Outcome.SUCCEEDED:
             return False
         remaining -= amount
     return True
-
-
-def payment_captured_for(order: Order, reference: str) -> bool:
-    """Whether a capture under this reference already succeeded (a retried request)."""
-    from orders.payments.models import PaymentTransaction
-
-    return PaymentTransaction.objects.filter(
-        payment__order=order, kind="capture", reference__startswith=f"{reference}:", outcome=Outcome.SUCCEEDED
-    ).exists()

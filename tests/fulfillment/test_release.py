@@ -85,3 +85,26 @@ def test_a_declined_capture_at_release_sends_nothing_to_the_node_and_holds_the_o
     assert order.status == "on_hold"
     assert order.holds.get().type == "payment"
     assert fos_of(order)[0].status == "created"
+
+
+def test_a_capture_at_release_that_times_out_releases_once_the_payments_retry_succeeds(api):
+    from orders.payments.services import payments_retry_due
+
+    MerchantPaymentSettingsFactory(merchant=api.merchant, capture_timing="at_release")
+    east = dc(api)
+    stock(api.red, east, 5)
+    order = routed_order(api, [(api.red, east, 1)])
+    order.payments.update(token="tok_timeout_once")
+
+    assert order_release(order=order) == []
+    assert orders_release_due() == 0  # the retry waits for its backoff: not sent again from here
+    assert order.payments.get().captured_amount == 0
+
+    payments_retry_due(now=timezone.now() + timedelta(hours=2))
+    assert orders_release_due() == 1
+
+    order.refresh_from_db()
+    assert order.status == "released"
+    payment = order.payments.get()
+    assert payment.captured_amount == payment.authorized_amount
+    assert payment.transactions.filter(kind="capture", outcome="succeeded").count() == 1
