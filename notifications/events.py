@@ -36,6 +36,28 @@ EVENT_TYPES: dict[str, str] = {
     "inventory.shortfall": "A node lost stock that was reserved; reservations were released.",
     "inventory.low_stock": "A SKU's available-to-promise at a node fell to its reorder threshold.",
     "inventory.availability_changed": "A SKU's availability across nodes changed.",
+    # Also emitted by routing and fulfilment: the order's later states, carrier milestones and
+    # each fulfilment order's own steps (one fulfilment order per node per order).
+    "order.partially_shipped": "Part of the order has shipped.",
+    "order.shipped": "Everything still to ship has shipped.",
+    "order.delivered": "Every shipped line was delivered.",
+    "order.completed": "Every line is delivered, picked up or cancelled and the return window closed.",
+    "shipment.available_for_pickup": "The carrier holds a shipment at its pick-up point.",
+    "shipment.exception": "The carrier reports a problem with a shipment (delay, damage, address).",
+    "shipment.returned_to_sender": "The carrier is returning a shipment to the node.",
+    "fulfillment_order.released": "A fulfilment order was released to its node.",
+    "fulfillment_order.accepted": "The node accepted its fulfilment order.",
+    "fulfillment_order.rejected": "The node rejected its fulfilment order; routing takes the units back.",
+    "fulfillment_order.picked": "The node picked the fulfilment order (short picks go back to routing).",
+    "fulfillment_order.packed": "The node packed the fulfilment order (scan-verified).",
+    "fulfillment_order.shipped": "The fulfilment order's parcels shipped.",
+    "fulfillment_order.delivered": "Every parcel of the fulfilment order was delivered.",
+    "fulfillment_order.ready_for_pickup": "A pick-up fulfilment order waits at the store counter.",
+    "fulfillment_order.picked_up": "The customer collected a pick-up fulfilment order.",
+    "fulfillment_order.pickup_expired": "A pick-up was not collected in time.",
+    "fulfillment_order.cancel_requested": "The node was asked to cancel units it already works on.",
+    "fulfillment_order.cancelled": "A fulfilment order (or some of its units) was cancelled.",
+    "fulfillment_order.unfulfillable": "The node cannot fulfil units it accepted.",
 }
 
 # Families a subscription may name as `<family>.*`; `return` is emitted by the returns work.

@@ -206,10 +206,15 @@ def rma_context(payload: dict[str, Any], order: dict[str, Any]) -> dict[str, Any
 
 
 def message_context(
-    message: Message, event: OutboxEvent, order: dict[str, Any], *, tracking_template: str = ""
+    message: Message,
+    event: OutboxEvent,
+    order: dict[str, Any],
+    *,
+    tracking_template: str = "",
+    subject: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Everything the template of `message` needs besides branding."""
-    payload = event.payload or {}
+    """Everything the template of `message` needs besides branding (payload over `subject`)."""
+    payload = {**(subject or {}), **(event.payload or {})}
     context: dict[str, Any] = {"order": order}
     if message.key in ("shipping_notification", "out_for_delivery", "delivered"):
         context["shipment"] = shipment_context(payload, order, tracking_template=tracking_template)

@@ -10,8 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from fulfillment.api.serializers import FulfillmentOrderOut, ShipmentOut
+from fulfillment.selectors import fulfillment_order_get
+from fulfillment.tracking.models import Shipment
 from inventory.api.serializers import NodeOut, ProductOut
 from inventory.models import Node, Product, StockLevel
+from oms.errors import NotFound
 from oms.models import Merchant, OpsException, OutboxEvent
 from orders.api.outputs import OrderOut
 from orders.models import Order
@@ -65,6 +69,23 @@ def _product(merchant: Merchant, pk: str) -> dict[str, Any] | None:
     return ProductOut(product).data if product else None
 
 
+def _shipment(merchant: Merchant, pk: str) -> dict[str, Any] | None:
+    shipment = (
+        Shipment.objects.filter(order__merchant=merchant, pk=pk)
+        .select_related("carrier", "service")
+        .prefetch_related("lines__order_line")
+        .first()
+    )
+    return {**ShipmentOut(shipment).data, "order": shipment.order.number} if shipment else None
+
+
+def _fulfillment_order(merchant: Merchant, pk: str) -> dict[str, Any] | None:
+    try:
+        return FulfillmentOrderOut(fulfillment_order_get(merchant=merchant, id=int(pk))).data
+    except (NotFound, ValueError):
+        return None
+
+
 # subject_type -> (object_type, renderer). Apps further along register theirs with `register`.
 RENDERERS: dict[str, tuple[str, Renderer]] = {
     "orders.order": ("order", _order),
@@ -72,6 +93,8 @@ RENDERERS: dict[str, tuple[str, Renderer]] = {
     "inventory.stocklevel": ("stock_level", _stock_level),
     "inventory.node": ("node", _node),
     "inventory.product": ("product", _product),
+    "fulfillment.shipment": ("shipment", _shipment),
+    "fulfillment.fulfillmentorder": ("fulfillment_order", _fulfillment_order),
 }
 
 
@@ -79,11 +102,19 @@ def register(subject_type: str, object_type: str, renderer: Renderer) -> None:
     RENDERERS[subject_type] = (object_type, renderer)
 
 
+def subject_object(event: OutboxEvent) -> tuple[str, dict[str, Any] | None]:
+    """The event's subject as the API shows it now (None when it is gone or has no API form)."""
+    object_type, renderer = RENDERERS.get(event.subject_type, (event.subject_type.rsplit(".", 1)[-1], None))
+    if renderer is None or event.merchant is None:
+        return object_type, None
+    return object_type, renderer(event.merchant, event.subject_id)
+
+
 def event_envelope(event: OutboxEvent) -> dict[str, Any]:
     """The JSON body of a webhook for `event`."""
     merchant = event.merchant
     assert merchant is not None
-    object_type, renderer = RENDERERS.get(event.subject_type, (event.subject_type.rsplit(".", 1)[-1], None))
+    object_type, obj = subject_object(event)
     return {
         "id": str(event.pk),
         "type": event.type,
@@ -91,6 +122,6 @@ def event_envelope(event: OutboxEvent) -> dict[str, Any]:
         "merchant": merchant.code,
         "object_type": object_type,
         "object_id": event.subject_id,
-        "object": renderer(merchant, event.subject_id) if renderer else None,
+        "object": obj,
         "payload": event.payload,
     }

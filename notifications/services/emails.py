@@ -27,6 +27,7 @@ from notifications.messages import message_context as build_context
 from notifications.messages import messages_for, order_context, order_for_event
 from notifications.models import EmailLog, NotificationSettings
 from notifications.rendering import branding, render, sender
+from notifications.subjects import subject_object
 from oms.alerts import exception_raise
 from oms.models import OutboxEvent
 
@@ -57,13 +58,15 @@ def emails_for_event(*, event: OutboxEvent) -> list[EmailLog]:
     prefs = NotificationSettings.objects.filter(merchant_id=event.merchant_id).first()
     base = order_context(order, status_url=prefs.order_status_url if prefs else "")
     brand = branding(order.merchant, prefs)
+    # The subject as the API shows it (a shipment's carrier name, say) completes the payload.
+    subject = subject_object(event)[1] if event.subject_type != "orders.order" else None
     now = timezone.now()
     created = []
     for message in messages:
         if EmailLog.objects.filter(event_id=event.pk, recipient=order.email, template=message.key).exists():
             continue
         tracking = prefs.tracking_url_template if prefs else ""
-        context = build_context(message, event, base, tracking_template=tracking)
+        context = build_context(message, event, base, tracking_template=tracking, subject=subject)
         rendered = render(message, {**context, "brand": brand})
         switched_off = prefs is not None and message.key in prefs.disabled_messages
         log = EmailLog(

@@ -68,7 +68,7 @@ def test_it_sends_partial_then_full_cancellation_e_mails(api, run_commits, smtp_
 
 def test_it_sends_the_refund_e_mail_when_a_refund_is_issued(api, run_commits, smtp_server):
     order = capture(api, run_commits)
-    assert api.client.get(f"/api/v1/orders/{order['number']}/").json()["status"] == "ready"
+    assert api.client.get(f"/api/v1/orders/{order['number']}/").json()["payments"][0]["status"] == "captured"
     response = run_commits(
         api.client.post,
         f"/api/v1/orders/{order['number']}/refunds/",
