@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from notifications import signing
@@ -209,3 +212,24 @@ def test_a_hanging_webhook_endpoint_does_not_delay_the_e_mail(api, run_commits, 
     assert delivery.status == "pending"
     assert "timed out" in delivery.last_error
     release.set()
+
+
+def documented_verify():
+    """The verify() of the Python example in docs/NOTIFICATIONS.md, run as a merchant would."""
+    text = (Path(settings.BASE_DIR) / "docs" / "NOTIFICATIONS.md").read_text()
+    [code] = [block for block in re.findall(r"```python\n(.*?)```", text, re.S) if "def verify(" in block]
+    namespace: dict = {}
+    exec(compile(code, "docs/NOTIFICATIONS.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    return namespace["verify"]
+
+
+def test_the_documented_example_verifies_a_real_delivery_and_refuses_a_tampered_one(api, run_commits, endpoint):
+    verify = documented_verify()
+    sub = subscribe(api, endpoint, "order.validated")
+    capture(api, run_commits)
+    [request] = endpoint.requests
+    header, raw = request["headers"]["OMS-Signature"], request["body"]
+    assert verify(sub.secret, header, raw)
+    assert not verify(sub.secret, header, raw.replace(b'"merchant":"acme"', b'"merchant":"evil"'))
+    assert not verify(sub.secret, header, raw + b" ")
+    assert not verify("whsec_wrong", header, raw)
