@@ -8,12 +8,20 @@ EasyPost- or Shippo-style HTTP API) plugs in by adding a class here and a choice
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from fulfillment.carriers.labels import LabelData, label_pdf, label_zpl, packing_slip_pdf
 from fulfillment.carriers.models import Carrier, CarrierService
 from fulfillment.carriers.rates import Quote, RateRequest, rate_card_quote
+from oms.errors import DomainError
+
+
+class CarrierUnavailable(DomainError):
+    """The carrier's API did not answer usefully (HTTP 503: try again later)."""
+
+    status = 503
+    code = "carrier_unavailable"
 
 
 @dataclass(frozen=True)
@@ -27,6 +35,7 @@ class Documents:
 class Label:
     tracking_number: str
     documents: Documents
+    reference: str = ""  # the carrier's id of the shipment, if it has one
 
 
 @dataclass(frozen=True)
@@ -40,11 +49,17 @@ class TrackingUpdate:
 class CarrierAdapter(Protocol):
     def rate(self, carrier: Carrier, request: RateRequest) -> list[Quote]: ...
 
-    def create_label(self, carrier: Carrier, service: CarrierService, data: LabelData) -> Label: ...
+    def create_label(self, carrier: Carrier, service: CarrierService, data: LabelData, quote: Quote) -> Label: ...
 
-    def void_label(self, carrier: Carrier, tracking_number: str) -> bool: ...
+    def void_label(self, carrier: Carrier, tracking_number: str, reference: str = "") -> bool: ...
 
     def track(self, carrier: Carrier, tracking_number: str) -> list[TrackingUpdate]: ...
+
+
+def render_label(data: LabelData, tracking_number: str, reference: str = "") -> Label:
+    """Our own documents for a tracking number (the PDF and ZPL label, the packing slip)."""
+    data = replace(data, tracking_number=tracking_number)
+    return Label(tracking_number, Documents(label_pdf(data), label_zpl(data), packing_slip_pdf(data)), reference)
 
 
 def _check_digit(digits: str) -> str:
@@ -68,20 +83,19 @@ class RateCardCarrier:
         serial = f"{secrets.randbelow(10**12):012d}"
         return f"{carrier.tracking_prefix}{serial}{_check_digit(serial)}"
 
-    def create_label(self, carrier: Carrier, service: CarrierService, data: LabelData) -> Label:
-        number = self.tracking_number(carrier)
-        data = LabelData(**{**data.__dict__, "tracking_number": number})
-        return Label(number, Documents(label_pdf(data), label_zpl(data), packing_slip_pdf(data)))
+    def create_label(self, carrier: Carrier, service: CarrierService, data: LabelData, quote: Quote) -> Label:
+        return render_label(data, self.tracking_number(carrier))
 
-    def void_label(self, carrier: Carrier, tracking_number: str) -> bool:
+    def void_label(self, carrier: Carrier, tracking_number: str, reference: str = "") -> bool:
         return True  # nothing was bought from anyone
 
     def track(self, carrier: Carrier, tracking_number: str) -> list[TrackingUpdate]:
         return []  # the carrier pushes its events to POST /api/v1/tracking-events/
 
 
-_ADAPTERS: dict[str, CarrierAdapter] = {Carrier.Adapter.RATE_CARD: RateCardCarrier()}
-
-
 def adapter_for(carrier: Carrier) -> CarrierAdapter:
-    return _ADAPTERS[carrier.adapter]
+    if carrier.adapter == Carrier.Adapter.HTTP_API:
+        from fulfillment.carriers.http_api import HttpApiCarrier
+
+        return HttpApiCarrier()
+    return RateCardCarrier()

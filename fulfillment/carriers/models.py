@@ -35,12 +35,15 @@ class Milestone(models.TextChoices):
 class Carrier(models.Model):
     class Adapter(models.TextChoices):
         RATE_CARD = "rate_card", "Built-in rate-card carrier"
+        HTTP_API = "http_api", "HTTP API (EasyPost-style)"
 
     code = models.SlugField(max_length=30, unique=True)
     name = models.CharField(max_length=100)
     adapter = models.CharField(max_length=20, choices=Adapter.choices, default=Adapter.RATE_CARD)
     tracking_prefix = models.CharField(max_length=6, help_text="Tracking numbers start with this.")
     webhook_secret = models.CharField(max_length=128, help_text="Signs its tracking events (X-OMS-Signature).")
+    api_base_url = models.URLField(blank=True, help_text="HTTP API carriers: the API's base URL.")
+    api_key = models.CharField(max_length=200, blank=True, help_text="HTTP API carriers: the API key.")
     active = models.BooleanField(default=True)
 
     class Meta:

@@ -52,6 +52,8 @@ class Quote:
     estimated_delivery: date
     on_time_rate: Decimal | None
     breakdown: dict[str, str] = field(default_factory=dict)
+    # The carrier's own ids for this rate (an HTTP carrier buys the label with them).
+    external: dict[str, str] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -107,6 +109,10 @@ def _add_business_days(start: date, days: int) -> date:
         if current.weekday() < 5:
             days -= 1
     return current
+
+
+def add_business_days(start: date, days: int) -> date:
+    return _add_business_days(start, days)
 
 
 def ship_date(service: CarrierService, origin: Node, now: datetime | None = None) -> date:

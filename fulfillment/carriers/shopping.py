@@ -3,16 +3,19 @@ by the merchant's policy; the choice and its reason are kept on the shipment."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from fulfillment.carriers.adapters import adapter_for
+from fulfillment.carriers.adapters import CarrierUnavailable, adapter_for
 from fulfillment.carriers.models import Carrier
 from fulfillment.carriers.rates import Parcel, Quote, RateRequest
 from inventory.models import Node
 from oms.errors import DomainError
+
+logger = logging.getLogger(__name__)
 
 # A service never measured counts as this reliable until tracking history says otherwise.
 UNMEASURED_ON_TIME = Decimal("0.90")
@@ -34,7 +37,10 @@ def quotes_for(
     )
     out: list[Quote] = []
     for carrier in Carrier.objects.filter(active=True).order_by("code"):
-        out += adapter_for(carrier).rate(carrier, request)
+        try:
+            out += adapter_for(carrier).rate(carrier, request)
+        except CarrierUnavailable as exc:  # one carrier down must not stop the others shipping
+            logger.warning("no rates from %s: %s", carrier.code, exc)
     return out
 
 

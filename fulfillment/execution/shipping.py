@@ -133,10 +133,11 @@ def _create_shipment(
         ship_from=_address_lines(fo.node), ship_to=_ship_to(order), weight_kg=f"{parcel.weight_kg:.2f}",
         order_number=order.number, reference=f"FO-{fo.pk}", ship_date=quote.ship_date, lines=items,
     )  # fmt: skip
-    label = adapter_for(service.carrier).create_label(service.carrier, service, data)
+    label = adapter_for(service.carrier).create_label(service.carrier, service, data, quote)
     shipment = Shipment.objects.create(
         fulfillment_order=fo, order=order, carrier=service.carrier, service=service,
-        tracking_number=label.tracking_number, weight_kg=parcel.weight_kg, billable_weight_kg=quote.billable_weight_kg,
+        tracking_number=label.tracking_number, carrier_reference=label.reference, weight_kg=parcel.weight_kg,
+        billable_weight_kg=quote.billable_weight_kg,
         rate=quote.price, currency=quote.currency, estimated_delivery=quote.estimated_delivery,
         promise_date=order.promise_date, quotes=[q.as_json() for q in shop.quotes], policy=shop.policy,
         choice_reason=shop.reason,

@@ -31,6 +31,8 @@ class Shipment(models.Model):
     carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="shipments")
     service = models.ForeignKey(CarrierService, on_delete=models.PROTECT, related_name="shipments")
     tracking_number = models.CharField(max_length=40)
+    # The carrier's own id of the shipment (HTTP carriers: for voiding and tracking).
+    carrier_reference = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=25, choices=Milestone.choices, default=Milestone.LABEL_CREATED)
     weight_kg = models.DecimalField(max_digits=8, decimal_places=3)
     billable_weight_kg = models.DecimalField(max_digits=8, decimal_places=3)
