@@ -60,13 +60,14 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 def _cell(line: dict[str, Any], code: str) -> str:
-    for c in line.get("candidates", []):
-        if c["node"] == code:
-            return f"{c['available']} available" if c["full"] else f"only {c['available']}"
-    for r in line.get("rejected", []):
-        if r["node"] == code:
-            return r["detail"]
-    return ""
+    """What one line found at one node: units it could take, and why not more (or none)."""
+    found = next((c for c in line.get("candidates", []) if c["node"] == code), None)
+    why = next((r["detail"] for r in line.get("rejected", []) if r["node"] == code), "")
+    if found is None:
+        return why
+    if found["full"]:
+        return f"{found['available']} available"
+    return f"only {found['available']}" + (f" ({why})" if why else "")
 
 
 def decision_table(decision: RoutingDecision) -> SafeString:

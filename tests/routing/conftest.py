@@ -10,10 +10,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from rest_framework.test import APIClient
 
 from fulfillment.routing.services import policy_create
 from inventory.models import Node, StockLevel
 from oms.actors import Actor
+from oms.tenancy import api_key_issue
 from orders.models import Order, OrderLine, OrderStatus
 from tests.factories import (
     ChannelFactory,
@@ -49,6 +51,9 @@ class Net:
         self.marketplace = ChannelFactory(merchant=self.merchant, code="marketplace", kind="marketplace")
         self.products: dict[str, Any] = {}
         self.nodes: dict[str, Node] = {}
+        _, raw_key = api_key_issue(merchant=self.merchant)
+        self.client = APIClient()
+        self.client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
 
     def product(self, sku: str, **extra: Any) -> Any:
         if sku not in self.products:
@@ -89,16 +94,32 @@ def net(db: Any) -> Net:
     return Net()
 
 
+def released(order: Order) -> Order:
+    """Send the order's fulfilment orders to their nodes (fulfilment's release service)."""
+    from fulfillment.execution.release import order_release
+
+    order_release(order=order)
+    order.refresh_from_db()
+    assert order.status == "released", order.status
+    return order
+
+
 def allocations(order: Order) -> dict[str, dict[str, int]]:
     """{node code: {sku: quantity}} of the order's live fulfilment orders."""
     out: dict[str, dict[str, int]] = {}
     for fo in order.fulfillment_orders.exclude(status__in=["cancelled", "rejected"]).select_related("node"):
         for line in fo.lines.select_related("order_line"):
             if line.qty_open:
-                out.setdefault(fo.node.code, {})[line.order_line.sku] = line.qty_open
+                skus = out.setdefault(fo.node.code, {})
+                skus[line.order_line.sku] = skus.get(line.order_line.sku, 0) + line.qty_open
     return out
 
 
 def lines_of(order: Order) -> dict[str, tuple[int, int]]:
     """{sku: (allocated, backordered)}."""
     return {line.sku: (line.qty_allocated, line.qty_backordered) for line in OrderLine.objects.filter(order=order)}
+
+
+def path_of(order: Order) -> list[tuple[str, str, str]]:
+    """The order's transitions on its timeline: (name, from, to)."""
+    return [(e.name, e.from_status, e.to_status) for e in order.events.exclude(to_status="").order_by("id")]
