@@ -170,6 +170,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "fulfillment-orders-complete": {"task": "fulfillment.tasks.orders_complete_due", "schedule": 3600.0},
     "notifications-emails-due": {"task": "notifications.tasks.emails_send_due", "schedule": 15.0},
     "notifications-webhooks-due": {"task": "notifications.tasks.webhooks_send_due", "schedule": 5.0},
+    "routing-backorders-retry": {"task": "fulfillment.routing.tasks.backorders_retry", "schedule": 60.0},
+    "routing-backorders-expire": {"task": "fulfillment.routing.tasks.backorders_expire", "schedule": 3600.0},
+    "routing-ready-sweep": {"task": "fulfillment.routing.tasks.orders_allocate_stale", "schedule": 60.0},
 }
 
 # Outbox: an event not dispatched this many seconds after it was written is re-dispatched.

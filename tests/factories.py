@@ -576,3 +576,98 @@ class TrackingEventFactory(factory.django.DjangoModelFactory):
     carrier_status = "in_transit"
     milestone = "in_transit"
     occurred_at = factory.LazyFunction(timezone.now)
+
+
+# Routing: policies (versions, strategies, drop-ship rules), flags, zone rates, decisions.
+
+
+class RoutingPolicyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "fulfillment.RoutingPolicy"
+
+    merchant = factory.SubFactory(MerchantFactory)
+    name = factory.Sequence(lambda n: f"Policy {n}")
+
+
+class RoutingPolicyVersionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "fulfillment.RoutingPolicyVersion"
+
+    policy = factory.SubFactory(RoutingPolicyFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    comment = "First version"
+    created_by = "factory"
+
+
+class RoutingStrategyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "fulfillment.RoutingStrategy"
+
+    version = factory.SubFactory(RoutingPolicyVersionFactory)
+    position = factory.Sequence(lambda n: n + 1)
+    name = "Nearest"
+    ranking = factory.LazyFunction(lambda: {"weights": {"distance": 1}})
+
+
+class DropShipRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "fulfillment.DropShipRule"
+
+    version = factory.SubFactory(RoutingPolicyVersionFactory)
+    sku = "GRILL"
+    node = factory.SubFactory(NodeFactory, type=Node.Type.DROPSHIP)
+
+
+class SkuNodeRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "fulfillment.SkuNodeRule"
+
+    product = factory.SubFactory(ProductFactory)
+    node = factory.SubFactory(NodeFactory)
+    may_route = False
+
+
+class ShippingZoneRateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "fulfillment.ShippingZoneRate"
+
+    service_level = "standard"
+    zone = 2
+    cost = Decimal("6.25")
+    transit_days = 2
+
+
+class RoutingDecisionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "fulfillment.RoutingDecision"
+
+    order = factory.SubFactory(OrderFactory)
+    trigger = "ready"
+    policy_label = "built-in default"
+    outcome = "allocated"
+    explanation = "Shipped whole from NODE-1: the only node with it."
+
+
+class RoutingExclusionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "fulfillment.RoutingExclusion"
+
+    order = factory.SubFactory(OrderFactory)
+    node = factory.SubFactory(NodeFactory)
+    reason = "rejected its part"
+
+
+class NodeDailyLoadFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "fulfillment.NodeDailyLoad"
+
+    node = factory.SubFactory(NodeFactory)
+    day = factory.LazyFunction(lambda: timezone.now().date())
+
+
+class BackorderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "fulfillment.Backorder"
+
+    order = factory.SubFactory(OrderFactory, status=OrderStatus.BACKORDERED)
+    next_attempt_at = factory.LazyFunction(timezone.now)
