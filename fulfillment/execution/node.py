@@ -18,7 +18,8 @@ from fulfillment.execution.common import (
     reservation_ref,
 )
 from fulfillment.models import AFTER_PICK, FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus
-from inventory.services.stock import StockLine, stock_unreserve
+from inventory.models import StockLevel
+from inventory.services.stock import StockLine, stock_adjust, stock_unreserve
 from oms.actors import Actor
 from oms.alerts import exception_raise, exceptions_close_for
 from oms.errors import Conflict, DomainError, FieldError, InvalidInput
@@ -135,6 +136,15 @@ def fulfillment_order_pick(
                       event_type="fulfillment_order.picked")  # fmt: skip
     if short:
         _back_to_routing(fo, short, actor=actor, reason=reason)
+        # The picker did not find them: the node's stock says otherwise until someone counts, and
+        # routing would send the same units straight back here.
+        for line, qty in short.items():
+            product = line.order_line.product
+            on_hand = StockLevel.objects.filter(product=product, node=fo.node).values_list("on_hand", flat=True)
+            take = min(qty, next(iter(on_hand), 0))
+            if take > 0:
+                stock_adjust(product=product, node=fo.node, quantity=-take, actor=actor, reason=reason,
+                             reference=reservation_ref(fo))  # fmt: skip
     return fo
 
 
