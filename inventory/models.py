@@ -52,7 +52,7 @@ class Product(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["merchant", "sku"]
+        ordering = ["merchant_id", "sku"]  # the id: ordering by "merchant" would join its table
         constraints = [models.UniqueConstraint(fields=["merchant", "sku"], name="product_unique_sku")]
 
     def __str__(self) -> str:
@@ -141,7 +141,8 @@ class StockLevel(models.Model):
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
-        ordering = ["product", "node"]
+        # By id, not by product/node: their orderings would join and sort on every stock query.
+        ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["product", "node"], name="stock_once_per_sku_node"),
             models.CheckConstraint(condition=Q(allocated__gte=0), name="stock_allocated_not_negative"),
