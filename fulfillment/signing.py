@@ -20,6 +20,15 @@ def sign(secret: str, body: bytes, *, timestamp: int | None = None) -> str:
     return f"t={t},v1={digest}"
 
 
+def verify_body_hmac(secret: str, header: str, body: bytes) -> bool:
+    """EasyPost-style `X-Hmac-Signature: hmac-sha256-hex=<hex HMAC-SHA256 of the raw body>` (no
+    timestamp: a replay is harmless only because events are idempotent by id)."""
+    if not secret or not header.startswith("hmac-sha256-hex="):
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header.removeprefix("hmac-sha256-hex="))
+
+
 def verify(secret: str, header: str, body: bytes, *, now: float | None = None) -> bool:
     """Return whether `header` signs `body` with `secret` within the tolerance window."""
     if not secret or not header:

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import json
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from fulfillment.api.serializers import OrderTrackingOut, TrackingEventIn
+from fulfillment.carriers.http_api import tracker_event_updates
 from fulfillment.selectors import order_tracking
 from fulfillment.signing import HEADER
-from fulfillment.tracking.services import carrier_verify, tracking_event_record
-from oms.api.base import MerchantAPIView
+from fulfillment.tracking.services import carrier_verify, carrier_verify_native, tracking_event_record
+from oms.api.base import MerchantAPIView, StrictSerializer
 from oms.api.errors import ErrorBodySerializer
+from oms.api.fields import StrictCharField
+from oms.errors import FieldError, InvalidInput
 
 
 class TrackingEventView(APIView):
@@ -52,6 +56,53 @@ class TrackingEventView(APIView):
             "duplicate": not received.created,
         }
         return Response(body, status=status.HTTP_201_CREATED if received.created else status.HTTP_200_OK)
+
+
+class NativeTrackerEventIn(StrictSerializer):
+    """One detail of a carrier's own tracker event, once normalised."""
+
+    event_id = StrictCharField(max_length=100)
+    tracking_number = StrictCharField(max_length=40)
+    status = StrictCharField(max_length=60)
+    occurred_at = serializers.DateTimeField()
+    location = StrictCharField(max_length=200, allow_blank=True)
+
+
+class EasyPostEventView(APIView):
+    """An EasyPost-style carrier's own webhook: `?carrier=<code>`, the tracker event as the
+    carrier sends it, signed `X-Hmac-Signature: hmac-sha256-hex=<hex HMAC-SHA256 of the body>`."""
+
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="tracking_events_easypost",
+        request=OpenApiTypes.OBJECT,
+        responses={200: None, 400: ErrorBodySerializer, 401: ErrorBodySerializer, 404: ErrorBodySerializer},
+        parameters=[OpenApiParameter("carrier", str, OpenApiParameter.QUERY, required=True)],
+        description="Each tracking detail is recorded like a POST /tracking-events/ (idempotent, never backwards).",
+    )  # fmt: skip
+    def post(self, request: Request) -> Response:
+        raw = request.body
+        carrier = carrier_verify_native(
+            carrier_code=request.query_params.get("carrier", ""),
+            signature=request.headers.get("X-Hmac-Signature", ""),
+            body=raw,
+        )
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            parsed = None
+        _, updates = tracker_event_updates(parsed if isinstance(parsed, dict) else {})
+        recorded = 0
+        for i, update in enumerate(updates):
+            serializer = NativeTrackerEventIn(data=update)
+            if not serializer.is_valid():
+                raise InvalidInput([FieldError(f"result.tracking_details[{i}]", "invalid", str(serializer.errors))])
+            recorded += tracking_event_record(
+                carrier=carrier, data={**serializer.validated_data, "raw": update}
+            ).created
+        return Response({"events": len(updates), "recorded": recorded})
 
 
 class OrderTrackingView(MerchantAPIView):

@@ -17,6 +17,7 @@ urlpatterns = [
     path("shipments/<int:shipment_id>/label.zpl", fo.LabelZplView.as_view(), name="shipment-label-zpl"),
     path("shipments/<int:shipment_id>/packing-slip.pdf", fo.PackingSlipView.as_view(), name="shipment-packing-slip"),
     path("tracking-events/", tracking.TrackingEventView.as_view(), name="tracking-events"),
+    path("tracking-events/easypost/", tracking.EasyPostEventView.as_view(), name="tracking-events-easypost"),
     path("orders/<str:number>/tracking/", tracking.OrderTrackingView.as_view(), name="order-tracking"),
     path("orders/<str:number>/routing/", routing.OrderRoutingView.as_view(), name="order-routing"),
 ]

@@ -117,3 +117,22 @@ class HttpApiCarrier:
                                           status=str(detail.get("status", "")),
                                           occurred_at=str(detail.get("datetime", "")), location=where))  # fmt: skip
         return out
+
+
+def tracker_event_updates(event: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """Normalise an EasyPost-style tracker webhook event into (tracking code, our event bodies):
+    one per tracking detail, each with a stable id (the tracker, the time and the status)."""
+    result = event.get("result") or {}
+    code = str(result.get("tracking_code", ""))
+    tracker = str(result.get("id", code))
+    out = []
+    for detail in result.get("tracking_details") or []:
+        place = detail.get("tracking_location") or {}
+        out.append({
+            "event_id": f"{tracker}:{detail.get('datetime', '')}:{detail.get('status', '')}"[:100],
+            "tracking_number": code,
+            "status": str(detail.get("status", "")),
+            "occurred_at": str(detail.get("datetime", "")),
+            "location": " ".join(p for p in (place.get("city"), place.get("state")) if p),
+        })  # fmt: skip
+    return code, out

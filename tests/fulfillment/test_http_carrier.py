@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,7 +14,7 @@ import pytest
 from fulfillment.carriers.adapters import adapter_for
 from fulfillment.carriers.models import Carrier
 from fulfillment.tracking.models import Shipment
-from tests.factories import CarrierFactory, CarrierServiceFactory
+from tests.factories import CarrierFactory, CarrierServiceFactory, CarrierStatusCodeFactory
 from tests.fulfillment.helpers import dc, fos_of, stock, url
 from tests.fulfillment.test_shipping import barcodes_in, packed
 
@@ -128,3 +130,41 @@ def test_a_carrier_api_that_is_down_is_skipped_by_rate_shopping(api, fake_api, h
 
     assert response.status_code == 201, response.json()
     assert response.json()[0]["carrier"] != "fake"
+
+
+def easypost_event(tracking_code: str, details: list[tuple[str, str, str]]) -> bytes:
+    return json.dumps({"id": "evt_1", "object": "Event", "description": "tracker.updated", "result": {
+        "id": "trk_1", "object": "Tracker", "tracking_code": tracking_code, "status": details[-1][0],
+        "tracking_details": [{"status": s, "datetime": at, "tracking_location": {"city": city, "state": "NJ"}}
+                             for s, at, city in details]}}).encode()  # fmt: skip
+
+
+def test_the_carriers_own_webhook_format_is_accepted_at_its_own_path(api, fake_api, http_carrier):
+    CarrierStatusCodeFactory(carrier=http_carrier, code="pre_transit", milestone="label_created")
+    CarrierStatusCodeFactory(carrier=http_carrier, code="failure", milestone="exception")
+    east = dc(api)
+    stock(api.red, east, 5)
+    order = packed(api, [(api.red, east, 1)])
+    Carrier.objects.exclude(pk=http_carrier.pk).update(active=False)
+    body = api.client.post(url(fos_of(order)[0], "ship"), {}, format="json").json()[0]
+    path = "/api/v1/tracking-events/easypost/?carrier=fake"
+
+    def post(raw: bytes, secret: str = http_carrier.webhook_secret) -> Any:
+        signature = "hmac-sha256-hex=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+        return api.client.generic("POST", path, raw, content_type="application/json", HTTP_X_HMAC_SIGNATURE=signature)
+
+    seen = [("pre_transit", "2026-12-01T10:00:00Z", "Edison"), ("in_transit", "2026-12-01T20:00:00Z", "Newark")]
+    first = easypost_event(body["tracking_number"], seen)
+    assert post(first, secret="forged").status_code == 401
+    answer = post(first)
+    assert answer.status_code == 200, answer.json()
+    assert answer.json() == {"events": 2, "recorded": 2}
+    later = easypost_event(body["tracking_number"], [*seen, ("delivered", "2026-12-03T15:00:00Z", "San Francisco")])
+    assert post(later).json() == {"events": 3, "recorded": 1}  # the first two were seen already
+    shipment = Shipment.objects.get(pk=body["id"])
+    assert shipment.status == "delivered"
+    assert [e.milestone for e in shipment.events.order_by("occurred_at")] == [
+        "label_created",
+        "in_transit",
+        "delivered",
+    ]
