@@ -30,6 +30,11 @@ def carrier_misses_detect() -> int:
 
 
 @shared_task
+def trackers_poll() -> int:
+    return tracking.trackers_poll()
+
+
+@shared_task
 def pickups_expire() -> int:
     return pickup.pickups_expire()
 

@@ -166,6 +166,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "fulfillment-release-due": {"task": "fulfillment.tasks.orders_release_due", "schedule": 30.0},
     "fulfillment-pick-delays": {"task": "fulfillment.tasks.pick_delays_detect", "schedule": 300.0},
     "fulfillment-carrier-misses": {"task": "fulfillment.tasks.carrier_misses_detect", "schedule": 900.0},
+    "fulfillment-trackers-poll": {"task": "fulfillment.tasks.trackers_poll", "schedule": 300.0},
     "fulfillment-pickups-expire": {"task": "fulfillment.tasks.pickups_expire", "schedule": 3600.0},
     "fulfillment-orders-complete": {"task": "fulfillment.tasks.orders_complete_due", "schedule": 3600.0},
     "notifications-emails-due": {"task": "notifications.tasks.emails_send_due", "schedule": 15.0},

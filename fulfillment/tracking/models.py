@@ -49,6 +49,8 @@ class Shipment(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
     on_time = models.BooleanField(null=True, blank=True)
     last_event_at = models.DateTimeField(null=True, blank=True)
+    # Carriers that do not push events are asked (adapter.track) by a beat job; when it last did.
+    polled_at = models.DateTimeField(null=True, blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
     # Set when the carrier-miss exception was raised: once per shipment.
     carrier_miss_alerted_at = models.DateTimeField(null=True, blank=True)

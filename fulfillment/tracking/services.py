@@ -3,6 +3,7 @@ order delivered when everything is; carrier misses detected by a beat job."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,7 +11,9 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
+from fulfillment.carriers.adapters import CarrierUnavailable, adapter_for
 from fulfillment.carriers.models import Carrier, CarrierService, CarrierStatusCode, Milestone
 from fulfillment.execution.common import SYSTEM, fo_transition, order_lines_add, settings_for
 from fulfillment.execution.shipping import order_follow_lines, shipment_payload
@@ -23,6 +26,8 @@ from oms.errors import DomainError, FieldError, InvalidInput, NotFound
 from oms.outbox import emit
 from orders.models import OrderStatus
 from orders.services.holds import order_lock
+
+logger = logging.getLogger(__name__)
 
 CARRIER_MISS = "carrier_miss"
 CARRIER_EXCEPTION = "carrier_exception"
@@ -151,6 +156,41 @@ def tracking_event_record(*, carrier: Carrier, data: dict[str, Any], actor: Acto
                    "occurred_at": occurred.isoformat(), "on_time": shipment.on_time}  # fmt: skip
         emit(EVENTS[milestone], subject=shipment, merchant_id=shipment.order.merchant_id, payload=payload)
     return Received(event, True)
+
+
+POLL_EVERY = timedelta(hours=1)
+
+
+def trackers_poll(*, now: datetime | None = None, batch: int = 200) -> int:
+    """Beat job: ask the carriers that do not push events (HTTP API carriers) about their parcels
+    in flight, at most hourly each; every update is recorded like a webhook event (idempotent)."""
+    now = now or timezone.now()
+    due = (
+        Shipment.objects.filter(carrier__adapter=Carrier.Adapter.HTTP_API, carrier__active=True)
+        .exclude(status__in=[Milestone.DELIVERED, Milestone.RETURNED_TO_SENDER])
+        .filter(Q(polled_at__isnull=True) | Q(polled_at__lte=now - POLL_EVERY), voided_at__isnull=True)
+        .select_related("carrier")
+        .order_by("polled_at", "pk")[:batch]
+    )
+    recorded = 0
+    for shipment in list(due):
+        Shipment.objects.filter(pk=shipment.pk).update(polled_at=now)
+        try:
+            updates = adapter_for(shipment.carrier).track(shipment.carrier, shipment.tracking_number)
+        except CarrierUnavailable as exc:
+            logger.warning("tracking %s: %s", shipment.tracking_number, exc)
+            continue
+        for update in updates:
+            occurred = parse_datetime(update.occurred_at)
+            if occurred is None:
+                continue
+            data = {"event_id": update.event_id, "tracking_number": shipment.tracking_number,
+                    "status": update.status, "occurred_at": occurred, "location": update.location}  # fmt: skip
+            try:
+                recorded += tracking_event_record(carrier=shipment.carrier, data=data).created
+            except InvalidInput as exc:  # a status code nobody mapped yet: the rest still count
+                logger.warning("tracking %s: %s", shipment.tracking_number, exc)
+    return recorded
 
 
 @transaction.atomic

@@ -6,14 +6,18 @@ import hashlib
 import hmac
 import json
 import threading
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from fulfillment.carriers.adapters import adapter_for
 from fulfillment.carriers.models import Carrier
+from fulfillment.tasks import trackers_poll
 from fulfillment.tracking.models import Shipment
+from fulfillment.tracking.services import trackers_poll as poll
 from tests.factories import CarrierFactory, CarrierServiceFactory, CarrierStatusCodeFactory
 from tests.fulfillment.helpers import dc, fos_of, stock, url
 from tests.fulfillment.test_shipping import barcodes_in, packed
@@ -168,3 +172,19 @@ def test_the_carriers_own_webhook_format_is_accepted_at_its_own_path(api, fake_a
         "in_transit",
         "delivered",
     ]
+
+
+def test_a_carrier_that_does_not_push_events_is_polled_hourly(api, fake_api, http_carrier):
+    CarrierStatusCodeFactory(carrier=http_carrier, code="pre_transit", milestone="label_created")
+    east = dc(api)
+    stock(api.red, east, 5)
+    order = packed(api, [(api.red, east, 1)])
+    Carrier.objects.exclude(pk=http_carrier.pk).update(active=False)
+    body = api.client.post(url(fos_of(order)[0], "ship"), {}, format="json").json()[0]
+
+    assert trackers_poll.delay().get() == 2  # pre_transit in Edison, in_transit in Memphis
+    assert poll() == 0  # asked already this hour
+    assert poll(now=timezone.now() + timedelta(hours=2)) == 0  # asked again: nothing new
+    shipment = Shipment.objects.get(pk=body["id"])
+    assert shipment.status == "in_transit"
+    assert shipment.first_scan_at is not None
