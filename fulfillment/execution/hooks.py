@@ -43,7 +43,10 @@ def on_order_cancel(order: Order, wanted: dict[int, int], actor: Actor, reason: 
             if fo.status in BEFORE_PICK:
                 now_units[fo.pk][line] = n
             else:
-                later_units[fo.pk][line] = n
+                # Units the node was already asked to put back are pending, not asked for again.
+                asked = int((fo.cancel_request or {}).get("lines", {}).get(str(line.pk), 0))
+                if n > asked:
+                    later_units[fo.pk][line] = n - asked
                 pending[pk] = pending.get(pk, 0) + n
             take -= n
     for fo_id in sorted({*now_units, *later_units}):

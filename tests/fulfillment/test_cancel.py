@@ -54,6 +54,9 @@ def test_cancelling_after_the_pick_answers_202_and_waits_for_the_node(api, order
     assert fos[store_fo.pk]["status"] == "cancelled"
     assert held(api.red, east_fo.node) == (5, 2)
     assert OutboxEvent.objects.filter(type="fulfillment_order.cancel_requested").count() == 1
+    again = cancel(api, order)  # asked twice: still one request for the same two units
+    assert again.status_code == 202
+    assert FulfillmentOrder.objects.get(pk=east_fo.pk).cancel_request["lines"] == {str(east_fo.lines.get().pk): 2}
     assert api.client.post(url(east_fo, "pack"), {"scans": ["0012345678905"] * 2}, format="json").status_code == 200
 
     confirmed = api.client.post(url(east_fo, "cancel"), {}, format="json")
