@@ -33,6 +33,10 @@ from inventory.services.csv_io import stock_export_csv, stock_import_csv
 from oms.actors import Actor
 
 
+def _actor(request: HttpRequest) -> Actor:
+    return Actor.user(request.user)  # type: ignore[arg-type]  # admin views require a logged-in user
+
+
 class ReadOnly(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -164,7 +168,7 @@ class NodeAdmin(admin.ModelAdmin):
             except UnicodeDecodeError:
                 form.add_error("file", "The file must be UTF-8 CSV.")
             else:
-                result = stock_import_csv(node=node, text=text, actor=Actor.user(request.user))
+                result = stock_import_csv(node=node, text=text, actor=_actor(request))
                 summary = (
                     f"{node.code}: {result.applied} count(s) applied, {result.unchanged} unchanged, "
                     f"{result.settings_changed} setting(s) changed"
@@ -259,7 +263,7 @@ class StockLevelAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: StockLevel, form: Any, change: bool) -> None:
         stock_settings_update(
             stock=obj,
-            actor=Actor.user(request.user),
+            actor=_actor(request),
             safety_stock=form.cleaned_data["safety_stock"],
             reorder_threshold=form.cleaned_data["reorder_threshold"],
         )
@@ -317,10 +321,10 @@ class SnapshotAdmin(ReadOnly):
     list_filter = ["status", "merchant", "node"]
     search_fields = ["external_id", "node__code"]
     list_select_related = ["merchant", "node"]
-    fields = ["external_id", "merchant", "node", "as_of", "status", "progress_bar", "rows_total", "cursor",
-              "rows_applied", "rows_unchanged", "rows_rejected", "rows_zeroed", "rejection_table", "shortfall_table",
-              "actor_label", "created_at", "completed_at"]  # fmt: skip
-    readonly_fields = fields
+    readonly_fields = ["external_id", "merchant", "node", "as_of", "status", "progress_bar", "rows_total", "cursor",
+                       "rows_applied", "rows_unchanged", "rows_rejected", "rows_zeroed", "rejection_table",
+                       "shortfall_table", "actor_label", "created_at", "completed_at"]  # fmt: skip
+    fields = readonly_fields  # type: ignore[assignment]  # the same names, shown read-only
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Snapshot]:
         return super().get_queryset(request).defer("counts")

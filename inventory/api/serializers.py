@@ -50,7 +50,7 @@ class ProductIn(StrictSerializer):
 
 
 class ProductPatchIn(ProductIn):
-    sku = None  # the SKU is the product's identity: it is not amended
+    sku = None  # type: ignore[assignment]  # the SKU is the product's identity: it is not amended
     name = StrictCharField(max_length=255, required=False)
 
 
@@ -137,7 +137,7 @@ class NodeIn(StrictSerializer):
 
 
 class NodePatchIn(NodeIn):
-    code = None  # the code is the node's identity
+    code = None  # type: ignore[assignment]  # the code is the node's identity
     name = StrictCharField(max_length=200, required=False)
     type = serializers.ChoiceField(choices=Node.Type.choices, required=False)
 

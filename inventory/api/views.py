@@ -226,7 +226,11 @@ class SnapshotCreateView(MerchantAPIView):
         # other endpoint: this one reads its body itself, up to SNAPSHOT_MAX_BYTES.
         length = int(request.META.get("CONTENT_LENGTH") or 0)
         self.too_large = length > SNAPSHOT_MAX_BYTES
-        if 0 < length <= SNAPSHOT_MAX_BYTES and not request._read_started and not hasattr(request, "_body"):
+        if (
+            0 < length <= SNAPSHOT_MAX_BYTES
+            and not getattr(request, "_read_started", False)
+            and not hasattr(request, "_body")
+        ):
             request._body = request.read(length)
             request._stream = io.BytesIO(request._body)
         return super().initialize_request(request, *args, **kwargs)

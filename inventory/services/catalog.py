@@ -35,7 +35,9 @@ def product_update(*, product: Product, data: dict[str, Any]) -> Product:
 def products_upsert(*, merchant: Merchant, items: list[dict[str, Any]]) -> list[str]:
     """Create or update each item by SKU; return 'created' or 'updated' per item, in order."""
     existing = {p.sku: p for p in Product.objects.filter(merchant=merchant, sku__in=[i["sku"] for i in items])}
-    outcomes, to_create, to_update = [], {}, {}
+    outcomes: list[str] = []
+    to_create: dict[str, Product] = {}
+    to_update: dict[str, Product] = {}
     for item in items:
         product = existing.get(item["sku"]) or to_create.get(item["sku"])
         if product is None:

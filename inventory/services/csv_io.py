@@ -82,7 +82,9 @@ def stock_import_csv(*, node: Node, text: str, actor: Actor) -> ImportResult:
     parsed: list[tuple[int, Product, int, int | None, int | None, bool]] = []
     seen: set[tuple[int, int]] = set()
     lines = [(n, {(k or "").strip(): v for k, v in row.items()}) for n, row in enumerate(reader, start=2)]
-    wanted = {(row.get("merchant") or "").strip() or (only.code if only else ""): set() for _, row in lines}
+    wanted: dict[str, set[str]] = {
+        (row.get("merchant") or "").strip() or (only.code if only else ""): set() for _, row in lines
+    }
     for _, row in lines:
         code = (row.get("merchant") or "").strip() or (only.code if only else "")
         wanted[code].add((row.get("sku") or "").strip())

@@ -400,7 +400,9 @@ def _failure(index: int, item: ReserveItem, stock_id: int | None) -> ReserveFail
         return ReserveFailure(
             index, item.product_id, item.node_id, item.quantity, 0, "invalid_quantity", "Quantity must be positive."
         )
-    row = StockLevel.objects.filter(pk=stock_id).values("on_hand", "allocated", "safety_stock").first()
+    row = None
+    if stock_id is not None:
+        row = StockLevel.objects.filter(pk=stock_id).values("on_hand", "allocated", "safety_stock").first()
     if row is None:
         return ReserveFailure(
             index, item.product_id, item.node_id, item.quantity, 0, "no_stock", "The node holds no stock of this SKU."
