@@ -179,7 +179,9 @@ def _capability(order: OrderInfo, node: NodeInfo) -> str:
     return "ship_from_store" if node.type == "store" else "ship"
 
 
-def _timing(ev: NodeEval, order: OrderInfo, now: datetime, estimator: CostEstimator) -> None:
+def _timing(
+    ev: NodeEval, order: OrderInfo, now: datetime, estimator: CostEstimator, local: dict[str, datetime]
+) -> None:
     node = ev.node
     lane = Lane(
         node_code=node.code,
@@ -192,14 +194,19 @@ def _timing(ev: NodeEval, order: OrderInfo, now: datetime, estimator: CostEstima
         service_level=order.service_level,
     )
     ev.quote = estimator.quote(lane)
-    local = now.astimezone(_zone(node.time_zone))
-    ev.past_cutoff = node.cutoff is not None and local.time() > node.cutoff
-    ev.ship_date = local.date() + timedelta(days=1 if ev.past_cutoff else 0)
+    if node.time_zone not in local:
+        local[node.time_zone] = now.astimezone(_zone(node.time_zone))
+    here = local[node.time_zone]
+    ev.past_cutoff = node.cutoff is not None and here.time() > node.cutoff
+    ev.ship_date = here.date() + timedelta(days=1 if ev.past_cutoff else 0)
     ev.delivery = ev.ship_date + timedelta(days=ev.quote.transit_days)
 
 
-def _node_rejection(ev: NodeEval, order: OrderInfo, strategy: StrategySpec, network: Network) -> tuple[str, str] | None:
-    node, f = ev.node, strategy.filters
+def _cheap_rejection(
+    node: NodeInfo, order: OrderInfo, strategy: StrategySpec, network: Network
+) -> tuple[str, str] | None:
+    """The filters that need neither distance nor timing, so most nodes are settled cheaply."""
+    f = strategy.filters
     if node.id in network.excluded:
         return "excluded", network.excluded[node.id]
     if node.type not in f.node_types or node.type in f.exclude_node_types:
@@ -214,12 +221,18 @@ def _node_rejection(ev: NodeEval, order: OrderInfo, strategy: StrategySpec, netw
     if order.fulfillment_type != "pickup" and not node.serves(order.country, order.region):
         where = f"{order.country}-{order.region}" if order.region else order.country
         return "destination", f"does not ship to {where}"
-    if f.max_distance_km is not None and ev.distance is not None and ev.distance > f.max_distance_km:
-        return "distance", f"{ev.distance:.0f} km away, beyond {f.max_distance_km:.0f} km"
     if f.respect_capacity and node.daily_capacity is not None and node.used_today >= node.daily_capacity:
         if node.daily_capacity == 0:
             return "capacity", "switched off (daily capacity 0)"
         return "capacity", f"at capacity today ({node.used_today} of {node.daily_capacity} orders)"
+    return None
+
+
+def _costly_rejection(ev: NodeEval, order: OrderInfo, strategy: StrategySpec) -> tuple[str, str] | None:
+    """The filters on distance and on the promise (they need the node's timing)."""
+    node, f = ev.node, strategy.filters
+    if f.max_distance_km is not None and ev.distance is not None and ev.distance > f.max_distance_km:
+        return "distance", f"{ev.distance:.0f} km away, beyond {f.max_distance_km:.0f} km"
     promise = order.promise_date
     if f.meet_promise and promise is not None and ev.delivery is not None and ev.delivery > promise:
         after = f" (after its {node.cutoff:%H:%M} cut-off)" if ev.past_cutoff and node.cutoff else ""
@@ -391,38 +404,67 @@ def _groups(order: OrderInfo, keep_bundles: bool) -> list[tuple[LineInfo, ...]]:
     return [tuple(g) for g in groups.values()]
 
 
-def _demand(group: tuple[LineInfo, ...]) -> dict[int, int]:
+class _Stock:
+    """Units still usable per (product, node): the shared base, minus what this plan has taken.
+
+    Trials fork only the (small) takings, never the base, so trying a node costs its own lines.
+    """
+
+    __slots__ = ("base", "taken")
+
+    def __init__(self, base: dict[tuple[int, int], int], taken: dict[tuple[int, int], int] | None = None) -> None:
+        self.base = base
+        self.taken = dict(taken) if taken else {}
+
+    def get(self, key: tuple[int, int]) -> int:
+        return self.base.get(key, 0) - self.taken.get(key, 0)
+
+    def take(self, key: tuple[int, int], quantity: int) -> None:
+        self.taken[key] = self.taken.get(key, 0) + quantity
+
+    def fork(self) -> _Stock:
+        return _Stock(self.base, self.taken)
+
+
+@lru_cache(maxsize=8192)
+def _demand(group: tuple[LineInfo, ...]) -> tuple[tuple[int, int], ...]:
     need: dict[int, int] = defaultdict(int)
     for line in group:
         need[line.product_id] += line.quantity
-    return need
+    return tuple(need.items())
 
 
-def _fits(work: _Work, node_id: int, group: tuple[LineInfo, ...], left: dict[tuple[int, int], int]) -> bool:
-    if any(node_id not in work.allowed[line.id] for line in group):
+def _fits(work: _Work, node_id: int, group: tuple[LineInfo, ...], stock: _Stock) -> bool:
+    allowed = work.allowed
+    if any(node_id not in allowed[line.id] for line in group):
         return False
-    return all(left.get((p, node_id), 0) >= q for p, q in _demand(group).items())
+    return all(stock.get((p, node_id)) >= q for p, q in _demand(group))
 
 
-def _take(node_id: int, group: tuple[LineInfo, ...], left: dict[tuple[int, int], int]) -> None:
-    for p, q in _demand(group).items():
-        left[(p, node_id)] -= q
+def _take(node_id: int, group: tuple[LineInfo, ...], stock: _Stock) -> None:
+    for p, q in _demand(group):
+        stock.take((p, node_id), q)
 
 
-def _cover_with(work: _Work, node_id: int, groups: list[tuple[LineInfo, ...]], left: dict) -> list[int]:
+def _cover_with(work: _Work, node_id: int, groups: list[tuple[LineInfo, ...]], stock: _Stock) -> list[int]:
     """Return the indexes of the groups the node can take, in order, sharing its stock."""
-    trial = dict(left)
+    allowed = work.allowed
+    extra: dict[int, int] = {}
     taken = []
     for i, group in enumerate(groups):
-        if _fits(work, node_id, group, trial):
-            _take(node_id, group, trial)
+        if any(node_id not in allowed[line.id] for line in group):
+            continue
+        need = _demand(group)
+        if all(stock.get((p, node_id)) - extra.get(p, 0) >= q for p, q in need):
+            for p, q in need:
+                extra[p] = extra.get(p, 0) + q
             taken.append(i)
     return taken
 
 
 def _assign(work: _Work, nodes: list[int], groups: list[tuple[LineInfo, ...]]) -> dict[int, int] | None:
     """Give every group to the best-ranked node of `nodes` that can take it; None if one cannot."""
-    trial = dict(work.left)
+    trial = _Stock(work.left)
     out: dict[int, int] = {}
     for i, group in enumerate(groups):
         for node_id in nodes:
@@ -437,7 +479,8 @@ def _assign(work: _Work, nodes: list[int], groups: list[tuple[LineInfo, ...]]) -
 
 def _exact(work: _Work, groups: list[tuple[LineInfo, ...]], sizes: range) -> dict[int, int] | None:
     """Search node sets of the given sizes (best-ranked first) for one that takes every group."""
-    pool = [n for n in work.ranked if _cover_with(work, n, groups, work.left)][:EXACT_POOL]
+    base = _Stock(work.left)
+    pool = [n for n in work.ranked if _cover_with(work, n, groups, base)][:EXACT_POOL]
     tried = 0
     for k in sizes:
         for combo in itertools.combinations(pool, k):
@@ -458,7 +501,8 @@ def _plan_ship(work: _Work, ship_complete: bool) -> tuple[dict[int, list[tuple[L
     how: list[str] = []
     if not groups:
         return chosen, how
-    whole = [n for n in work.ranked if len(_cover_with(work, n, groups, work.left)) == len(groups)]
+    base = _Stock(work.left)
+    whole = [n for n in work.ranked if len(_cover_with(work, n, groups, base)) == len(groups)]
     work.whole = [work.evals[n].node.code for n in whole]
     if whole:
         node_id = whole[0]
@@ -475,7 +519,7 @@ def _plan_ship(work: _Work, ship_complete: bool) -> tuple[dict[int, list[tuple[L
     remaining = list(range(len(groups)))
     assignment: dict[int, int] = {}
     used: list[int] = []
-    left = dict(work.left)
+    left = _Stock(work.left)
     while remaining and len(used) < limit:
         best, best_cov, best_units = None, [], 0
         pending = [groups[i] for i in remaining]
@@ -495,7 +539,7 @@ def _plan_ship(work: _Work, ship_complete: bool) -> tuple[dict[int, list[tuple[L
         remaining = [i for i in remaining if i not in assignment]
     how.append("greedy")
     # Improve on the greedy cover: fewer nodes, or every coverable group within the limit.
-    coverable = [i for i in range(len(groups)) if any(_fits(work, n, groups[i], work.left) for n in work.ranked)]
+    coverable = [i for i in range(len(groups)) if any(_fits(work, n, groups[i], base) for n in work.ranked)]
     missing = [i for i in remaining if i in coverable]
     if limit > 1 and (missing or len(used) >= 3):
         top = min(limit, len(work.ranked)) if missing else len(used) - 1
@@ -505,7 +549,7 @@ def _plan_ship(work: _Work, ship_complete: bool) -> tuple[dict[int, list[tuple[L
             assignment = {coverable[j]: node_id for j, node_id in better.items()}
             remaining = [i for i in range(len(groups)) if i not in assignment]
             used = list(dict.fromkeys(assignment[i] for i in sorted(assignment)))
-            left = dict(work.left)
+            left = _Stock(work.left)
             for i, node_id in assignment.items():
                 _take(node_id, groups[i], left)
             how.append("exact")
@@ -528,11 +572,11 @@ def _plan_ship(work: _Work, ship_complete: bool) -> tuple[dict[int, list[tuple[L
                 continue
             if node_id not in work.allowed[line.id]:
                 continue
-            have = left.get((line.product_id, node_id), 0)
+            have = left.get((line.product_id, node_id))
             if have <= 0:
                 continue
             take = min(have, need)
-            left[(line.product_id, node_id)] -= take
+            left.take((line.product_id, node_id), take)
             chosen.setdefault(node_id, []).append((line, take))
             need -= take
             if "partial" not in how:
@@ -563,13 +607,22 @@ def _evaluate(
 ) -> tuple[dict[int, NodeEval], list[dict[str, str]]]:
     survivors: dict[int, NodeEval] = {}
     rejected: list[dict[str, str]] = []
+    products = {line.product_id for line in order.lines if line.quantity}
+    local: dict[str, datetime] = {}
     for node in sorted(network.nodes, key=lambda n: n.code):
-        ev = NodeEval(node=node, distance=_distance(order, node))
-        _timing(ev, order, now, estimator)
-        rejection = _node_rejection(ev, order, strategy, network)
+        rejection = _cheap_rejection(node, order, strategy, network)
         if rejection is not None:
             rejected.append({"node": node.code, "reason": rejection[0], "detail": rejection[1]})
             continue
+        ev = NodeEval(node=node, distance=None)
+        # A node without any of the SKUs is rejected per line ("no stock"): no need to time it.
+        if any(network.atp.get((p, node.id), 0) > 0 for p in products):
+            ev.distance = _distance(order, node)
+            _timing(ev, order, now, estimator, local)
+            rejection = _costly_rejection(ev, order, strategy)
+            if rejection is not None:
+                rejected.append({"node": node.code, "reason": rejection[0], "detail": rejection[1]})
+                continue
         survivors[node.id] = ev
     return survivors, rejected
 
@@ -731,12 +784,13 @@ def _plan_pickup(
     groups = [tuple(line for line in order.lines if line.quantity)]
     chosen: dict[int, list[tuple[LineInfo, int]]] = {}
     store = order.pickup_node_id
-    if store in work.evals and _fits(work, store, groups[0], work.left):
+    stock = _Stock(work.left)
+    if store in work.evals and _fits(work, store, groups[0], stock):
         chosen[store] = [(line, line.quantity) for line in groups[0]]
         return _finish(order, work, chosen, ["pickup"], rejected, notes, attempts, policy, "hold", hold=False)
     # The chosen store cannot: list the nearest stores that could take the whole order.
     origin = next((n for n in network.nodes if n.id == store), None)
-    able = [n for n in work.ranked if n != store and _fits(work, n, groups[0], work.left)]
+    able = [n for n in work.ranked if n != store and _fits(work, n, groups[0], stock)]
     if origin is not None and origin.latitude is not None and origin.longitude is not None:
         here: tuple[float, float] | None = (origin.latitude, origin.longitude)
     elif order.point.known:
