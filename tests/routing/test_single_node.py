@@ -130,3 +130,18 @@ def test_nothing_in_stock_backorders_the_order(net):
     assert decision.explanation == "Nothing allocated, backordered: RED × 2 (DC-EAST out of stock)."
     assert OutboxEvent.objects.filter(type="order.backordered", subject_id=str(order.pk)).exists()
     assert order.routing_backorder.next_attempt_at is not None
+
+
+def test_an_unknown_destination_ranks_on_the_other_factors_and_says_so(net):
+    net.node("DC-EAST", handling_cost="4.00")
+    net.node("DC-WEST", handling_cost="1.00")
+    net.stock("DC-EAST", "RED", 5)
+    net.stock("DC-WEST", "RED", 5)
+    address = {"line1": "1 Somewhere", "city": "Nowhere", "region": "ZZ", "postal_code": "ABC", "country": "US"}
+    order = net.order(("RED", 1), shipping_address=address)
+    decision = order_allocate(order_id=order.pk)
+    assert decision.details["destination"]["precision"] == "unknown"
+    assert decision.mean_distance_km is None
+    # Without a distance both lanes price as "same country"; the cheaper handling wins.
+    assert allocations(order) == {"DC-WEST": {"RED": 1}}
+    assert decision.explanation.endswith("Distance unknown, so nodes were ranked on the other factors.")
