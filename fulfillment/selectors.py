@@ -27,7 +27,10 @@ class FulfillmentOrderFilter(django_filters.FilterSet):
 def _with_details(qs: QuerySet[FulfillmentOrder]) -> QuerySet[FulfillmentOrder]:
     return qs.select_related("order", "node").prefetch_related(
         Prefetch("lines", FulfillmentOrderLine.objects.select_related("order_line__product")),
-        Prefetch("shipments", Shipment.objects.select_related("carrier", "service")),
+        Prefetch(
+            "shipments",
+            Shipment.objects.select_related("carrier", "service").prefetch_related("lines__order_line"),
+        ),
     )
 
 
