@@ -91,3 +91,25 @@ def test_a_failed_delivery_is_retried_from_the_database(api, wms, django_capture
     delivery.refresh_from_db()
     assert delivery.status == "done"
     assert [m["type"] for m, _ in wms.received] == ["release"]
+
+
+def test_an_integrated_node_is_asked_to_confirm_a_cancellation_after_the_pick(
+    api, wms, django_capture_on_commit_callbacks
+):
+    east = dc(api)
+    NodeProfileFactory(node=east, mode="integrated", endpoint_url=wms.url, secret=SECRET)
+    stock(api.red, east, 5)
+    order = routed_order(api, [(api.red, east, 2)])
+    with django_capture_on_commit_callbacks(execute=True):
+        order_release(order=order)
+    fo = order.fulfillment_orders.get()
+    api.client.post(f"/api/v1/fulfillment-orders/{fo.pk}/accept/", {}, format="json")
+    api.client.post(f"/api/v1/fulfillment-orders/{fo.pk}/pick/", {}, format="json")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.client.post(f"/api/v1/orders/{order.number}/cancel/", {"reason": "Fraud"}, format="json")
+
+    assert response.status_code == 202
+    message, signed = wms.received[-1]
+    assert (message["type"], signed) == ("cancel_request", True)
+    assert message["cancel"] == {"reason": "Fraud", "lines": {str(fo.lines.get().pk): 2}}
