@@ -27,13 +27,14 @@ from fulfillment.carriers.models import (
     RateZone,
     Surcharge,
 )
-from fulfillment.execution.models import FulfillmentSettings, NodeProfile
+from fulfillment.execution.models import FulfillmentSettings, NodeApiKey, NodeProfile
 from fulfillment.execution.node import (
     fulfillment_order_accept,
     fulfillment_order_cancel_confirm,
     fulfillment_order_pack,
     fulfillment_order_pick,
 )
+from fulfillment.execution.node_keys import node_key_revoke
 from fulfillment.execution.pickup import fulfillment_order_picked_up
 from fulfillment.execution.shipping import fulfillment_order_ship
 from fulfillment.models import AT_NODE, FulfillmentOrder, FulfillmentOrderLine
@@ -343,6 +344,26 @@ class RateCardAdmin(admin.ModelAdmin):
 @admin.register(FulfillmentSettings)
 class FulfillmentSettingsAdmin(admin.ModelAdmin):
     list_display = ["merchant", "remorse_minutes", "rate_shop_policy", "carrier_scan_hours", "pickup_hold_days"]
+
+
+@admin.register(NodeApiKey)
+class NodeApiKeyAdmin(admin.ModelAdmin):
+    """Keys are issued with `manage.py issue_node_token <node>` (shown once); here they are revoked."""
+
+    list_display = ["prefix", "node", "name", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["node", ("revoked_at", admin.EmptyFieldListFilter)]
+    fields = ["prefix", "node", "name", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected keys")
+    def revoke(self, request: HttpRequest, queryset: Any) -> None:
+        for key in queryset:
+            node_key_revoke(key=key)
+        self.message_user(request, f"Revoked {queryset.count()} key(s).", level=messages.SUCCESS)
 
 
 @admin.register(NodeProfile)

@@ -9,6 +9,7 @@ from django.db.models import Prefetch, QuerySet
 
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus
 from fulfillment.tracking.models import Shipment, ShipmentDocument, TrackingEvent
+from inventory.models import Node
 from oms.errors import InvalidInput, NotFound
 from oms.models import Merchant
 from orders.models import Order
@@ -34,17 +35,30 @@ def _with_details(qs: QuerySet[FulfillmentOrder]) -> QuerySet[FulfillmentOrder]:
     )
 
 
-def fulfillment_order_list(*, merchant: Merchant, filters: Any = None) -> QuerySet[FulfillmentOrder]:
-    qs = _with_details(FulfillmentOrder.objects.filter(order__merchant=merchant)).order_by("-id")
+def _scoped(merchant: Merchant | None, node: Node | None) -> QuerySet[FulfillmentOrder]:
+    """A merchant's fulfilment orders, or (a node's own key) every one at the node."""
+    if (merchant is None) == (node is None):
+        raise ValueError("scope by merchant or by node")
+    return (
+        FulfillmentOrder.objects.filter(order__merchant=merchant)
+        if merchant
+        else FulfillmentOrder.objects.filter(node=node)
+    )
+
+
+def fulfillment_order_list(
+    *, merchant: Merchant | None = None, node: Node | None = None, filters: Any = None
+) -> QuerySet[FulfillmentOrder]:
+    qs = _with_details(_scoped(merchant, node)).order_by("-id")
     filterset = FulfillmentOrderFilter(filters or {}, queryset=qs)
     if not filterset.is_valid():
         raise InvalidInput.from_form_errors(filterset.errors)
     return filterset.qs
 
 
-def fulfillment_order_get(*, merchant: Merchant, id: int) -> FulfillmentOrder:
-    """A fulfilment order of this merchant; another merchant's is NotFound."""
-    found = _with_details(FulfillmentOrder.objects.filter(order__merchant=merchant, pk=id)).first()
+def fulfillment_order_get(*, merchant: Merchant | None = None, node: Node | None = None, id: int) -> FulfillmentOrder:
+    """A fulfilment order of this merchant (or at this node); anyone else's is NotFound."""
+    found = _with_details(_scoped(merchant, node).filter(pk=id)).first()
     if found is None:
         raise NotFound(f"No fulfilment order {id}.")
     return found
@@ -54,9 +68,12 @@ def fulfillment_orders_of(order: Order) -> list[FulfillmentOrder]:
     return list(_with_details(FulfillmentOrder.objects.filter(order=order)).order_by("pk"))
 
 
-def shipment_document_get(*, merchant: Merchant, shipment_id: int, kind: str) -> ShipmentDocument:
+def shipment_document_get(
+    *, merchant: Merchant | None = None, node: Node | None = None, shipment_id: int, kind: str
+) -> ShipmentDocument:
+    fos = _scoped(merchant, node)
     found = (
-        ShipmentDocument.objects.filter(shipment_id=shipment_id, shipment__order__merchant=merchant, kind=kind)
+        ShipmentDocument.objects.filter(shipment_id=shipment_id, shipment__fulfillment_order__in=fos, kind=kind)
         .select_related("shipment")
         .first()
     )

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 
+from fulfillment.api.node_auth import NodeAPIView
 from fulfillment.api.serializers import (
     FulfillmentOrderOut,
     NoBodyIn,
@@ -41,30 +42,29 @@ from fulfillment.selectors import (
     shipment_document_get,
 )
 from fulfillment.tracking.models import Shipment, ShipmentDocument
-from oms.api.base import MerchantAPIView
 from oms.api.errors import ErrorBodySerializer
 
 ERRORS = {400: ErrorBodySerializer, 404: ErrorBodySerializer, 409: ErrorBodySerializer, 422: ErrorBodySerializer}
 
 
-class FulfillmentOrderListView(MerchantAPIView):
+class FulfillmentOrderListView(NodeAPIView):
     filterset_class = FulfillmentOrderFilter
 
     @extend_schema(operation_id="fulfillment_orders_list", responses={200: FulfillmentOrderOut(many=True)})
     def get(self, request: Request) -> Response:
-        qs = fulfillment_order_list(merchant=self.merchant, filters=request.query_params)
+        qs = fulfillment_order_list(**self.scope, filters=request.query_params)
         return self.paginated(qs, FulfillmentOrderOut)
 
 
-class FulfillmentOrderDetailView(MerchantAPIView):
+class FulfillmentOrderDetailView(NodeAPIView):
     @extend_schema(
         operation_id="fulfillment_orders_retrieve", responses={200: FulfillmentOrderOut, 404: ErrorBodySerializer}
     )
     def get(self, request: Request, id: int) -> Response:
-        return Response(FulfillmentOrderOut(fulfillment_order_get(merchant=self.merchant, id=id)).data)
+        return Response(FulfillmentOrderOut(fulfillment_order_get(**self.scope, id=id)).data)
 
 
-class _ActionView(MerchantAPIView):
+class _ActionView(NodeAPIView):
     """POST …/{id}/<action>/: validate the body, run one service, answer with the fulfilment order."""
 
     input: type[Serializer] = NoBodyIn
@@ -73,11 +73,11 @@ class _ActionView(MerchantAPIView):
         raise NotImplementedError
 
     def post(self, request: Request, id: int) -> Response:
-        fo = fulfillment_order_get(merchant=self.merchant, id=id)
+        fo = fulfillment_order_get(**self.scope, id=id)
         serializer = self.input(data=request.data)
         serializer.is_valid(raise_exception=True)
         self.act(fo, serializer.validated_data)
-        return Response(FulfillmentOrderOut(fulfillment_order_get(merchant=self.merchant, id=id)).data)
+        return Response(FulfillmentOrderOut(fulfillment_order_get(**self.scope, id=id)).data)
 
 
 def _action(name: str, input: type[Serializer], description: str) -> Any:
@@ -147,13 +147,13 @@ class PickedUpView(_ActionView):
         return fulfillment_order_picked_up(fulfillment_order=fo, actor=self.actor)
 
 
-class ShipView(MerchantAPIView):
+class ShipView(NodeAPIView):
     @extend_schema(
         operation_id="fulfillment_orders_ship", request=ShipIn, responses={201: ShipmentOut(many=True), **ERRORS},
         description="Ship what was packed, one rate-shopped, labelled shipment per parcel (one parcel if none given).",
     )  # fmt: skip
     def post(self, request: Request, id: int) -> Response:
-        fo = fulfillment_order_get(merchant=self.merchant, id=id)
+        fo = fulfillment_order_get(**self.scope, id=id)
         serializer = ShipIn(data=request.data)
         serializer.is_valid(raise_exception=True)
         shipments = fulfillment_order_ship(
@@ -164,8 +164,8 @@ class ShipView(MerchantAPIView):
         return Response(ShipmentOut(fresh, many=True).data, status=status.HTTP_201_CREATED)
 
 
-def _document(merchant: Any, shipment_id: int, kind: str) -> HttpResponse:
-    document = shipment_document_get(merchant=merchant, shipment_id=shipment_id, kind=kind)
+def _document(scope: dict[str, Any], shipment_id: int, kind: str) -> HttpResponse:
+    document = shipment_document_get(**scope, shipment_id=shipment_id, kind=kind)
     response = HttpResponse(bytes(document.content), content_type=document.content_type)
     response["Content-Disposition"] = f'attachment; filename="{document.filename}"'
     return response
@@ -174,19 +174,19 @@ def _document(merchant: Any, shipment_id: int, kind: str) -> HttpResponse:
 BINARY = {(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: ErrorBodySerializer}
 
 
-class LabelPdfView(MerchantAPIView):
+class LabelPdfView(NodeAPIView):
     @extend_schema(operation_id="shipments_label_pdf", responses=BINARY, description="The 4×6 inch label (PDF).")
     def get(self, request: Request, shipment_id: int) -> HttpResponse:
-        return _document(self.merchant, shipment_id, ShipmentDocument.Kind.LABEL_PDF)
+        return _document(self.scope, shipment_id, ShipmentDocument.Kind.LABEL_PDF)
 
 
-class LabelZplView(MerchantAPIView):
+class LabelZplView(NodeAPIView):
     @extend_schema(operation_id="shipments_label_zpl", responses=BINARY, description="The label for thermal printers.")
     def get(self, request: Request, shipment_id: int) -> HttpResponse:
-        return _document(self.merchant, shipment_id, ShipmentDocument.Kind.LABEL_ZPL)
+        return _document(self.scope, shipment_id, ShipmentDocument.Kind.LABEL_ZPL)
 
 
-class PackingSlipView(MerchantAPIView):
+class PackingSlipView(NodeAPIView):
     @extend_schema(operation_id="shipments_packing_slip", responses=BINARY, description="The packing slip (PDF).")
     def get(self, request: Request, shipment_id: int) -> HttpResponse:
-        return _document(self.merchant, shipment_id, ShipmentDocument.Kind.PACKING_SLIP)
+        return _document(self.scope, shipment_id, ShipmentDocument.Kind.PACKING_SLIP)

@@ -7,7 +7,7 @@ from django.db import models
 from inventory.models import Node
 from oms.models import Merchant
 
-__all__ = ["FulfillmentSettings", "NodeProfile", "RateShopPolicy"]
+__all__ = ["FulfillmentSettings", "NodeApiKey", "NodeProfile", "RateShopPolicy"]
 
 
 class RateShopPolicy(models.TextChoices):
@@ -59,3 +59,22 @@ class NodeProfile(models.Model):
     @property
     def integrated(self) -> bool:
         return self.mode == self.Mode.INTEGRATED and bool(self.endpoint_url)
+
+
+class NodeApiKey(models.Model):
+    """A key for one node's own system (a WMS): it reaches the fulfilment orders at that node,
+    whichever merchant they are for, and nothing else. Only a SHA-256 digest is stored."""
+
+    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, default="wms")
+    prefix = models.CharField(max_length=16, unique=True)
+    digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "node API key"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.node})"
