@@ -1,7 +1,7 @@
 """The admin's groups and the permissions their jobs need.
 
 Each entry is "app_label.codename", where the codename may end in `*` (every permission of
-that app starting so) — e.g. "inventory.view_*". Apps added later extend GROUPS here.
+that app starting so) — e.g. "inventory.view_*". Every app's permissions are listed here.
 `ensure_groups` runs after every migrate (oms.apps), so the groups always exist.
 """
 
@@ -14,13 +14,22 @@ from django.db.models import Q
 
 CSR, WAREHOUSE, FINANCE, ADMIN = "CSR", "Warehouse", "Finance", "Admin"
 
+def manage(app: str, model: str) -> list[str]:
+    """Every permission (add, change, delete, view) on one model."""
+    return [f"{app}.{action}_{model}" for action in ("add", "change", "delete", "view")]
+
+
 GROUPS: dict[str, list[str]] = {
     CSR: [
         "orders.view_order", "orders.change_order", "orders.view_orderline", "orders.view_orderevent",
         "orders.view_hold", "orders.add_hold", "orders.change_hold",
         "orders.view_customer", "orders.change_customer", "orders.view_payment",
+        "orders.view_paymenttransaction", "orders.view_refund", "orders.view_frauddecision",
+        "orders.view_fraudsettings", *manage("orders", "denylistentry"),
         "oms.view_opsexception", "oms.change_opsexception",
         "inventory.view_*",
+        # e-mail and webhook logs; retry e-mails and replay webhook deliveries
+        "notifications.view_*", "notifications.change_emaillog", "notifications.change_webhookdelivery",
     ],
     WAREHOUSE: [
         "orders.view_order", "orders.view_orderline",
@@ -30,6 +39,9 @@ GROUPS: dict[str, list[str]] = {
     FINANCE: [
         "orders.view_order", "orders.view_orderline", "orders.view_orderevent", "orders.view_customer",
         "orders.view_payment", "orders.change_payment",
+        "orders.view_paymenttransaction", "orders.view_refund", "orders.view_sandboxledgerentry",
+        "orders.view_frauddecision", *manage("orders", "merchantpaymentsettings"), *manage("orders", "taxrate"),
+        *manage("orders", "taxsettings"), *manage("orders", "producttaxcode"),
         "oms.view_opsexception", "oms.change_opsexception",
     ],
     ADMIN: ["*"],

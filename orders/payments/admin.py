@@ -26,7 +26,6 @@ from django.utils.safestring import SafeString
 
 from oms.actors import Actor
 from oms.errors import DomainError
-from oms.permissions import CSR, FINANCE, GROUPS
 from orders.admin import ORDER_PAGE_SECTIONS, _table
 from orders.api.inputs import contains_card_number
 from orders.fraud.models import DenyListEntry, FraudDecision, FraudSettings
@@ -34,23 +33,6 @@ from orders.models import Order, Payment
 from orders.payments.models import MerchantPaymentSettings, PaymentTransaction, Refund, SandboxLedgerEntry
 from orders.payments.services import payment_capture, payment_retry, payment_void, refund_issue
 from orders.tax.models import ProductTaxCode, TaxRate, TaxSettings
-
-# The groups' permissions on these models (oms.permissions.ensure_groups applies them).
-for _group, _specs in {
-    FINANCE: [
-        "orders.view_paymenttransaction", "orders.view_refund", "orders.view_sandboxledgerentry",
-        "orders.*_merchantpaymentsettings", "orders.*_taxrate", "orders.*_taxsettings", "orders.*_producttaxcode",
-        "orders.view_frauddecision",
-    ],
-    CSR: [
-        "orders.view_paymenttransaction", "orders.view_refund", "orders.view_frauddecision",
-        "orders.view_fraudsettings", "orders.*_denylistentry",
-    ],
-}.items():  # fmt: skip
-    for _spec in _specs:
-        # "orders.*_model" means add/change/delete/view of that model.
-        expanded = [_spec.replace("*", a) for a in ("add", "change", "delete", "view")] if "*" in _spec else [_spec]
-        GROUPS[_group] += [s for s in expanded if s not in GROUPS[_group]]
 
 FINANCE_PERMISSION = "orders.change_payment"
 CSR_PERMISSION = "orders.change_hold"
