@@ -293,8 +293,8 @@ class LowStockAdmin(ReadOnly):
 class MovementAdmin(ReadOnly):
     """The ledger: append-only, newest first."""
 
-    list_display = ["created_at", "sku", "node", "kind", "on_hand_delta", "allocated_delta", "reference", "reason",
-                    "actor_label"]  # fmt: skip
+    list_display = ["created_at", "occurred_at", "sku", "node", "kind", "on_hand_delta", "allocated_delta",
+                    "reference", "reason", "actor_label"]  # fmt: skip
     list_filter = ["kind", "stock__node", "stock__product__merchant", "actor_kind"]
     search_fields = ["stock__product__sku", "ref_id", "ref_type", "reason"]
     list_select_related = ["stock__product", "stock__node"]

@@ -191,6 +191,9 @@ class Movement(models.Model):
     actor_kind = models.CharField(max_length=10)
     actor_label = models.CharField(max_length=150)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # When it happened, where that is earlier than when it was recorded: a snapshot's count
+    # corrections carry the snapshot's as_of. Empty: created_at.
+    occurred_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

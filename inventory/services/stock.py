@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import F, Max, Sum
+from django.db.models import F, Max, Q, Sum
 from django.utils import timezone
 
 from inventory.models import Movement, Node, Product, StockLevel
@@ -386,12 +386,13 @@ _RESERVE_ONE_SQL = (
 )
 _LEDGER_PG = (
     "INSERT INTO inventory_movement (stock_id, kind, on_hand_delta, allocated_delta, reason, ref_type, ref_id, "
-    "actor_kind, actor_label, created_at) SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::int[], %s::int[], "
-    "%s::varchar[], %s::varchar[], %s::varchar[], %s::varchar[], %s::varchar[], %s::timestamptz[])"
+    "actor_kind, actor_label, created_at, occurred_at) SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::int[], "
+    "%s::int[], %s::varchar[], %s::varchar[], %s::varchar[], %s::varchar[], %s::varchar[], %s::timestamptz[], "
+    "%s::timestamptz[])"
 )
 _LEDGER_SQL = (
     "INSERT INTO inventory_movement (stock_id, kind, on_hand_delta, allocated_delta, reason, ref_type, ref_id, "
-    "actor_kind, actor_label, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    "actor_kind, actor_label, created_at, occurred_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 
 
@@ -475,7 +476,7 @@ def stock_reserve(*, items: list[ReserveItem], reference: Ref, actor: Actor, rea
                     reserved.append(Reserved(index, item.product_id, item.node_id, stock_id, item.quantity, ref))
                     ledger.append(
                         (stock_id, Movement.Kind.ALLOCATION, 0, item.quantity, reason[:255], ref.type, ref.id,
-                         actor.kind, actor.label[:150], now)
+                         actor.kind, actor.label[:150], now, None)
                     )  # fmt: skip
             _ledger_insert(ledger)
             for stock_id, (on_hand, allocated, safety, threshold, low) in changed.items():
@@ -694,7 +695,10 @@ def stock_counts_apply(
         later: dict[int, int] = {}
         if as_of is not None:
             later = dict(
-                Movement.objects.filter(stock_id__in=[r.pk for r in rows.values()], created_at__gt=as_of)
+                Movement.objects.filter(stock_id__in=[r.pk for r in rows.values()])
+                # What happened after as_of: a movement's own time, else when it was recorded. A
+                # snapshot's corrections carry its as_of, so a newer snapshot supersedes them.
+                .filter(Q(occurred_at__gt=as_of) | Q(occurred_at__isnull=True, created_at__gt=as_of))
                 .values("stock_id")
                 .annotate(s=Sum("on_hand_delta"))
                 .values_list("stock_id", "s")
@@ -723,7 +727,7 @@ def stock_counts_apply(
                 stock.allocated -= taken
             ledger.append(
                 (stock.pk, Movement.Kind.COUNT_CORRECTION, delta, 0, f"{note}: counted {counted}", ref_type, ref_id,
-                 actor.kind, actor.label[:150])
+                 actor.kind, actor.label[:150], as_of)
             )  # fmt: skip
             stock.on_hand = target
             changed.append(stock)
@@ -736,10 +740,10 @@ def stock_counts_apply(
         _set_stock(changed, now)
         ledger = [
             (m.stock_id, m.kind, m.on_hand_delta, m.allocated_delta, m.reason, m.ref_type, m.ref_id, m.actor_kind,
-             m.actor_label)
+             m.actor_label, None)
             for m in movements
         ] + ledger  # fmt: skip
-        _ledger_insert([(*row, now) for row in ledger])
+        _ledger_insert([(*row[:9], now, row[9]) for row in ledger])
         for stock in changed:
             if stock.reorder_threshold is not None or stock.low_stock:
                 low_stock_check(stock=stock)

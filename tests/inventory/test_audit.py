@@ -39,3 +39,25 @@ def test_it_transfers_unreserved_stock_between_nodes(moved):
     product, a, b = moved
     assert StockLevel.objects.get(product=product, node=a).on_hand == 5
     assert StockLevel.objects.get(product=product, node=b).on_hand == 4
+
+
+def test_it_refuses_to_transfer_reserved_units(moved):
+    from inventory.services import ReserveItem, stock_reserve
+    from oms.errors import DomainError
+    from oms.refs import Ref
+
+    product, a, b = moved
+    stock_reserve(items=[ReserveItem(product.pk, a.pk, 4)], reference=Ref("orders.orderline", "1"), actor=ACTOR)
+    with pytest.raises(DomainError, match="1 unreserved unit"):
+        stock_transfer(product=product, from_node=a, to_node=b, quantity=2, actor=ACTOR)
+
+
+def test_it_restocks_returns_and_announces_them(moved):
+    from inventory.models import Movement
+    from oms.models import OutboxEvent
+
+    product, a, _ = moved
+    stock_receive(product=product, node=a, quantity=1, actor=ACTOR, kind=Movement.Kind.RETURN_RESTOCK)
+    assert StockLevel.objects.get(product=product, node=a).on_hand == 6
+    event = OutboxEvent.objects.filter(type="inventory.received").order_by("created_at").last()
+    assert event.payload["kind"] == "return_restock"

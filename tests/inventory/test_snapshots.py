@@ -165,3 +165,34 @@ def test_it_takes_a_100k_row_snapshot_through_the_api(api, dc, post):
     assert status["rows_applied"] + status["rows_unchanged"] == 2000
     assert status["rows_rejected"] == 98_000
     assert len(status["rejections"]) == 10_000  # the first ones are kept; the count is exact
+
+
+def test_it_resumes_a_snapshot_a_lost_task_left_behind(api, dc):
+    from inventory.tasks import snapshots_resume
+
+    snapshot = Snapshot.objects.create(
+        merchant=api.merchant, external_id="LOST", node=dc, as_of=timezone.now(), request_hash="x", actor_label="t",
+        counts=[{"sku": "TSHIRT-RED-M", "on_hand": 3}], rows_total=1,
+    )  # fmt: skip
+    Snapshot.objects.filter(pk=snapshot.pk).update(updated_at=timezone.now() - timedelta(minutes=5))
+    assert snapshots_resume.delay().get() == 1
+    assert Snapshot.objects.get(pk=snapshot.pk).status == "completed"
+    assert StockLevel.objects.get(product=api.red, node=dc).on_hand == 3
+
+
+def test_it_applies_snapshots_of_a_node_in_as_of_order(api, dc):
+    older = Snapshot.objects.create(
+        merchant=api.merchant, external_id="A", node=dc, as_of=timezone.now() - timedelta(hours=2),
+        counts=[{"sku": "TSHIRT-RED-M", "on_hand": 1}], rows_total=1, request_hash="x", actor_label="t",
+    )  # fmt: skip
+    newer = Snapshot.objects.create(
+        merchant=api.merchant, external_id="B", node=dc, as_of=timezone.now() - timedelta(hours=1),
+        counts=[{"sku": "TSHIRT-RED-M", "on_hand": 2}], rows_total=1, request_hash="x", actor_label="t",
+    )  # fmt: skip
+    assert snapshot_process_batch(snapshot_id=newer.pk) is False  # waits for the older one
+    assert Snapshot.objects.get(pk=newer.pk).status == "pending"
+    while snapshot_process_batch(snapshot_id=older.pk):
+        pass
+    while snapshot_process_batch(snapshot_id=newer.pk):
+        pass
+    assert StockLevel.objects.get(product=api.red, node=dc).on_hand == 2
