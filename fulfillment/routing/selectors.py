@@ -21,7 +21,7 @@ from fulfillment.routing.models import (
 from fulfillment.routing.planner import LineInfo, Network, NodeInfo, OrderInfo, _zone
 from fulfillment.routing.spec import DEFAULT_POLICY, DropShipSpec, PolicySpec, strategy_from_row
 from inventory.geocoding import geocode
-from inventory.models import Node, Product, StockLevel
+from inventory.models import Node, StockLevel
 from inventory.selectors import node_list
 from oms.errors import NotFound
 from oms.models import Merchant
@@ -55,6 +55,33 @@ def policy_spec(version: RoutingPolicyVersion | None) -> PolicySpec:
     )
 
 
+# Versions never change once saved, so a version's spec is read once per process. The key
+# includes the creation time: a restored or test database may hand an id out twice.
+_specs: dict[tuple[int, datetime], PolicySpec] = {}
+
+
+def policy_current(*, merchant_id: int) -> tuple[int | None, PolicySpec]:
+    """(version id, spec) of the policy routing applies to the merchant now (one small query)."""
+    found = (
+        RoutingPolicyVersion.objects.filter(policy__merchant_id=merchant_id, policy__active=True)
+        .order_by("-number")
+        .values_list("pk", "created_at")
+        .first()
+    )
+    if found is None:
+        return None, DEFAULT_POLICY
+    if found not in _specs:
+        version = (
+            RoutingPolicyVersion.objects.select_related("policy")
+            .prefetch_related("strategies", "dropship_rules__node")
+            .get(pk=found[0])
+        )
+        if len(_specs) > 1000:
+            _specs.clear()
+        _specs[found] = policy_spec(version)
+    return found[0], _specs[found]
+
+
 def open_quantities(lines: Iterable[OrderLine]) -> dict[int, int]:
     """Units of each line no node holds yet: ordered - cancelled - shipped - allocated."""
     return {line.pk: max(line.qty_open - line.qty_allocated, 0) for line in lines}
@@ -68,7 +95,7 @@ def order_info(order: Order, lines: list[OrderLine], quantities: dict[int, int])
     country = (address.get("country") or "").upper()
     region = (address.get("region") or "").upper()
     postal = address.get("postal_code") or ""
-    tags = dict(Product.objects.filter(pk__in={line.product_id for line in lines}).values_list("pk", "tags"))
+    tags = {line.product_id: line.product.tags for line in lines}  # lines come with their product
     return OrderInfo(
         id=order.pk,
         number=order.number,

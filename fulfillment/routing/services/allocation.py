@@ -29,7 +29,7 @@ from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine
 from fulfillment.routing.costs import estimator_for
 from fulfillment.routing.models import Backorder, NodeDailyLoad, RoutingDecision
 from fulfillment.routing.planner import Network, Plan, _zone, plan_order
-from fulfillment.routing.selectors import network_for, open_quantities, order_info, policy_spec, policy_version_current
+from fulfillment.routing.selectors import network_for, open_quantities, order_info, policy_current
 from inventory.services import ReserveItem, stock_reserve
 from oms.actors import Actor
 from oms.outbox import emit
@@ -149,9 +149,12 @@ def _gave_up(plan: Plan, races: list[dict[str, Any]]) -> Plan:
     )  # fmt: skip
 
 
-def _backorder_next(order: Order, plan: Plan, any_backordered: bool, now: datetime, gave_up: bool) -> None:
+def _backorder_next(
+    order: Order, plan: Plan, any_backordered: bool, now: datetime, gave_up: bool, first_run: bool
+) -> None:
     if not any_backordered:
-        Backorder.objects.filter(order=order).delete()
+        if not first_run:  # a ready order has never waited: there is nothing to drop
+            Backorder.objects.filter(order=order).delete()
         return
     existing = Backorder.objects.filter(order=order).first()
     attempts = existing.attempts + 1 if existing else 1
@@ -193,20 +196,20 @@ def allocate_locked(
     started = time.perf_counter()
     if order.status not in ALLOCATABLE:
         return None
-    lines = list(OrderLine.objects.filter(order=order).order_by("position"))
+    lines = list(OrderLine.objects.filter(order=order).select_related("product").order_by("position"))
     quantities = open_quantities(lines)
     if not any(quantities.values()):
         reconcile_status(order, lines, actor=actor, reason="Nothing left to route", payload={})
         Backorder.objects.filter(order=order).delete()
         return None
     now = now or timezone.now()
-    version = policy_version_current(merchant_id=order.merchant_id)
-    policy = policy_spec(version)
+    first_run = order.status == OrderStatus.READY
+    version_id, policy = policy_current(merchant_id=order.merchant_id)
     info = order_info(order, lines, quantities)
     estimator = estimator_for(order.merchant_id)
     products = [line.product_id for line in lines]
     decision = RoutingDecision.objects.create(
-        order=order, trigger=trigger, policy_version=version, policy_label=policy.label, outcome="backordered",
+        order=order, trigger=trigger, policy_version_id=version_id, policy_label=policy.label, outcome="backordered",
         explanation="(routing)",
     )  # fmt: skip
     races: list[dict[str, Any]] = []
@@ -277,7 +280,7 @@ def allocate_locked(
                        if line.qty_backordered],
             ),
         )  # fmt: skip
-    _backorder_next(order, plan, bool(backordered), now, gave_up=bool(plan.details.get("gave_up")))
+    _backorder_next(order, plan, bool(backordered), now, bool(plan.details.get("gave_up")), first_run)
     outcome = status_from_lines(lines)
     if hold_reason:
         details: dict[str, Any] = {"decision": decision.pk}
@@ -296,7 +299,12 @@ def allocate_locked(
     decision.nodes = plan.node_codes
     decision.races_lost = len(races)
     decision.duration_ms = round((time.perf_counter() - started) * 1000, 2)
-    decision.save()
+    decision.save(
+        update_fields=[
+            "strategy", "outcome", "explanation", "details", "shipments", "estimated_cost", "promise_met",
+            "mean_distance_km", "nodes", "races_lost", "duration_ms",
+        ]
+    )  # fmt: skip
     return decision
 
 
@@ -314,10 +322,10 @@ class Preview:
 
 def order_route_preview(*, order: Order, now: datetime | None = None) -> Preview:
     """Plan the order as routing would now, reserving nothing (the admin and tests read it)."""
-    lines = list(order.lines.all())
+    lines = list(order.lines.select_related("product"))
     quantities = open_quantities(lines)
     now = now or timezone.now()
-    policy = policy_spec(policy_version_current(merchant_id=order.merchant_id))
+    _, policy = policy_current(merchant_id=order.merchant_id)
     network = network_for(
         merchant=order.merchant_id, product_ids=[line.product_id for line in lines], now=now, order_id=order.pk
     )
