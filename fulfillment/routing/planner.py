@@ -352,6 +352,9 @@ def _line_filters(work: _Work, network: Network, policy: PolicySpec, pickup: boo
         node = work.evals[node_id].node
         work.floors[node_id] = guardrail if node.type == "store" and not pickup else 0
     for line in order.lines:
+        if line.quantity <= 0:  # already placed by an earlier run: nothing to find for it
+            work.allowed[line.id] = set()
+            continue
         rules = [d for d in policy.dropship if (d.sku and d.sku == line.sku) or (d.tag and d.tag in line.tags)]
         vendors = {d.node_code for d in rules}
         allowed: set[int] = set()

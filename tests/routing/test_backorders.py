@@ -58,6 +58,23 @@ def test_a_partial_backorder_is_topped_up_when_stock_arrives(net, django_capture
     assert order.fulfillment_orders.count() == 2  # the first part was left where it was
 
 
+def test_the_missing_line_of_a_partly_allocated_order_is_filled_when_it_arrives(
+    net, django_capture_on_commit_callbacks
+):
+    net.stock("STORE-12", "A", 5)  # the nearest node has A only
+    net.stock("DC-EAST", "B", 0)
+    net.policy({"name": "Nearest", "max_shipments": 2, "ranking": {"weights": {"distance": 1}}})
+    order = net.order(("A", 1), ("B", 1))
+    order_allocate(order_id=order.pk)
+    assert lines_of(order) == {"A": (1, 0), "B": (0, 1)}
+    with django_capture_on_commit_callbacks(execute=True):
+        stock_receive(product=net.product("B"), node=net.node("DC-EAST"), quantity=3, actor=ACTOR)
+    assert lines_of(order) == {"A": (1, 0), "B": (1, 0)}
+    assert allocations(order) == {"STORE-12": {"A": 1}, "DC-EAST": {"B": 1}}
+    retry = RoutingDecision.objects.filter(order=order).latest("id")
+    assert [line["sku"] for line in retry.details["lines"]] == ["B"]  # only what was missing
+
+
 def test_due_backorders_are_retried_by_the_beat_job(net):
     level = net.stock("DC-EAST", "A", 0)
     order = net.order(("A", 1))
