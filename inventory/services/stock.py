@@ -174,7 +174,9 @@ def _movement(
 
 def stock_lock(*, product_id: int, node_id: int, create: bool = True) -> StockLevel | None:
     """Return the stock row under a row lock, creating an empty one if asked and missing."""
-    qs = StockLevel.objects.select_for_update(no_key=True).select_related("product", "node")
+    # of=self: lock the stock row only, not the joined product and node rows (that would queue
+    # every change at a node behind one lock).
+    qs = StockLevel.objects.select_for_update(no_key=True, of=("self",)).select_related("product", "node")
     row = qs.filter(product_id=product_id, node_id=node_id).first()
     if row is None and create:
         try:
