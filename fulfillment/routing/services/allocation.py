@@ -281,7 +281,12 @@ def allocate_locked(
             ),
         )  # fmt: skip
     _backorder_next(order, plan, bool(backordered), now, bool(plan.details.get("gave_up")), first_run)
-    outcome = status_from_lines(lines)
+    if not backordered:
+        outcome = RoutingDecision.Outcome.ALLOCATED
+    elif any(line.qty_allocated for line in lines):
+        outcome = RoutingDecision.Outcome.PARTIALLY_ALLOCATED
+    else:
+        outcome = RoutingDecision.Outcome.BACKORDERED
     if hold_reason:
         details: dict[str, Any] = {"decision": decision.pk}
         if plan.details.get("alternatives"):
@@ -289,7 +294,7 @@ def allocate_locked(
         hold_place(order=order, type=Hold.Type.INVENTORY, reason=hold_reason, actor=actor, details=details)
         outcome = RoutingDecision.Outcome.HELD
     decision.strategy = plan.strategy[:100]
-    decision.outcome = outcome if outcome in RoutingDecision.Outcome.values else RoutingDecision.Outcome.ALLOCATED
+    decision.outcome = outcome
     decision.explanation = plan.explanation
     decision.details = plan.details
     decision.shipments = plan.shipments
