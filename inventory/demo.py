@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import time
 from decimal import Decimal
 
-from inventory.models import Node, Product
+from inventory.models import Node, Product, StockLevel
+from inventory.services import stock_counts_apply
+from oms.actors import Actor
 from oms.models import Merchant
 
 # code, name, type, street, city, region, postal code, latitude, longitude
@@ -30,6 +33,13 @@ _FAMILIES = [
 ]
 PRICES = {"TSHIRT": Decimal("19.99"), "HOODIE": Decimal("49.00"), "MUG": Decimal("12.50"), "CAP": Decimal("18.00"),
           "SOCKS": Decimal("9.99"), "TOTE": Decimal("15.00"), "BOTTLE": Decimal("24.00")}  # fmt: skip
+
+
+TIME_ZONES = {"NJ": "America/New_York", "NY": "America/New_York", "TN": "America/Chicago", "IL": "America/Chicago",
+              "TX": "America/Chicago", "CA": "America/Los_Angeles", "WA": "America/Los_Angeles"}  # fmt: skip
+# Units per SKU at each kind of node; a few SKUs have none anywhere, so backorders show up.
+DC_UNITS, STORE_UNITS = 60, 6
+OUT_OF_STOCK = {"BOTTLE-GREEN", "HOODIE-GREEN-XL"}
 
 
 def ean13(body: str) -> str:
@@ -67,10 +77,30 @@ def seed_network(merchant: Merchant) -> list[Node]:
             defaults={
                 "name": name, "type": type, "line1": line1, "city": city, "region": region,
                 "postal_code": postal_code, "country": "US", "latitude": Decimal(lat), "longitude": Decimal(lng),
-                "capabilities": ["ship", "pickup"] if type == Node.Type.STORE else ["ship"],
+                "capabilities": (
+                    ["ship", "pickup", "ship_from_store", "receive_returns"]
+                    if type == Node.Type.STORE
+                    else ["ship", "receive_returns"]
+                ),
+                "ships_to": ["US"],
+                "time_zone": TIME_ZONES[region],
+                "cutoff_time": time(15, 0) if type == Node.Type.DC else time(12, 0),
+                "daily_capacity": 2000 if type == Node.Type.DC else 100,
+                "priority": 1 if type == Node.Type.DC else 2,
                 "owner": merchant if type == Node.Type.STORE else None,
             },
         )  # fmt: skip
         node.merchants.add(merchant)
         nodes.append(node)
     return nodes
+
+
+def seed_stock(nodes: list[Node], products: dict[str, Product]) -> None:
+    """Count stock in at every node once (through the ledger), unless the node has some already."""
+    actor = Actor.system("seed_demo")
+    for node in nodes:
+        if StockLevel.objects.filter(node=node).exists():
+            continue
+        units = DC_UNITS if node.type == Node.Type.DC else STORE_UNITS
+        counts = [(p, 0 if sku in OUT_OF_STOCK else units) for sku, p in sorted(products.items())]
+        stock_counts_apply(node=node, counts=counts, actor=actor, reason="demo opening count")
