@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
 from django_fsm import TransitionNotAllowed
 from rest_framework import exceptions, serializers, status
@@ -74,6 +75,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         state = getattr(exc.object, "status", None)
         message = f"Not allowed while the {exc.object._meta.verbose_name} is {state}."
         return Response(body([{"field": None, "code": "invalid_state", "message": message}]), status=409)
+    if isinstance(exc, RequestDataTooBig):
+        message = f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes."
+        return Response(body([{"field": None, "code": "too_large", "message": message}]), status=413)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
