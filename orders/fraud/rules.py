@@ -10,10 +10,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from orders.fraud.models import DenyListEntry, FraudSettings
-from orders.models import Order, OrderStatus, Payment
+from orders.models import Order, OrderStatus
 
 
 @dataclass(frozen=True)
@@ -73,19 +74,24 @@ def first_order_value(order: Order, s: FraudSettings) -> list[Hit]:
 def velocity(order: Order, s: FraudSettings) -> list[Hit]:
     since = timezone.now() - timedelta(minutes=s.velocity_minutes)
     recent = _others(order).filter(created_at__gte=since)
-    counts: list[tuple[str, int]] = [("e-mail address", recent.filter(email__iexact=order.email).count() + 1)]
-    tokens = list(Payment.objects.filter(order=order).values_list("token", flat=True))
-    if tokens:
-        same_token = Payment.objects.filter(order__in=recent, token__in=tokens).values("order").distinct().count()
-        counts.append(("payment token", same_token + 1))
     address = order.shipping_address or {}
+    tokens = [payment.token for payment in order.payments.all()]
+    # One query: each count over the merchant's recent orders, this one excluded.
+    same = {"e-mail address": Count("pk", filter=Q(email__iexact=order.email), distinct=True)}
+    if tokens:
+        same["payment token"] = Count("pk", filter=Q(payments__token__in=tokens), distinct=True)
     if address.get("line1"):
-        same_address = recent.filter(
-            shipping_address__line1__iexact=address["line1"],
-            shipping_address__postal_code=address.get("postal_code", ""),
-            shipping_address__country=address.get("country", ""),
-        ).count()
-        counts.append(("shipping address", same_address + 1))
+        same["shipping address"] = Count(
+            "pk",
+            filter=Q(
+                shipping_address__line1__iexact=address["line1"],
+                shipping_address__postal_code=address.get("postal_code", ""),
+                shipping_address__country=address.get("country", ""),
+            ),
+            distinct=True,
+        )
+    found = recent.aggregate(**{f"n{i}": count for i, count in enumerate(same.values())})
+    counts = [(what, found[f"n{i}"] + 1) for i, what in enumerate(same)]
     fired = [(what, n) for what, n in counts if n >= s.velocity_orders]
     if not fired:
         return []

@@ -11,19 +11,21 @@ from django.db import transaction
 from oms.actors import Actor
 from orders.fraud.models import FraudDecision
 from orders.fraud.services import order_fraud_screen
-from orders.models import Order, OrderStatus
+from orders.models import Order
 from orders.payments.services import payments_record_at_capture
 from orders.tax.services import order_tax_check
 
 
-def order_after_validation(*, order: Order, actor: Actor) -> None:
-    """The capture service's hook, inside its transaction."""
+def order_after_validation(*, order: Order, actor: Actor, held: bool = False) -> None:
+    """The capture service's hook, inside its transaction; `held` says whether capture already
+    put the order on hold (e.g. an address hold)."""
     from orders.payments.tasks import order_advance
 
-    payments_record_at_capture(order=order, actor=actor)
+    payments_record_at_capture(order=order, payments=list(order.payments.all()), actor=actor)
     decision = order_fraud_screen(order=order, actor=actor)
     if decision is not None and decision.outcome == FraudDecision.Outcome.REJECT:
         return
-    order_tax_check(order=order, actor=actor)
-    if Order.objects.filter(pk=order.pk, status=OrderStatus.VALIDATED).exists():
+    held = held or (decision is not None and decision.outcome == FraudDecision.Outcome.REVIEW)
+    tax = order_tax_check(order=order, actor=actor)
+    if not held and not (tax and tax["held"]):
         transaction.on_commit(partial(order_advance.delay, order.pk))

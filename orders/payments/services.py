@@ -118,20 +118,25 @@ def _hold(order: Order, reason: str, *, actor: Actor, details: dict[str, Any]) -
 # At order capture.
 
 
-def payments_record_at_capture(*, order: Order, actor: Actor) -> None:
-    """Record what the channel did: an authorization it obtained, or a charge it took."""
-    for payment in Payment.objects.filter(order=order).order_by("pk"):
+def payments_prepare_at_capture(*, order: Order, payments: list[Payment]) -> None:
+    """Set what the channel did on payments not yet saved: a charge it took, or an
+    authorization it obtained (with its expiry)."""
+    for payment in payments:
         if payment.transaction_type == Payment.TransactionType.CAPTURE:
             payment.record_charge(payment.amount)
-            payment.save()
-            executor.record_channel_fact(payment, Txn.Kind.CAPTURE, payment.amount, actor=actor)
-            emit("payment.captured", subject=order, merchant_id=order.merchant_id, payload=_payload(payment, order))
         else:
             payment.authorize(payment.amount)
             payment.authorization_reference = payment.token
-            ttl = gateway_get(payment.gateway).authorization_ttl
-            payment.authorization_expires_at = order.placed_at + ttl
-            payment.save()
+            payment.authorization_expires_at = order.placed_at + gateway_get(payment.gateway).authorization_ttl
+
+
+def payments_record_at_capture(*, order: Order, payments: list[Payment], actor: Actor) -> None:
+    """Record the channel's charges and authorizations (saved payments) as transactions."""
+    for payment in payments:
+        if payment.transaction_type == Payment.TransactionType.CAPTURE:
+            executor.record_channel_fact(payment, Txn.Kind.CAPTURE, payment.amount, actor=actor)
+            emit("payment.captured", subject=order, merchant_id=order.merchant_id, payload=_payload(payment, order))
+        else:
             executor.record_channel_fact(payment, Txn.Kind.AUTHORIZE, payment.amount, actor=actor)
 
 

@@ -14,6 +14,7 @@ from oms.outbox import emit_many
 from oms.tenancy import merchant_next_order_sequence
 from orders.models import Customer, FulfillmentType, Hold, Order, OrderLine, OrderStatus, Payment
 from orders.payments.intake import order_after_validation
+from orders.payments.services import payments_prepare_at_capture
 from orders.services.holds import hold_place
 from orders.services.soft_checks import address_problems
 from orders.services.timeline import order_payload, timeline_entry
@@ -137,7 +138,7 @@ def _create(
     # Received and validated in one INSERT: validation already passed; both steps are recorded.
     order.validate()
     order.save()
-    OrderLine.objects.bulk_create(
+    lines = [
         OrderLine(
             order=order,
             position=i + 1,
@@ -151,10 +152,13 @@ def _create(
             quantity=line["quantity"],
         )
         for i, line in enumerate(data["lines"])
-    )
-    Payment.objects.bulk_create(
-        Payment(order=order, currency=order.currency, **payment) for payment in data["payments"]
-    )
+    ]
+    payments = [Payment(order=order, currency=order.currency, **payment) for payment in data["payments"]]
+    payments_prepare_at_capture(order=order, payments=payments)
+    OrderLine.objects.bulk_create(lines)
+    Payment.objects.bulk_create(payments)
+    # What was just written is what fraud screening, the tax check and the response read.
+    order._prefetched_objects_cache = {"lines": lines, "payments": payments}
     order.events.bulk_create(
         [
             timeline_entry(order, "receive", actor=actor, to_status=OrderStatus.RECEIVED),
@@ -170,8 +174,9 @@ def _create(
         ],
         merchant_id=merchant.pk,
     )
-    for problem in address_problems(order):
+    problems = address_problems(order)
+    for problem in problems:
         hold_place(order=order, type=Hold.Type.ADDRESS, reason=problem, actor=actor)
     # Fraud screening, the tax check, then the payment rule (orders/payments/intake.py).
-    order_after_validation(order=order, actor=actor)
+    order_after_validation(order=order, actor=actor, held=bool(problems))
     return order

@@ -34,8 +34,9 @@ def order_tax_check(*, order: Order, actor: Actor) -> dict[str, Any] | None:
         "difference": str(difference),
         "tolerance": str(settings.tolerance),
         "jurisdiction": quote.jurisdiction,
+        "held": abs(difference) > settings.tolerance,
     }
-    if abs(difference) > settings.tolerance:
+    if result["held"]:
         hold_place(
             order=order,
             type=Hold.Type.TAX,
