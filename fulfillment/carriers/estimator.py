@@ -27,13 +27,14 @@ class RateCardEstimator:
             .select_related("carrier", "rate_card")
             .prefetch_related("rate_card__zones", "rate_card__breaks", "rate_card__surcharges")
         )
-        self.nodes: dict[str, Node | None] = {}
+        self._nodes: dict[str, Node] | None = None
         self._fallback: CostEstimator | None = None
 
     def _node(self, code: str) -> Node | None:
-        if code not in self.nodes:
-            self.nodes[code] = Node.objects.filter(code=code).first()
-        return self.nodes[code]
+        if self._nodes is None:  # every node that can serve the merchant, in one query
+            nodes = Node.objects.all() if self.merchant_id is None else Node.objects.filter(merchants=self.merchant_id)
+            self._nodes = {node.code: node for node in nodes}
+        return self._nodes.get(code)
 
     def fallback(self) -> CostEstimator:
         if self._fallback is None:

@@ -77,6 +77,14 @@ def _customer(merchant: Merchant, data: dict[str, Any]) -> Customer:
     return customer
 
 
+def _cache_related(order: Order, name: str, objects: list[Any]) -> None:
+    """Serve `order.<name>.all()` from objects already in memory, as prefetch_related would."""
+    queryset = getattr(order, name).all()
+    queryset._result_cache = objects
+    queryset._prefetch_done = True
+    order._prefetched_objects_cache = {**getattr(order, "_prefetched_objects_cache", {}), name: queryset}
+
+
 def order_capture(*, merchant: Merchant, data: dict[str, Any], actor: Actor, fingerprint: str) -> tuple[Order, bool]:
     """Capture an order from validated request data. Return (order, created).
 
@@ -158,7 +166,8 @@ def _create(
     OrderLine.objects.bulk_create(lines)
     Payment.objects.bulk_create(payments)
     # What was just written is what fraud screening, the tax check and the response read.
-    order._prefetched_objects_cache = {"lines": lines, "payments": payments}
+    _cache_related(order, "lines", lines)
+    _cache_related(order, "payments", payments)
     order.events.bulk_create(
         [
             timeline_entry(order, "receive", actor=actor, to_status=OrderStatus.RECEIVED),
