@@ -14,6 +14,7 @@ from django.db.models import Q
 
 CSR, WAREHOUSE, FINANCE, ADMIN = "CSR", "Warehouse", "Finance", "Admin"
 
+
 def manage(app: str, model: str) -> list[str]:
     """Every permission (add, change, delete, view) on one model."""
     return [f"{app}.{action}_{model}" for action in ("add", "change", "delete", "view")]
