@@ -12,6 +12,7 @@ from django.utils import timezone
 from fulfillment.execution.models import FulfillmentSettings, NodeProfile
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine
 from inventory.models import Node
+from inventory.services.stock import StockLine, stock_consume
 from oms.actors import Actor
 from oms.errors import Conflict
 from oms.outbox import emit
@@ -92,6 +93,24 @@ def fo_transition(
 
 def fo_payload(fo: FulfillmentOrder, **extra: Any) -> dict[str, Any]:
     return {"id": fo.pk, "order": fo.order.number, "node": fo.node.code, "status": fo.status, **extra}
+
+
+def units_hand_over(
+    fo: FulfillmentOrder, lines: list[FulfillmentOrderLine], *, actor: Actor, reason: str
+) -> dict[FulfillmentOrderLine, int]:
+    """Units leave the node (shipped, or collected at the counter): consume their reservation
+    (on_hand and allocated both drop, with ledger rows) and count them shipped on the lines."""
+    handed = {line: line.qty_to_ship for line in lines if line.qty_to_ship}
+    stock_consume(
+        reference=reservation_ref(fo),
+        lines=[StockLine(line.order_line.product_id, fo.node_id, qty) for line, qty in handed.items()],
+        actor=actor,
+        reason=reason,
+    )
+    for line, qty in handed.items():
+        line.qty_shipped += qty
+        line.save(update_fields=["qty_shipped"])
+    return handed
 
 
 def order_lines_add(changes: dict[int, dict[str, int]]) -> None:

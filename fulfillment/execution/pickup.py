@@ -17,11 +17,10 @@ from fulfillment.execution.common import (
     guard_node_action,
     lock,
     order_lines_add,
-    reservation_ref,
     settings_for,
+    units_hand_over,
 )
 from fulfillment.models import FulfillmentOrder, FulfillmentStatus
-from inventory.services.stock import StockLine, stock_consume
 from oms.actors import Actor
 from oms.errors import Conflict
 from oms.outbox import emit
@@ -62,16 +61,7 @@ def _check(fulfillment_order: FulfillmentOrder) -> tuple[Order, dict[int, int]]:
 def _collect(fulfillment_order: FulfillmentOrder, actor: Actor) -> FulfillmentOrder:
     order, fo, lines = lock(fulfillment_order)
     guard_node_action(order)
-    collected = {line: line.qty_to_ship for line in lines if line.qty_to_ship}
-    stock_consume(
-        reference=reservation_ref(fo),
-        lines=[StockLine(line.order_line.product_id, fo.node_id, qty) for line, qty in collected.items()],
-        actor=actor,
-        reason=f"Picked up at {fo.node}",
-    )
-    for line, qty in collected.items():
-        line.qty_shipped += qty
-        line.save(update_fields=["qty_shipped"])
+    collected = units_hand_over(fo, lines, actor=actor, reason=f"Picked up at {fo.node}")
     # Handed over at the counter: shipped and delivered at once.
     order_lines_add(
         {line.order_line_id: {"qty_shipped": qty, "qty_delivered": qty, "qty_allocated": -qty}

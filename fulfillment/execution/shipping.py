@@ -22,13 +22,12 @@ from fulfillment.execution.common import (
     guard_node_action,
     lock,
     order_lines_add,
-    reservation_ref,
     settings_for,
+    units_hand_over,
 )
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus
 from fulfillment.tracking.models import Shipment, ShipmentDocument, ShipmentLine
 from inventory.models import Node
-from inventory.services.stock import StockLine, stock_consume
 from oms.actors import Actor
 from oms.errors import Conflict, DomainError, FieldError, InvalidInput
 from oms.outbox import emit
@@ -203,16 +202,9 @@ def _ship(fulfillment_order: FulfillmentOrder, parcels: list[dict[str, Any]] | N
     by_id = {line.pk: line for line in lines}
     policy = settings_for(order.merchant_id).rate_shop_policy
     shipments = [_create_shipment(order, fo, plan, by_id, policy) for plan in plans]
-    shipped = {line: line.qty_to_ship for line in lines if line.qty_to_ship}
-    stock_consume(
-        reference=reservation_ref(fo),
-        lines=[StockLine(line.order_line.product_id, fo.node_id, qty) for line, qty in shipped.items()],
-        actor=actor,
-        reason=f"Shipped {', '.join(s.tracking_number for s in shipments)}",
+    shipped = units_hand_over(
+        fo, lines, actor=actor, reason=f"Shipped {', '.join(s.tracking_number for s in shipments)}"
     )
-    for line, qty in shipped.items():
-        line.qty_shipped += qty
-        line.save(update_fields=["qty_shipped"])
     order_lines_add({line.order_line_id: {"qty_shipped": qty, "qty_allocated": -qty} for line, qty in shipped.items()})
     fo_transition(fo, "ship", actor=actor, payload={"shipments": [s.pk for s in shipments]},
                   event_type="fulfillment_order.shipped")  # fmt: skip
