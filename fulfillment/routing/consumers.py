@@ -1,6 +1,7 @@
 """Outbox consumers of routing (registered when FulfillmentConfig.ready() imports this module).
 
 - `order.ready` (and `order.hold_resolved`): the allocation job for the order, after commit.
+- `order.amended` (destination, service level or pick-up store): routed again before release.
 - `inventory.received`: backorders waiting for those SKUs become due; the retry job runs.
 - `inventory.shortfall`: the lost units come off their fulfilment orders and are routed again.
 - `fulfillment_order.unfulfillable`: units a node gave back (rejection, short pick) are routed again.
@@ -38,6 +39,13 @@ def allocate_when_ready(event: OutboxEvent) -> None:
     if event.subject_type == "orders.order":
         trigger = "ready" if event.type == "order.ready" else "hold_resolved"
         later(tasks.order_allocate, int(event.subject_id), trigger)
+
+
+@consumer("fulfillment.routing.amended", "order.amended")
+def reroute_when_amended(event: OutboxEvent) -> None:
+    """A new destination, service level or pick-up store before release: route again."""
+    if event.subject_type == "orders.order" and services.ROUTING_INPUTS & set(event.payload.get("fields", [])):
+        later(tasks.order_reroute_amended, int(event.subject_id))
 
 
 def _received_products(payload: dict[str, Any]) -> list[int]:

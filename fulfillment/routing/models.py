@@ -196,6 +196,7 @@ class RoutingDecision(models.Model):
         CSR = "csr", "Asked by a CSR"
         HOLD_RESOLVED = "hold_resolved", "Hold resolved"
         SWEEP = "sweep", "Sweeper"
+        AMENDMENT = "amendment", "Order amended"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="routing_decisions")
     trigger = models.CharField(max_length=20, choices=Trigger.choices)

@@ -17,6 +17,12 @@ def order_allocate(order_id: int, trigger: str = "ready") -> int | None:
 
 
 @shared_task(acks_late=True)
+def order_reroute_amended(order_id: int) -> int | None:
+    decision = services.order_reroute_after_amendment(order_id=order_id, actor=JOB)
+    return decision.pk if decision else None
+
+
+@shared_task(acks_late=True)
 def backorders_retry(trigger: str = "retry") -> int:
     return services.backorders_retry_due(trigger=trigger)
 

@@ -9,7 +9,9 @@ from fulfillment.routing.services.backorders import (
 )
 from fulfillment.routing.services.policies import policy_create, policy_version_create
 from fulfillment.routing.services.reroute import (
+    ROUTING_INPUTS,
     fulfillment_order_reject,
+    order_reroute_after_amendment,
     order_route_again,
     shortfall_reroute,
     units_returned_reroute,
@@ -17,12 +19,14 @@ from fulfillment.routing.services.reroute import (
 
 __all__ = [
     "ALLOCATABLE",
+    "ROUTING_INPUTS",
     "allocate_locked",
     "backorders_expire",
     "backorders_mark_due",
     "backorders_retry_due",
     "fulfillment_order_reject",
     "order_allocate",
+    "order_reroute_after_amendment",
     "order_route_again",
     "order_route_preview",
     "policy_create",

@@ -144,3 +144,24 @@ def order_route_again(*, order_id: int, actor: Actor) -> RoutingDecision | None:
         ):  # fmt: skip
             raise Conflict(f"Order {order.number} is {order.status}; routing cannot run now.", code="invalid_state")
         return allocate_locked(order=order, actor=actor, trigger=RoutingDecision.Trigger.CSR)
+
+
+# Amended fields that change where or how an order should ship.
+ROUTING_INPUTS = {"shipping_address", "shipping.service_level", "fulfillment"}
+
+
+@transaction.atomic
+def order_reroute_after_amendment(*, order_id: int, actor: Actor = SYSTEM) -> RoutingDecision | None:
+    """The destination, service level or pick-up store changed before release: give back what is
+    allocated at nodes that have not been sent their part yet and route the whole order again
+    under the new inputs. Return the decision, or None when the order is not routed yet."""
+    from fulfillment.execution.node import cancel_units
+
+    order = order_lock(order_id)
+    if order.status not in ("allocated", "partially_allocated", "backordered"):
+        return None
+    for fo in order.fulfillment_orders.filter(status=FulfillmentStatus.CREATED):
+        units = {line: line.qty_open for line in fo.lines.select_related("order_line") if line.qty_open}
+        cancel_units(fo, units, reason="order amended; routed again", actor=actor)
+    order = order_lock(order_id)
+    return allocate_locked(order=order, actor=actor, trigger=RoutingDecision.Trigger.AMENDMENT)
