@@ -29,6 +29,7 @@ from inventory.models import (
     StockLevel,
 )
 from inventory.services import node_locate, stock_settings_update
+from inventory.services.availability import availability_recheck
 from inventory.services.csv_io import stock_export_csv, stock_import_csv
 from oms.actors import Actor
 
@@ -131,6 +132,7 @@ class NodeAdmin(admin.ModelAdmin):
         elif obj.latitude is None or obj.longitude is None or obj.geo_precision != Node.GeoPrecision.MANUAL:
             node_locate(obj)
         super().save_model(request, obj, form, change)
+        availability_recheck(node_id=obj.pk)
 
     def get_urls(self) -> list[URLPattern]:
         own = [
@@ -368,5 +370,10 @@ class StockAdjustmentAdmin(ReadOnly):
 @admin.register(ChannelRule)
 class ChannelRuleAdmin(admin.ModelAdmin):
     list_display = ["channel", "buffer_type", "buffer_value", "node_types", "store_capabilities"]
+
+    def save_model(self, request: HttpRequest, obj: ChannelRule, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        availability_recheck(merchant_id=obj.channel.merchant_id)
+
     list_filter = ["channel__merchant"]
     list_select_related = ["channel__merchant"]

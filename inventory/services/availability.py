@@ -38,6 +38,20 @@ def _figures(merchant: Merchant, products: list[Product]) -> dict[int, dict[str,
     return out
 
 
+def availability_recheck(*, merchant_id: int | None = None, node_id: int | None = None) -> int:
+    """Have the next run recompute the SKUs whose figures a rule or node change may move.
+
+    Safe-to-promise also depends on channel rules and on which nodes are active and counted:
+    stamping their stock rows puts those SKUs in front of the job like any stock change.
+    """
+    rows = StockLevel.objects.all()
+    if merchant_id is not None:
+        rows = rows.filter(product__merchant_id=merchant_id)
+    if node_id is not None:
+        rows = rows.filter(node_id=node_id)
+    return rows.update(updated_at=timezone.now())
+
+
 def availability_changes_emit(*, now: datetime | None = None) -> int:
     """Emit `inventory.availability_changed` for SKUs whose availability changed; return the count."""
     now = now or timezone.now()

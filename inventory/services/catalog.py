@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 
 from inventory.geocoding import geocode
 from inventory.models import ChannelRule, Node, Product
+from inventory.services.availability import availability_recheck
 from oms.errors import Conflict, DomainError, FieldError, InvalidInput
 from oms.models import Channel, Merchant
 
@@ -119,6 +120,7 @@ def node_update(*, merchant: Merchant | None, node: Node, data: dict[str, Any]) 
         )
     _node_apply(node, data)
     node.save()
+    availability_recheck(node_id=node.pk)
     return node
 
 
@@ -127,4 +129,5 @@ def channel_rule_set(*, channel: Channel, data: dict[str, Any]) -> ChannelRule:
     if data.get("buffer_type") == ChannelRule.BufferType.PERCENT and data.get("buffer_value", 0) > 100:
         raise InvalidInput([FieldError("buffer_value", "invalid", "A percentage cannot exceed 100.")])
     rule, _ = ChannelRule.objects.update_or_create(channel=channel, defaults=data)
+    availability_recheck(merchant_id=channel.merchant_id)
     return rule

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from inventory.geocoding import geocode
 from inventory.models import Node
-from inventory.services import ReserveItem, stock_reserve
+from inventory.services import ReserveItem, node_update, stock_reserve
 from inventory.services.availability import availability_changes_emit
 from oms.actors import Actor
 from oms.models import OutboxEvent
@@ -159,3 +159,18 @@ def test_it_refuses_a_bad_channel_rule(api):
 
 def test_it_answers_404_for_another_merchants_channel_rule(api, other_api):
     assert other_api.client.get("/api/v1/channels/nope/availability-rule/").status_code == 404
+
+
+def test_a_channel_rule_or_node_change_is_announced_like_a_stock_change(api, network):
+    _, nj, _ = network
+    start = timezone.now()
+    assert availability_changes_emit(now=start) == 2
+    rule = {"buffer_type": "fixed", "buffer_value": "5", "node_types": ["dc"]}
+    assert api.client.put("/api/v1/channels/web/availability-rule/", rule, format="json").status_code == 200
+    assert availability_changes_emit(now=timezone.now() + timedelta(seconds=6)) == 2
+    latest = OutboxEvent.objects.filter(type="inventory.availability_changed", subject_id=str(api.red.pk)).latest(
+        "created_at"
+    )
+    assert latest.payload["safe_to_promise"]["web"] == 35  # DC-EAST's 40 less the fixed buffer of 5
+    node_update(merchant=None, node=nj, data={"active": False})
+    assert availability_changes_emit(now=timezone.now() + timedelta(seconds=12)) == 2
