@@ -25,7 +25,7 @@ DEBOUNCE = timedelta(seconds=5)
 # but committed after it is still seen; unchanged figures are not re-announced.
 OVERLAP = timedelta(seconds=60)
 CURSOR = "availability_changed"
-MAX_PER_RUN = 5000
+SLICE = 5000
 
 
 def _figures(merchant: Merchant, products: list[Product]) -> dict[int, dict[str, Any]]:
@@ -52,6 +52,29 @@ def availability_recheck(*, merchant_id: int | None = None, node_id: int | None 
     return rows.update(updated_at=timezone.now())
 
 
+def _changes(product_ids: list[int], now: datetime) -> list[tuple[int, Product, dict[str, Any]]]:
+    """The SKUs among these whose figures differ from the last announced (and are not debounced)."""
+    by_merchant: dict[int, list[Product]] = defaultdict(list)
+    for product in Product.objects.filter(pk__in=product_ids).select_related("merchant"):
+        by_merchant[product.merchant_id].append(product)
+    states = {s.product_id: s for s in AvailabilityState.objects.filter(product_id__in=product_ids)}
+    events: list[tuple[int, Product, dict[str, Any]]] = []
+    for products in by_merchant.values():
+        figures = _figures(products[0].merchant, products)
+        for product in products:
+            payload = figures[product.pk]
+            state = states.get(product.pk)
+            if state is not None and state.payload == payload:
+                continue
+            if state is not None and now - state.emitted_at < DEBOUNCE:
+                continue  # announced moments ago: the next run (within OVERLAP) picks it up
+            events.append((product.merchant_id, product, payload))
+            AvailabilityState.objects.update_or_create(
+                product=product, defaults={"payload": payload, "emitted_at": now}
+            )
+    return events
+
+
 def availability_changes_emit(*, now: datetime | None = None) -> int:
     """Emit `inventory.availability_changed` for SKUs whose availability changed; return the count."""
     now = now or timezone.now()
@@ -59,29 +82,16 @@ def availability_changes_emit(*, now: datetime | None = None) -> int:
         cursor, _ = SyncCursor.objects.select_for_update().get_or_create(
             name=CURSOR, defaults={"position": now - OVERLAP}
         )
-        product_ids = list(
+        changed = list(
             StockLevel.objects.filter(updated_at__gt=cursor.position - OVERLAP, updated_at__lte=now)
+            .order_by("product_id")
             .values_list("product_id", flat=True)
-            .distinct()[:MAX_PER_RUN]
+            .distinct()
         )
-        by_merchant: dict[int, list[Product]] = defaultdict(list)
-        for product in Product.objects.filter(pk__in=product_ids).select_related("merchant"):
-            by_merchant[product.merchant_id].append(product)
-        states = {s.product_id: s for s in AvailabilityState.objects.filter(product_id__in=product_ids)}
         events: list[tuple[int, Product, dict[str, Any]]] = []
-        for products in by_merchant.values():
-            figures = _figures(products[0].merchant, products)
-            for product in products:
-                payload = figures[product.pk]
-                state = states.get(product.pk)
-                if state is not None and state.payload == payload:
-                    continue
-                if state is not None and now - state.emitted_at < DEBOUNCE:
-                    continue  # announced moments ago: the next run (within OVERLAP) picks it up
-                events.append((product.merchant_id, product, payload))
-                AvailabilityState.objects.update_or_create(
-                    product=product, defaults={"payload": payload, "emitted_at": now}
-                )
+        # In slices, so a count that touched 100,000 SKUs is announced whole, a slice at a time.
+        for start in range(0, len(changed), SLICE):
+            events += _changes(changed[start : start + SLICE], now)
         for merchant_id in {m for m, _, _ in events}:
             emit_many(
                 [("inventory.availability_changed", p, payload) for m, p, payload in events if m == merchant_id],
