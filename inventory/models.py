@@ -35,8 +35,7 @@ class Product(models.Model):
     barcode = models.CharField(max_length=64, blank=True, help_text="Primary GTIN/UPC/EAN.")
     barcodes = models.JSONField(default=list, blank=True, help_text="Further GTIN/UPC/EAN codes.")
     tags = models.JSONField(default=list, blank=True)
-    # Sent to the tax provider ("tax_code" in the API). Not named tax_code here: orders.tax's
-    # ProductTaxCode uses that name as its reverse accessor.
+    # Sent to the tax provider and matched against its rate table ("tax_code" in the API).
     tax_category = models.CharField(max_length=40, blank=True, help_text="Tax code for the tax provider.")
     unit_of_measure = models.CharField(max_length=10, choices=Unit.choices, default=Unit.EACH)
     weight_kg = models.DecimalField(max_digits=9, decimal_places=3, null=True, blank=True)

@@ -42,7 +42,7 @@ GROUPS: dict[str, list[str]] = {
         "orders.view_payment", "orders.change_payment",
         "orders.view_paymenttransaction", "orders.view_refund", "orders.view_sandboxledgerentry",
         "orders.view_frauddecision", *manage("orders", "merchantpaymentsettings"), *manage("orders", "taxrate"),
-        *manage("orders", "taxsettings"), *manage("orders", "producttaxcode"),
+        *manage("orders", "taxsettings"),
         "oms.view_opsexception", "oms.change_opsexception",
     ],
     ADMIN: ["*"],

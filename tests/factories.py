@@ -358,17 +358,6 @@ class TaxRateFactory(factory.django.DjangoModelFactory):
     rate = Decimal("0.0725")
 
 
-class ProductTaxCodeFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = "orders.ProductTaxCode"
-
-    product = factory.SubFactory(ProductFactory)
-    code = "PC040100"
-
-
-# Notifications (customer e-mails and merchant webhooks).
-
-
 class NotificationSettingsFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "notifications.NotificationSettings"

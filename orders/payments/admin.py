@@ -16,7 +16,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template import engines
@@ -32,7 +31,7 @@ from orders.fraud.models import DenyListEntry, FraudDecision, FraudSettings
 from orders.models import Order, Payment
 from orders.payments.models import MerchantPaymentSettings, PaymentTransaction, Refund, SandboxLedgerEntry
 from orders.payments.services import payment_capture, payment_retry, payment_void, refund_issue
-from orders.tax.models import ProductTaxCode, TaxRate, TaxSettings
+from orders.tax.models import TaxRate, TaxSettings
 
 FINANCE_PERMISSION = "orders.change_payment"
 CSR_PERMISSION = "orders.change_hold"
@@ -356,13 +355,3 @@ class TaxRateAdmin(admin.ModelAdmin):
     list_editable = ["rate", "shipping_taxable"]
     list_filter = ["merchant", "country", "region"]
     search_fields = ["name", "postal_prefix", "tax_code"]
-
-
-@admin.register(ProductTaxCode)
-class ProductTaxCodeAdmin(admin.ModelAdmin):
-    list_display = ["product", "code"]
-    search_fields = ["product__sku", "code"]
-    list_select_related = ["product"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[ProductTaxCode]:
-        return super().get_queryset(request).select_related("product")

@@ -6,10 +6,9 @@ from decimal import Decimal
 
 from django.db import models
 
-from inventory.models import Product
 from oms.models import Merchant
 
-__all__ = ["ProductTaxCode", "TaxRate", "TaxSettings"]
+__all__ = ["TaxRate", "TaxSettings"]
 
 
 class TaxSettings(models.Model):
@@ -54,11 +53,3 @@ class TaxRate(models.Model):
     def __str__(self) -> str:
         where = "/".join(p for p in (self.country, self.region, self.postal_prefix) if p)
         return f"{self.name} {where} {self.tax_code or '*'}: {self.rate}"
-
-
-class ProductTaxCode(models.Model):
-    product = models.OneToOneField(Product, on_delete=models.CASCADE, related_name="tax_code")
-    code = models.CharField(max_length=40)
-
-    def __str__(self) -> str:
-        return f"{self.product}: {self.code}"

@@ -12,8 +12,9 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from inventory.models import Product
 from orders.models import FulfillmentType, Order, OrderLine
-from orders.tax.models import ProductTaxCode, TaxRate
+from orders.tax.models import TaxRate
 from orders.validation import currency_precision
 
 
@@ -83,10 +84,9 @@ class RateTableProvider:
         rates = list(TaxRate.objects.filter(merchant_id=order.merchant_id, country=place["country"].upper()))
         if not rates:
             return None
+        # The product's tax code (inventory's `Product.tax_category`, `tax_code` in the API).
         codes = dict(
-            ProductTaxCode.objects.filter(product_id__in=[line.product_id for line in lines]).values_list(
-                "product_id", "code"
-            )
+            Product.objects.filter(pk__in=[line.product_id for line in lines]).values_list("pk", "tax_category")
         )
         cent = Decimal(1).scaleb(-currency_precision(order.currency))
         out: dict[int, Decimal] = {}

@@ -11,7 +11,6 @@ from orders.tax.providers import RateTableProvider
 from tests.factories import (
     OrderFactory,
     OrderLineFactory,
-    ProductTaxCodeFactory,
     TaxRateFactory,
     TaxSettingsFactory,
 )
@@ -51,7 +50,8 @@ def test_a_rate_for_the_products_tax_code_beats_the_default(order):
     line = order.lines.get()
     TaxRateFactory(merchant=order.merchant, region="CA", rate=Decimal("0.0725"))
     TaxRateFactory(merchant=order.merchant, region="CA", tax_code="PC040100", rate=Decimal("0"))
-    ProductTaxCodeFactory(product=line.product, code="PC040100")
+    line.product.tax_category = "PC040100"  # the product's tax code
+    line.product.save()
     result = quote(order)
     assert result.lines[line.pk] == Decimal("0.00")
     assert result.shipping == Decimal("0.73"), "shipping follows the place's default rate"
