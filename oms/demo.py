@@ -6,11 +6,10 @@ any other key and exists only where seed_demo was run (development).
 
 from __future__ import annotations
 
-import hashlib
-
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
+from oms.keys import key_digest
 from oms.models import ApiKey, Channel, Merchant
 from oms.permissions import ADMIN, CSR, FINANCE, WAREHOUSE, ensure_groups
 
@@ -36,7 +35,7 @@ def seed_tenancy() -> Merchant:
         Channel.objects.get_or_create(merchant=merchant, code=code, defaults={"name": name, "kind": kind})
     ApiKey.objects.get_or_create(
         prefix="demo",
-        defaults={"merchant": merchant, "name": "demo", "digest": hashlib.sha256(DEMO_API_KEY.encode()).hexdigest()},
+        defaults={"merchant": merchant, "name": "demo", "digest": key_digest(DEMO_API_KEY)},
     )
     ensure_groups()
     user_model = get_user_model()

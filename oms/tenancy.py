@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
-from datetime import timedelta
-
 from django.db import connection, transaction
 from django.utils import timezone
 
+from oms.keys import key_generate, key_mark_used, key_matches, key_prefix
 from oms.models import ApiKey, Channel, Merchant
 
 KEY_SCHEME = "oms"
-_LAST_USED_RESOLUTION = timedelta(minutes=5)
-
-
-def _digest(raw_key: str) -> str:
-    return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
 @transaction.atomic
@@ -31,10 +22,8 @@ def merchant_create(*, code: str, name: str = "", order_prefix: str = "") -> Mer
 
 def api_key_issue(*, merchant: Merchant, name: str = "default") -> tuple[ApiKey, str]:
     """Create a key and return it with its raw value, which is never stored and shown once."""
-    prefix = secrets.token_hex(4)
-    raw = f"{KEY_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
-    key = ApiKey.objects.create(merchant=merchant, name=name, prefix=prefix, digest=_digest(raw))
-    return key, raw
+    prefix, raw, digest = key_generate(KEY_SCHEME)
+    return ApiKey.objects.create(merchant=merchant, name=name, prefix=prefix, digest=digest), raw
 
 
 def api_key_revoke(*, key: ApiKey) -> None:
@@ -43,20 +32,17 @@ def api_key_revoke(*, key: ApiKey) -> None:
 
 def api_key_authenticate(raw: str) -> ApiKey | None:
     """Return the active key matching `raw`, or None. Constant-time on the secret part."""
-    parts = raw.split("_", 2)
-    if len(parts) != 3 or parts[0] != KEY_SCHEME:
+    prefix = key_prefix(raw, KEY_SCHEME)
+    if prefix is None:
         return None
     key = (
         ApiKey.objects.select_related("merchant")
-        .filter(prefix=parts[1], revoked_at__isnull=True, merchant__active=True)
+        .filter(prefix=prefix, revoked_at__isnull=True, merchant__active=True)
         .first()
     )
-    if key is None or not hmac.compare_digest(key.digest, _digest(raw)):
+    if key is None or not key_matches(key.digest, raw):
         return None
-    now = timezone.now()
-    # Recording every use would add a write to every request; minutes are precise enough.
-    if key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION:
-        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    key_mark_used(key)
     return key
 
 
