@@ -42,6 +42,7 @@ from fulfillment.routing.services.reroute import fulfillment_order_reject
 from fulfillment.selectors import fulfillment_orders_of, order_shipments
 from fulfillment.tracking.models import Shipment, ShipmentDocument, TrackingEvent
 from oms.actors import Actor
+from oms.admin import RecordAdmin
 from oms.errors import DomainError
 from orders.admin import ORDER_PAGE_SECTIONS, _table
 from orders.models import Order
@@ -99,8 +100,8 @@ class FulfillmentOrderLineInline(admin.TabularInline):
 
 
 @admin.register(FulfillmentOrder)
-class FulfillmentOrderAdmin(admin.ModelAdmin):
-    """The Warehouse queue: work at the nodes, oldest release first."""
+class FulfillmentOrderAdmin(RecordAdmin):
+    """The Warehouse queue: work at the nodes, oldest release first (routing creates them)."""
 
     list_display = ["id", "order_number", "node", "status", "units", "released_at", "packed_at", "flags"]
     list_filter = ["status", "node", "order__merchant"]
@@ -111,22 +112,11 @@ class FulfillmentOrderAdmin(admin.ModelAdmin):
     fields = ["order_link", "node", "status", "actions_block", "released_at", "accepted_at", "picked_at", "packed_at",
               "shipped_at", "ready_for_pickup_at", "picked_up_at", "closed_at", "rejection_reason", "cancel_request",
               "pack_attempts", "pack_corrected", "shipments_block"]  # fmt: skip
-    readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # routing creates them
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
         if not request.GET:  # the queue opens on the work still at the nodes
             return HttpResponseRedirect(f"{request.path}?status__in={','.join(AT_NODE)}")
         return super().changelist_view(request, extra_context)
-
-    def render_change_form(self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
-        return super().render_change_form(request, context, *args, **kwargs)
 
     @admin.display(description="order", ordering="order__number")
     def order_number(self, fo: FulfillmentOrder) -> str:
@@ -247,7 +237,6 @@ def shipments_table(shipments: list[Shipment]) -> SafeString:
 class TrackingEventInline(admin.TabularInline):
     model = TrackingEvent
     fields = ["occurred_at", "milestone", "carrier_status", "location", "event_id", "received_at"]
-    readonly_fields = fields
     extra = 0
     can_delete = False
     ordering = ["occurred_at"]

@@ -39,6 +39,7 @@ from notifications.services.webhooks import (
     webhook_subscription_update,
 )
 from oms.actors import Actor
+from oms.admin import RecordAdmin
 from oms.errors import DomainError
 from oms.models import Merchant
 from orders.admin import ORDER_PAGE_SECTIONS, _table
@@ -110,7 +111,7 @@ class NotificationSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(EmailLog)
-class EmailLogAdmin(admin.ModelAdmin):
+class EmailLogAdmin(RecordAdmin):
     list_display = ["created_at", "template", "recipient", "order_link", "status", "attempts", "sent_at", "merchant"]
     list_filter = ["status", "template", "merchant"]
     search_fields = ["recipient", "subject", "=order__number", "=event_id"]
@@ -124,19 +125,6 @@ class EmailLogAdmin(admin.ModelAdmin):
         ("Message", {"fields": ["html_preview", "text_preview"]}),
     ]  # fmt: skip
     change_list_template = "admin/notifications/emaillog/change_list.html"
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [f for _, options in self.fieldsets for f in options["fields"]]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def render_change_form(self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
-        return super().render_change_form(request, context, *args, **kwargs)
 
     @admin.display(description="order", ordering="order__number")
     def order_link(self, obj: EmailLog) -> SafeString | str:
@@ -334,7 +322,7 @@ class AttemptInline(admin.TabularInline):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(RecordAdmin):
     list_display = [
         "created_at", "event_type", "endpoint", "merchant", "status", "attempts", "last_status_code",
         "duration", "delivered_at",
@@ -352,19 +340,6 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
                                  "last_status_code", "last_duration_ms", "last_error"]}),
         ("Body", {"fields": ["pretty_body"]}),
     ]  # fmt: skip
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [f for _, options in self.fieldsets for f in options["fields"]]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def render_change_form(self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
-        return super().render_change_form(request, context, *args, **kwargs)
 
     @admin.display(description="endpoint", ordering="subscription__url")
     def endpoint(self, obj: WebhookDelivery) -> str:

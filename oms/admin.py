@@ -117,6 +117,28 @@ class OpsExceptionAdmin(admin.ModelAdmin):
             exception_close(exception=exc, actor=Actor.user(request.user), dismiss=True)
 
 
+class RecordAdmin(admin.ModelAdmin):
+    """A record changed only through its buttons and actions (which run services), never edited
+    as a form: nothing to add or delete, no save buttons, every field on the page read-only."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        if self.fieldsets:
+            return [f for _, options in self.fieldsets for f in options["fields"]]
+        if self.fields:
+            return list(self.get_fields(request, obj))
+        return [field.name for field in self.opts.fields]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def render_change_form(self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
+        return super().render_change_form(request, context, *args, **kwargs)
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

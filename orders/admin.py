@@ -20,6 +20,7 @@ from django_fsm import TransitionNotAllowed
 from django_fsm.admin import FSMAdminMixin
 
 from oms.actors import Actor
+from oms.admin import RecordAdmin
 from oms.api.errors import flatten
 from oms.errors import DomainError
 from orders.admin_forms import AmendForm, CancelForm, PlaceHoldForm, ResolveHoldForm
@@ -87,7 +88,9 @@ class OpenHoldTypeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Order)
-class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
+class OrderAdmin(FSMAdminMixin, RecordAdmin):
+    """Orders come from channels (the API), never typed in; they change through the services."""
+
     fsm_fields = ["status"]
     fsm_forms = {"cancel": CancelForm, "place_hold": PlaceHoldForm, "resume": ResolveHoldForm}
     list_display = [
@@ -118,21 +121,8 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
         ("Changes made in the admin", {"fields": ["admin_log"], "classes": ["collapse"]}),
     ]  # fmt: skip
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [f for _, options in self.fieldsets for f in options["fields"]]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # orders come from channels (the API), never typed in
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
         return super().get_queryset(request).prefetch_related("holds")
-
-    def render_change_form(self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
-        return super().render_change_form(request, context, *args, **kwargs)
 
     # List columns
 

@@ -24,6 +24,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from oms.actors import Actor
+from oms.admin import ReadOnlyAdmin, RecordAdmin
 from oms.errors import DomainError
 from orders.admin import ORDER_PAGE_SECTIONS, _table
 from orders.api.inputs import contains_card_number
@@ -161,7 +162,7 @@ PaymentAction = Callable[[Payment, Actor, dict[str, Any]], str]
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(RecordAdmin):
     list_display = ["pk", "order", "gateway", "transaction_type", "status", "amount", "captured_amount",
                     "refunded_amount", "authorization_expires_at"]  # fmt: skip
     list_filter = ["status", "gateway", "transaction_type", "order__merchant"]
@@ -172,16 +173,6 @@ class PaymentAdmin(admin.ModelAdmin):
               "captured_amount", "refunded_amount", "refund_pending_amount", "voided_amount",
               "authorization_expires_at"]  # fmt: skip
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def render_change_form(self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
-        return super().render_change_form(request, context, *args, **kwargs)
-
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # Buttons only for those allowed: Finance's money buttons, the CSR's hold resolution.
         extra = [
@@ -190,9 +181,6 @@ class PaymentAdmin(admin.ModelAdmin):
             if request.user.has_perm(permission)
         ]
         return [*self.fields, *extra]
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return self.get_fields(request, obj)
 
     def _buttons(self, payment: Payment, permission: str) -> SafeString:
         return format_html_join(
@@ -293,17 +281,6 @@ PaymentAdmin.ACTIONS.update(
     retry=("Retry capture", CSR_PERMISSION, NoteForm, _retry),
     new_token=("Record new token", CSR_PERMISSION, TokenForm, _new_token),
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Refund)
