@@ -190,7 +190,7 @@ class FulfillmentOrderAdmin(RecordAdmin):
                 except (DomainError, TransitionNotAllowed) as exc:
                     form.add_error("scans", f"{exc} Rescan the parcel.")
                 else:
-                    self.log_change(request, fo, "Packed (scans verified)")
+                    self._log(request, fo, "Packed (scans verified)")
                     self.message_user(request, f"{fo} packed.", level=messages.SUCCESS)
                     return HttpResponseRedirect(back)
             expected = [(line.order_line.sku, line.order_line.name, ", ".join(line.order_line.product.all_barcodes),
@@ -212,9 +212,14 @@ class FulfillmentOrderAdmin(RecordAdmin):
         except (DomainError, TransitionNotAllowed) as exc:
             self.message_user(request, str(exc), level=messages.ERROR)
         else:
-            self.log_change(request, fo, summary)
+            self._log(request, fo, summary)
             self.message_user(request, f"{fo}: {summary}.", level=messages.SUCCESS)
         return HttpResponseRedirect(back)
+
+    def _log(self, request: HttpRequest, fo: FulfillmentOrder, summary: str) -> None:
+        """Record the change on the fulfilment order and on its order, whose page shows the log."""
+        self.log_change(request, fo, summary)
+        self.log_change(request, fo.order, f"Fulfilment order {fo.pk} at {fo.node}: {summary}")
 
     def _form(self, request: HttpRequest, fo: FulfillmentOrder, action: str, form: forms.Form, intro: str,
               expected: list[tuple[Any, ...]] | None = None) -> TemplateResponse:  # fmt: skip

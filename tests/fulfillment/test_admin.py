@@ -59,6 +59,7 @@ def test_a_store_works_its_queue_and_packs_with_the_scan_form(api, warehouse):
     page = warehouse.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
     assert shipment.tracking_number in page
     assert "Shipments and labels" in page
+    assert f"Fulfilment order {fo.pk} at {fo.node}: Packed (scans verified)" in page  # the admin log
     detail = warehouse.get(reverse("admin:fulfillment_fulfillmentorder_change", args=[fo.pk]))
     assert shipment.tracking_number in detail.content.decode()
 
