@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -98,14 +99,24 @@ def emit_many(
     return rows
 
 
+# After a failed publish, requests stop dialling the broker for this long and leave their
+# events to the sweeper: an outage must not add a connection timeout to every request.
+BROKER_BACKOFF_SECONDS = 10.0
+_broker_down_until = 0.0
+
+
 def publish(event_id: Any) -> None:
     """Hand an event to the broker. If the broker is down the sweeper dispatches it later."""
+    global _broker_down_until
     from oms.tasks import outbox_dispatch
 
+    if not outbox_dispatch.app.conf.task_always_eager and time.monotonic() < _broker_down_until:
+        return
     try:
         outbox_dispatch.apply_async((str(event_id),), retry=False)
     except Exception as exc:  # any transport error: the event is safe in the database
-        logger.warning("broker unreachable (%r); event %s left to the outbox sweeper", exc, event_id, exc_info=True)
+        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
+        logger.warning("broker unreachable (%r); event %s left to the outbox sweeper", exc, event_id)
 
 
 def dispatch(event_id: Any) -> None:
