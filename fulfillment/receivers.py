@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from functools import partial
-
-from django.db import transaction
-
 from fulfillment.tasks import order_release
 from oms.models import OutboxEvent
-from oms.outbox import consumer
+from oms.outbox import consumer, enqueue_after_commit
 
 # Routing's events that may leave fulfilment orders waiting in `created`, and a resolved hold.
 RELEASE_TRIGGERS = (
@@ -25,4 +21,4 @@ def release_after_allocation(event: OutboxEvent) -> None:
     order_id = event.payload.get("order_id") if event.subject_type != "orders.order" else event.subject_id
     if order_id:
         # The release may call the payment gateway: after this delivery commits, never inside it.
-        transaction.on_commit(partial(order_release.delay, int(order_id)))
+        enqueue_after_commit(order_release, int(order_id))

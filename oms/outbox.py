@@ -105,18 +105,31 @@ BROKER_BACKOFF_SECONDS = 10.0
 _broker_down_until = 0.0
 
 
+def enqueue_after_commit(task: Any, *args: Any) -> None:
+    """Send a Celery task once the current transaction commits, never failing the caller: with
+    the broker down the work is left to the beat job that sweeps for it (as for events)."""
+    transaction.on_commit(partial(enqueue_now, task, *args))
+
+
+def enqueue_now(task: Any, *args: Any) -> bool:
+    """Send a Celery task now; False (logged) when the broker cannot be reached."""
+    global _broker_down_until
+    if not task.app.conf.task_always_eager and time.monotonic() < _broker_down_until:
+        return False
+    try:
+        task.apply_async(args, retry=False)
+    except Exception as exc:  # any transport error: the work is recoverable from the database
+        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
+        logger.warning("broker unreachable (%r); %s%r left to its sweeper", exc, task.name, args)
+        return False
+    return True
+
+
 def publish(event_id: Any) -> None:
     """Hand an event to the broker. If the broker is down the sweeper dispatches it later."""
-    global _broker_down_until
     from oms.tasks import outbox_dispatch
 
-    if not outbox_dispatch.app.conf.task_always_eager and time.monotonic() < _broker_down_until:
-        return
-    try:
-        outbox_dispatch.apply_async((str(event_id),), retry=False)
-    except Exception as exc:  # any transport error: the event is safe in the database
-        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
-        logger.warning("broker unreachable (%r); event %s left to the outbox sweeper", exc, event_id)
+    enqueue_now(outbox_dispatch, str(event_id))
 
 
 def dispatch(event_id: Any) -> None:

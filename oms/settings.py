@@ -162,6 +162,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "inventory-availability-changes": {"task": "inventory.tasks.availability_changes", "schedule": 5.0},
     "inventory-snapshots-resume": {"task": "inventory.tasks.snapshots_resume", "schedule": 60.0},
     "payments-retry-due": {"task": "orders.payments.tasks.payments_retry_due", "schedule": 15.0},
+    "payments-advance-stale": {"task": "orders.payments.tasks.orders_advance_stale", "schedule": 60.0},
     "payments-reauthorize-due": {"task": "orders.payments.tasks.payments_reauthorize_due", "schedule": 3600.0},
     "fulfillment-release-due": {"task": "fulfillment.tasks.orders_release_due", "schedule": 30.0},
     "fulfillment-pick-delays": {"task": "fulfillment.tasks.pick_delays_detect", "schedule": 300.0},

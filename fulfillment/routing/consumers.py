@@ -10,42 +10,27 @@
 from __future__ import annotations
 
 import logging
-from functools import partial
 from typing import Any
-
-from django.db import transaction
 
 from fulfillment.routing import services, tasks
 from oms.models import OutboxEvent
-from oms.outbox import consumer
+from oms.outbox import consumer, enqueue_after_commit
 
 logger = logging.getLogger(__name__)
-
-
-def _send(task: Any, *args: Any) -> None:
-    try:
-        task.apply_async(args, retry=False)
-    except Exception as exc:  # the broker is down: the beat sweepers pick the work up
-        logger.warning("broker unreachable (%r); %s left to the sweeper", exc, task.name, exc_info=True)
-
-
-def later(task: Any, *args: Any) -> None:
-    """Enqueue the task once the current transaction commits."""
-    transaction.on_commit(partial(_send, task, *args))
 
 
 @consumer("fulfillment.routing.allocate", "order.ready", "order.hold_resolved")
 def allocate_when_ready(event: OutboxEvent) -> None:
     if event.subject_type == "orders.order":
         trigger = "ready" if event.type == "order.ready" else "hold_resolved"
-        later(tasks.order_allocate, int(event.subject_id), trigger)
+        enqueue_after_commit(tasks.order_allocate, int(event.subject_id), trigger)
 
 
 @consumer("fulfillment.routing.amended", "order.amended")
 def reroute_when_amended(event: OutboxEvent) -> None:
     """A new destination, service level or pick-up store before release: route again."""
     if event.subject_type == "orders.order" and services.ROUTING_INPUTS & set(event.payload.get("fields", [])):
-        later(tasks.order_reroute_amended, int(event.subject_id))
+        enqueue_after_commit(tasks.order_reroute_amended, int(event.subject_id))
 
 
 def _received_products(payload: dict[str, Any]) -> list[int]:
@@ -59,7 +44,7 @@ def _received_products(payload: dict[str, Any]) -> list[int]:
 def retry_backorders_on_receipt(event: OutboxEvent) -> None:
     products = _received_products(event.payload)
     if products and services.backorders_mark_due(merchant_id=event.merchant_id, product_ids=products):
-        later(tasks.backorders_retry, "receipt")
+        enqueue_after_commit(tasks.backorders_retry, "receipt")
 
 
 @consumer("fulfillment.routing.shortfall", "inventory.shortfall")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -20,6 +19,7 @@ from inventory.services.stock import stock_adjust, stock_counts_apply, stock_rec
 from oms.actors import Actor
 from oms.errors import Conflict, DomainError, FieldError, InvalidInput
 from oms.models import Merchant
+from oms.outbox import enqueue_after_commit, enqueue_now
 from oms.refs import Ref
 
 logger = logging.getLogger(__name__)
@@ -150,12 +150,10 @@ def adjustments_apply(
 
 
 def _enqueue(snapshot_id: int) -> None:
+    """Process the snapshot in a job after commit; with the broker down the resume job does."""
     from inventory.tasks import snapshot_process
 
-    try:
-        snapshot_process.delay(snapshot_id)
-    except Exception:  # broker down: the resume beat job picks it up
-        logger.warning("broker unreachable; snapshot %s left to the resume job", snapshot_id)
+    enqueue_after_commit(snapshot_process, snapshot_id)
 
 
 @transaction.atomic
@@ -198,7 +196,7 @@ def snapshot_submit(*, merchant: Merchant, data: dict[str, Any], actor: Actor, f
             )
     except IntegrityError:
         return snapshot_submit(merchant=merchant, data=data, actor=actor, fingerprint=fingerprint)
-    transaction.on_commit(partial(_enqueue, snapshot.pk))
+    _enqueue(snapshot.pk)
     return snapshot
 
 
@@ -309,7 +307,7 @@ def snapshot_process_batch(*, snapshot_id: int, batch_size: int = SNAPSHOT_BATCH
                 .first()
             )
             if nxt is not None:
-                transaction.on_commit(partial(_enqueue, nxt.pk))
+                _enqueue(nxt.pk)
         return not done
 
 
@@ -349,6 +347,8 @@ def snapshots_resume(*, stale_after: timedelta = timedelta(minutes=2)) -> int:
         .filter(updated_at__lt=cutoff)
         .values_list("pk", flat=True)[:100]
     )
+    from inventory.tasks import snapshot_process
+
     for pk in ids:
-        _enqueue(pk)
+        enqueue_now(snapshot_process, pk)
     return len(ids)

@@ -14,7 +14,6 @@ import random
 import smtplib
 import uuid
 from datetime import timedelta
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -30,6 +29,7 @@ from notifications.rendering import branding, render, sender
 from notifications.subjects import subject_object
 from oms.alerts import exception_raise
 from oms.models import OutboxEvent
+from oms.outbox import enqueue_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -37,12 +37,10 @@ EMAIL_FAILED = "email_failed"
 
 
 def _enqueue(email_id: uuid.UUID) -> None:
+    """Send the e-mail in a job after commit; with the broker down, emails_send_due does."""
     from notifications.tasks import email_send
 
-    try:
-        email_send.apply_async((str(email_id),), retry=False)
-    except Exception as exc:  # any transport error: the row is pending, the beat job sends it
-        logger.warning("broker unreachable (%r); e-mail %s left to emails_send_due", exc, email_id)
+    enqueue_after_commit(email_send, str(email_id))
 
 
 @transaction.atomic
@@ -92,7 +90,7 @@ def emails_for_event(*, event: OutboxEvent) -> list[EmailLog]:
         except IntegrityError:  # created concurrently by a redelivery of the same event
             continue
         if not switched_off:
-            transaction.on_commit(partial(_enqueue, log.pk))
+            _enqueue(log.pk)
         created.append(log)
     return created
 
@@ -188,5 +186,5 @@ def email_retry(*, email: EmailLog) -> bool:
         status=EmailLog.Status.PENDING, attempts=0, next_attempt_at=timezone.now()
     )
     if updated:
-        transaction.on_commit(partial(_enqueue, email.pk))
+        _enqueue(email.pk)
     return bool(updated)

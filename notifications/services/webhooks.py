@@ -23,7 +23,6 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -40,6 +39,7 @@ from oms.actors import Actor
 from oms.alerts import exception_raise, exceptions_close_for
 from oms.errors import Conflict, FieldError, InvalidInput
 from oms.models import Merchant, OpsException, OutboxEvent
+from oms.outbox import enqueue_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -153,12 +153,10 @@ def webhook_subscription_delete(*, subscription: WebhookSubscription) -> None:
 
 
 def _enqueue(delivery_ids: list[str]) -> None:
+    """Send the deliveries in a job after commit; with the broker down, webhooks_send_due does."""
     from notifications.tasks import webhook_send
 
-    try:
-        webhook_send.apply_async((delivery_ids,), retry=False)
-    except Exception as exc:  # the rows are due now: the beat job sends them
-        logger.warning("broker unreachable (%r); webhook deliveries left to webhooks_send_due", exc)
+    enqueue_after_commit(webhook_send, delivery_ids)
 
 
 @transaction.atomic
@@ -191,7 +189,7 @@ def webhooks_for_event(*, event: OutboxEvent) -> list[WebhookDelivery]:
     WebhookDelivery.objects.bulk_create(rows, ignore_conflicts=True)
     ready = [str(r.pk) for r, s in zip(rows, subscriptions, strict=True) if not s.retry_at]
     if ready:
-        transaction.on_commit(partial(_enqueue, ready))
+        _enqueue(ready)
     return rows
 
 
@@ -213,7 +211,7 @@ def webhook_delivery_replay(*, delivery: WebhookDelivery, actor: Actor) -> Webho
     )
     logger.info("%s replays webhook delivery %s as %s", actor, delivery.pk, replay.pk)
     if not sub.retry_at:
-        transaction.on_commit(partial(_enqueue, [str(replay.pk)]))
+        _enqueue([str(replay.pk)])
     return replay
 
 
@@ -353,7 +351,7 @@ def _record(delivery: WebhookDelivery, result: PostResult) -> None:
             backlog.filter(next_attempt_at__gt=now).update(next_attempt_at=now)
             ids = [str(pk) for pk in backlog.values_list("pk", flat=True)[:500]]
             if ids:
-                transaction.on_commit(partial(_enqueue, ids))
+                _enqueue(ids)
         return
     next_at = now + _backoff(delivery.attempts)
     failing_since = sub.failing_since or result.started_at

@@ -4,11 +4,8 @@ job applies the payment rule (ready, or capture first)."""
 
 from __future__ import annotations
 
-from functools import partial
-
-from django.db import transaction
-
 from oms.actors import Actor
+from oms.outbox import enqueue_after_commit
 from orders.fraud.models import FraudDecision
 from orders.fraud.services import order_fraud_screen
 from orders.models import Order
@@ -28,4 +25,4 @@ def order_after_validation(*, order: Order, actor: Actor, held: bool = False) ->
     held = held or (decision is not None and decision.outcome == FraudDecision.Outcome.REVIEW)
     tax = order_tax_check(order=order, actor=actor)
     if not held and not (tax and tax["held"]):
-        transaction.on_commit(partial(order_advance.delay, order.pk))
+        enqueue_after_commit(order_advance, order.pk)

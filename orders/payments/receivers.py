@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from functools import partial
-
-from django.db import transaction
-
 from oms.models import OutboxEvent
-from oms.outbox import consumer
+from oms.outbox import consumer, enqueue_after_commit
 from orders.payments.tasks import order_advance
 
 
@@ -17,4 +13,4 @@ def advance_after_hold(event: OutboxEvent) -> None:
     payment rule decides whether it goes on to `ready` (capturing first where needed)."""
     if event.subject_type == "orders.order":
         # The job calls the gateway: after this delivery commits, never inside it.
-        transaction.on_commit(partial(order_advance.delay, int(event.subject_id)))
+        enqueue_after_commit(order_advance, int(event.subject_id))

@@ -14,13 +14,13 @@ from functools import partial
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from oms.actors import Actor
 from oms.alerts import exception_raise
 from oms.errors import Conflict, DomainError, FieldError, InvalidInput
-from oms.outbox import emit
+from oms.outbox import emit, enqueue_after_commit
 from orders.models import CAPTURABLE, HOLDABLE, Hold, Order, OrderStatus, Payment, PaymentStatus
 from orders.payments import executor
 from orders.payments.executor import Outcome, Txn
@@ -102,7 +102,7 @@ def _run_after_commit(txn_ids: list[int], *, actor: Actor, background: bool) -> 
     if background:
         from orders.payments.tasks import payment_transactions_execute
 
-        transaction.on_commit(partial(payment_transactions_execute.delay, txn_ids))
+        enqueue_after_commit(payment_transactions_execute, txn_ids)
     else:
         transaction.on_commit(partial(executor.execute_many, txn_ids, actor=actor))
 
@@ -215,6 +215,23 @@ def order_advance(*, order_id: int, actor: Actor = SYSTEM) -> None:
     due (the capture job). Safe to run twice, concurrently too: the second run finds the first
     run's pending capture and sends it with the same idempotency key."""
     executor.execute_many(_advance(order_id, actor), actor=actor)
+
+
+def orders_advance_stale(*, now: datetime | None = None, older_than: timedelta = timedelta(minutes=2)) -> int:
+    """Beat job: move on validated orders whose after-commit advance job never ran (the broker
+    was down): no open hold and no gateway call made for them yet. Return how many it ran."""
+    now = now or timezone.now()
+    lost = (
+        Order.objects.filter(status=OrderStatus.VALIDATED, created_at__lt=now - older_than)
+        .exclude(Exists(Hold.objects.filter(order=OuterRef("pk"), resolved_at__isnull=True)))
+        .exclude(Exists(Txn.objects.filter(payment__order=OuterRef("pk"), source=Txn.Source.GATEWAY)))
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:200]
+    )
+    ids = list(lost)
+    for order_id in ids:
+        order_advance(order_id=order_id)
+    return len(ids)
 
 
 def payment_capture(

@@ -29,3 +29,8 @@ def payments_retry_due() -> int:
 @shared_task
 def payments_reauthorize_due() -> int:
     return services.payments_reauthorize_due()
+
+
+@shared_task
+def orders_advance_stale() -> int:
+    return services.orders_advance_stale()

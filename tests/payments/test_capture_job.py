@@ -107,3 +107,28 @@ def test_a_job_that_died_after_the_gateway_charged_is_not_charged_twice(api):
     assert len(ledger("capture")) == 1
     paid = Payment.objects.get(order_id=order_id)
     assert (paid.status, paid.captured_amount) == ("captured", Decimal("48.38"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_order_captured_while_the_broker_is_down_still_reaches_ready(api):
+    """The after-commit job never reached the broker: the capture answers 201 all the same and
+    the beat sweep moves the order on."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders.models import Order
+    from orders.payments.services import orders_advance_stale
+    from tests import payloads
+    from tests.conftest import unreachable_broker
+
+    body = payloads.order(payment={"transaction_type": "capture", "gateway": "sandbox", "token": "tok_visa_ok",
+                                   "amount": "48.38"})  # fmt: skip
+    with unreachable_broker():
+        response = api.client.post("/api/v1/orders/", body, format="json")
+    assert response.status_code == 201
+    order = Order.objects.get(number=response.json()["number"])
+    assert order.status == "validated"
+    assert orders_advance_stale() == 0  # too recent: its job may still be on its way
+    assert orders_advance_stale(now=timezone.now() + timedelta(minutes=3)) == 1
+    assert Order.objects.get(pk=order.pk).status != "validated"
