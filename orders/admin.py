@@ -103,7 +103,13 @@ class OrderAdmin(FSMAdminMixin, RecordAdmin):
         "open_holds",
         "placed_at",
     ]
-    list_filter = ["status", "channel__code", "merchant", OpenHoldTypeFilter, "service_level"]
+    list_filter = [
+        "status",
+        ("channel", admin.RelatedOnlyFieldListFilter),
+        "merchant",
+        OpenHoldTypeFilter,
+        "service_level",
+    ]
     search_fields = ["=number", "=external_id", "email", "first_name", "last_name", "=lines__sku"]
     list_select_related = ["merchant", "channel"]
     date_hierarchy = "placed_at"
@@ -144,7 +150,7 @@ class OrderAdmin(FSMAdminMixin, RecordAdmin):
 
     # Detail blocks
 
-    @admin.display(description="")
+    @admin.display(description="change")
     def amend_link(self, order: Order) -> SafeString:
         url = reverse("admin:orders_order_amend", args=[order.pk])
         return format_html('<a class="button" href="{}">Amend order…</a>', url)
@@ -219,7 +225,7 @@ class OrderAdmin(FSMAdminMixin, RecordAdmin):
         ]  # fmt: skip
         return _table(["when", "what", "status", "who", "why"], rows)
 
-    @admin.display(description="")
+    @admin.display(description="from the other apps")
     def more_sections(self, order: Order) -> SafeString:
         return format_html_join(
             "", "<h3>{}</h3>{}", ((title, render(order)) for title, render in ORDER_PAGE_SECTIONS)
