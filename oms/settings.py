@@ -136,7 +136,8 @@ SPECTACULAR_SETTINGS = {
 
 # Celery: the broker needs no server by default (kombu's filesystem transport under var/).
 _BROKER_DIR = VAR_DIR / "broker"
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+# kombu warns about a missing host on a bare "filesystem://"; the host means nothing to it.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://localhost//")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for folder in ("broker", "broker-control"):
         (VAR_DIR / folder).mkdir(exist_ok=True)
