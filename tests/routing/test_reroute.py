@@ -126,3 +126,17 @@ def test_cancelling_allocated_quantities_releases_their_stock(net):
     assert order.status == "cancelled"
     assert (allocated_at("DC-EAST", "A"), allocated_at("DC-EAST", "B")) == (0, 0)
     assert stock_audit() == []
+
+
+def test_cancelling_the_backordered_units_makes_a_partially_allocated_order_allocated(net):
+    net.stock("DC-EAST", "A", 2)
+    net.policy({"name": "Nearest", **NEAREST})
+    order = net.order(("A", 3))
+    order_allocate(order_id=order.pk)
+    order.refresh_from_db()
+    assert (order.status, lines_of(order)) == ("partially_allocated", {"A": (2, 1)})
+    line = order.lines.get()
+    order_cancel(order=order, actor=ACTOR, reason="Customer takes two", lines=[{"line": line.pk, "quantity": 1}])
+    order.refresh_from_db()
+    assert (order.status, lines_of(order)) == ("allocated", {"A": (2, 0)})
+    assert allocated_at("DC-EAST") == 2

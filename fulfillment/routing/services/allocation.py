@@ -36,8 +36,8 @@ from oms.outbox import emit
 from oms.refs import Ref
 from orders.models import Hold, Order, OrderLine, OrderStatus
 from orders.services.holds import hold_place
-from orders.services.timeline import order_payload, record, run_transition
-from orders.status import status_from_lines
+from orders.services.status import order_allocation_reconcile
+from orders.services.timeline import order_payload, record
 
 logger = logging.getLogger(__name__)
 
@@ -52,11 +52,6 @@ ALLOCATABLE = [
     OrderStatus.RELEASED,
     OrderStatus.PARTIALLY_SHIPPED,
 ]
-TRANSITIONS = {
-    OrderStatus.ALLOCATED: "allocate",
-    OrderStatus.PARTIALLY_ALLOCATED: "allocate_partially",
-    OrderStatus.BACKORDERED: "backorder",
-}
 # Backorders are retried on receipt of stock at once; otherwise after this, doubling, up to the cap.
 RETRY_FIRST = timedelta(minutes=15)
 RETRY_CAP = timedelta(hours=12)
@@ -167,18 +162,6 @@ def _backorder_next(
     )
 
 
-def reconcile_status(order: Order, lines: list[OrderLine], *, actor: Actor, reason: str, payload: dict) -> bool:
-    """Move the order to the allocation state its lines call for; return whether it moved."""
-    target = status_from_lines(lines)
-    transition = TRANSITIONS.get(target)
-    if transition is None or order.status == target or order.status not in ALLOCATABLE:
-        return False
-    if order.status == OrderStatus.PARTIALLY_SHIPPED:
-        return False
-    run_transition(order, transition, actor=actor, event_type=None, reason=reason, payload=payload)
-    return True
-
-
 def allocate_locked(
     *,
     order: Order,
@@ -199,7 +182,7 @@ def allocate_locked(
     lines = list(OrderLine.objects.filter(order=order).select_related("product").order_by("position"))
     quantities = open_quantities(lines)
     if not any(quantities.values()):
-        reconcile_status(order, lines, actor=actor, reason="Nothing left to route", payload={})
+        order_allocation_reconcile(order, lines, actor=actor, reason="Nothing left to route")
         Backorder.objects.filter(order=order).delete()
         return None
     now = now or timezone.now()
@@ -251,7 +234,7 @@ def allocate_locked(
         order.promise_date = plan.promise_date
         plan.details["promise_date_computed"] = plan.promise_date.isoformat()  # type: ignore[union-attr]
     payload = {"decision": decision.pk}
-    moved = reconcile_status(order, lines, actor=actor, reason=plan.explanation, payload=payload)
+    moved = order_allocation_reconcile(order, lines, actor=actor, reason=plan.explanation, payload=payload)
     if not moved:
         if computed_promise:
             order.save(update_fields=["promise_date", "updated_at"])
