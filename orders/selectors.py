@@ -32,7 +32,7 @@ def order_get(*, merchant: Merchant, number: str) -> Order:
     """The order with everything its page shows; another merchant's order is NotFound."""
     order = (
         Order.objects.filter(merchant=merchant, number=number)
-        .select_related("channel", "pickup_node", "merchant")
+        .select_related("channel", "pickup_node", "merchant", "fraud_decision")
         .prefetch_related(
             "lines",
             "payments",

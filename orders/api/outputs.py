@@ -174,5 +174,8 @@ class OrderOut(OrderSummaryOut):
         return data
 
     def get_fraud(self, order: Order) -> dict[str, Any] | None:
-        decision = FraudDecision.objects.filter(order=order).first()
-        return FraudDecisionOut(decision).data if decision else None
+        try:
+            decision = order.fraud_decision  # select_related by order_get
+        except FraudDecision.DoesNotExist:
+            return None
+        return FraudDecisionOut(decision).data
