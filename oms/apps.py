@@ -1,5 +1,15 @@
-from django.apps import AppConfig
+from typing import Any
+
+from django.apps import AppConfig, apps
 from django.db.models.signals import post_migrate
+
+
+def _groups_after_migrate(app_config: AppConfig, **kwargs: Any) -> None:
+    # post_migrate fires once per app; by the last one every app's permissions exist.
+    if app_config is list(apps.get_app_configs())[-1]:
+        from oms.permissions import ensure_groups
+
+        ensure_groups()
 
 
 class OmsConfig(AppConfig):
@@ -8,6 +18,5 @@ class OmsConfig(AppConfig):
 
     def ready(self) -> None:
         from oms import checks  # noqa: F401  (registers the deploy checks)
-        from oms.permissions import ensure_groups
 
-        post_migrate.connect(ensure_groups, dispatch_uid="oms.ensure_groups")
+        post_migrate.connect(_groups_after_migrate, dispatch_uid="oms.ensure_groups")

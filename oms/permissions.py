@@ -7,8 +7,6 @@ that app starting so) — e.g. "inventory.view_*". Every app's permissions are l
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 
@@ -56,7 +54,7 @@ def _query(spec: str) -> Q:
     return Q(content_type__app_label=app, codename=codename)
 
 
-def ensure_groups(**kwargs: Any) -> None:
+def ensure_groups() -> None:
     """Create or update each group with exactly its permissions."""
     for name, specs in GROUPS.items():
         group, _ = Group.objects.get_or_create(name=name)
