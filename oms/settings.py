@@ -161,16 +161,14 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Celery: the broker needs no server by default: kombu's SQLAlchemy transport on a SQLite file
-# under var/. (kombu's filesystem transport lets a reader take a message file before its writer
-# has written it: the worker then dies on a JSONDecodeError and the message is lost.)
+# under var/ (oms/broker.py). (kombu's filesystem transport lets a reader take a message file
+# before its writer has written it: the worker then dies on a JSONDecodeError, message lost.)
 EMBEDDED_BROKER_FILE = VAR_DIR / "broker.sqlite3"
-_EMBEDDED_BROKER_URL = f"sqla+sqlite:///{EMBEDDED_BROKER_FILE}"
+_EMBEDDED_BROKER_URL = f"oms-sqlite+sqlite:///{EMBEDDED_BROKER_FILE}"
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", _EMBEDDED_BROKER_URL)
 EMBEDDED_BROKER = _EMBEDDED_BROKER_URL == CELERY_BROKER_URL
-if CELERY_BROKER_URL.startswith(("sqla+", "sqlalchemy+")):
-    # Writers wait for SQLite's lock rather than fail. (The transport hands every option to
-    # SQLAlchemy's create_engine, so kombu's polling_interval cannot be set: the worker polls once
-    # a second when its queue is empty, and drains it without pause otherwise.)
+if CELERY_BROKER_URL.startswith(("oms-sqlite+", "sqla+", "sqlalchemy+")):
+    # Writers wait for SQLite's lock rather than fail (these options go to create_engine).
     CELERY_BROKER_TRANSPORT_OPTIONS = {"connect_args": {"timeout": 30}}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -186,7 +184,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "inventory-availability-changes": {"task": "inventory.tasks.availability_changes", "schedule": 5.0},
     "inventory-snapshots-resume": {"task": "inventory.tasks.snapshots_resume", "schedule": 60.0},
     "payments-retry-due": {"task": "orders.payments.tasks.payments_retry_due", "schedule": 15.0},
-    "payments-advance-stale": {"task": "orders.payments.tasks.orders_advance_stale", "schedule": 60.0},
+    "payments-advance-stale": {"task": "orders.payments.tasks.orders_advance_stale", "schedule": 15.0},
     "payments-reauthorize-due": {"task": "orders.payments.tasks.payments_reauthorize_due", "schedule": 3600.0},
     "fulfillment-release-due": {"task": "fulfillment.tasks.orders_release_due", "schedule": 30.0},
     "fulfillment-pick-delays": {"task": "fulfillment.tasks.pick_delays_detect", "schedule": 300.0},
@@ -198,8 +196,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "notifications-webhooks-due": {"task": "notifications.tasks.webhooks_send_due", "schedule": 5.0},
     "routing-backorders-retry": {"task": "fulfillment.routing.tasks.backorders_retry", "schedule": 60.0},
     "routing-backorders-expire": {"task": "fulfillment.routing.tasks.backorders_expire", "schedule": 3600.0},
-    "routing-ready-sweep": {"task": "fulfillment.routing.tasks.orders_allocate_stale", "schedule": 60.0},
+    "routing-ready-sweep": {"task": "fulfillment.routing.tasks.orders_allocate_stale", "schedule": 15.0},
 }
+
+# An order whose next step's job has not run this long after it became due (the broker was
+# down, or a killed worker took the job with it) is moved on by a sweeper that runs every 15 s:
+# no order waits much more than a minute for its next step (docs/RELIABILITY.md).
+PIPELINE_STALE_SECONDS = env_int("PIPELINE_STALE_SECONDS", 40)
 
 # Outbox: an event not dispatched this many seconds after it was written is re-dispatched.
 OUTBOX_SWEEP_AFTER_SECONDS = env_int("OUTBOX_SWEEP_AFTER_SECONDS", 30)
