@@ -15,6 +15,7 @@ SKUS = ["TSHIRT-RED-M", "TSHIRT-BLUE-M", "TSHIRT-BLACK-L", "TSHIRT-WHITE-S"]
 
 
 def order_body(external_id: str, *, sku: str = "TSHIRT-RED-M", token: str = "tok_visa_ok") -> dict[str, Any]:
+    """One unit of `sku`, authorized by the channel: the OMS captures it (the sandbox gateway)."""
     address = {
         "first_name": "Ana", "last_name": "Silva", "line1": "1 Market St", "city": "San Francisco",
         "region": "CA", "postal_code": "94105", "country": "US",
@@ -30,7 +31,7 @@ def order_body(external_id: str, *, sku: str = "TSHIRT-RED-M", token: str = "tok
         "lines": [{"sku": sku, "quantity": 1, "unit_price": "19.99", "discount": "0.00", "tax": "1.70"}],
         "shipping": {"service_level": "standard", "price": "5.00", "tax": "0.00"},
         "fulfillment": {"type": "ship"},
-        "payment": {"transaction_type": "capture", "gateway": "sandbox", "token": token, "amount": "26.69"},
+        "payment": {"transaction_type": "authorize", "gateway": "sandbox", "token": token, "amount": "26.69"},
         "total": "26.69",
     }
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from drills.load import SKUS, order_body, post_order
+from drills.processes import descendants, program_pid
 
 ROOT = Path(__file__).resolve().parent.parent
 # Steps the pipeline takes without waiting for time or a person (docs/STATE_MACHINES.md).
@@ -32,34 +33,6 @@ def stack_env(var_dir: Path, port: int) -> dict[str, str]:
     """The environment of a fresh clone: no database or broker URL, nothing of this shell's."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "CELERY_", "DJANGO_", "OMS_", "DB_"))}
     return {**env, "OMS_VAR_DIR": str(var_dir), "PORT": str(port), "DJANGO_SETTINGS_MODULE": "oms.settings"}
-
-
-def descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def worker_pid(stack_pid: int) -> int | None:
-    for pid in descendants(stack_pid):
-        try:
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        # The worker's main process: the child of run_stack, not one of its pool processes.
-        if b"worker" in argv and b"celery" in argv and os.getpgid(pid) == pid:
-            return pid
-    return None
 
 
 def main() -> None:
@@ -94,7 +67,7 @@ def main() -> None:
     while time.monotonic() < end:
         if kill_at and time.monotonic() >= kill_at[0]:
             kill_at.pop(0)
-            pid = worker_pid(stack.pid)
+            pid = program_pid(stack.pid, b"worker")
             if pid:
                 os.kill(pid, signal.SIGKILL)
                 kills.append(f"{time.monotonic() - started:.0f} s (pid {pid})")

@@ -14,7 +14,7 @@ backlog = int(os.environ.get("WEB_BACKLOG", "2048"))
 # A request that takes longer than this is killed (its worker is replaced); capture takes well
 # under a second.
 timeout = 60
-graceful_timeout = 20
+graceful_timeout = 10
 accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 

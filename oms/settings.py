@@ -204,6 +204,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 # no order waits much more than a minute for its next step (docs/RELIABILITY.md).
 PIPELINE_STALE_SECONDS = env_int("PIPELINE_STALE_SECONDS", 40)
 
+# An Idempotency-Key claim still unanswered after this long belongs to a request whose process
+# died (gunicorn kills a request after 60 s): a retry with the same key takes it over.
+IDEMPOTENCY_ABANDONED_SECONDS = env_int("IDEMPOTENCY_ABANDONED_SECONDS", 120)
+
 # Outbox: an event not dispatched this many seconds after it was written is re-dispatched.
 OUTBOX_SWEEP_AFTER_SECONDS = env_int("OUTBOX_SWEEP_AFTER_SECONDS", 30)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 12)

@@ -49,7 +49,7 @@ class Supervisor:
         backoff_base: float = 1.0,
         backoff_max: float = 30.0,
         stable_after: float = 30.0,
-        stop_timeout: float = 20.0,
+        stop_timeout: float = 30.0,
     ) -> None:
         self.programs = {name: Program(name, list(argv)) for name, argv in programs.items()}
         self.log = log

@@ -118,6 +118,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Any:
         report.longrepr = f"PostgreSQL-marked test was skipped under CI: {report.longrepr}"
 
 
+def suite_database_url() -> str:
+    """DATABASE_URL of the test database, for processes the suite starts (workers, run_stack)."""
+    from urllib.parse import quote
+
+    db = settings.DATABASES["default"]
+    auth = quote(db.get("USER") or "")
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"])
+    return f"postgres://{auth}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
 @pytest.fixture
 def celery_worker_process(transactional_db: Any, tmp_path: Any) -> Iterator[Any]:
     """A real `celery -A oms worker` subprocess on Redis, working on this test's database.
@@ -132,17 +143,13 @@ def celery_worker_process(transactional_db: Any, tmp_path: Any) -> Iterator[Any]
     import time
     import zlib
     from pathlib import Path
-    from urllib.parse import quote
 
     import redis
 
     db = settings.DATABASES["default"]
     if db["ENGINE"] != "django.db.backends.postgresql":
         pytest.skip("a real worker needs PostgreSQL")
-    auth = quote(db.get("USER") or "")
-    if db.get("PASSWORD"):
-        auth += ":" + quote(db["PASSWORD"])
-    database_url = f"postgres://{auth}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+    database_url = suite_database_url()
     number = int(os.environ.get("OMS_TEST_REDIS_DB") or 1 + zlib.crc32(db["NAME"].encode()) % 15)
     broker = f"redis://127.0.0.1:6379/{number}"
     redis.Redis.from_url(broker).flushdb()
