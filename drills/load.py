@@ -36,12 +36,14 @@ def order_body(external_id: str, *, sku: str = "TSHIRT-RED-M", token: str = "tok
     }
 
 
-def post_order(base_url: str, body: dict[str, Any], *, key: str, timeout: float = 60) -> tuple[int, Any]:
+def post_order(
+    base_url: str, body: dict[str, Any], *, key: str, timeout: float = 60, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
     """POST one order; return (status, parsed body), or (0, error text) when no answer came."""
     request = urllib.request.Request(
         f"{base_url}/api/v1/orders/",
         data=json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json", **(headers or {})},
         method="POST",
     )
     try:

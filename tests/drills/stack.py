@@ -30,8 +30,8 @@ class Stack:
     def __init__(self, process: subprocess.Popen[bytes], base: str, log: Path) -> None:
         self.process, self.base, self.log = process, base, log
 
-    def post(self, body: dict[str, Any], timeout: float = 60) -> tuple[int, Any]:
-        return post_order(self.base, body, key=DEMO_API_KEY, timeout=timeout)
+    def post(self, body: dict[str, Any], timeout: float = 60, **headers: str) -> tuple[int, Any]:
+        return post_order(self.base, body, key=DEMO_API_KEY, timeout=timeout, headers=headers)
 
     def pid_of(self, word: bytes) -> int:
         pid = program_pid(self.process.pid, word)
