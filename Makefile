@@ -45,9 +45,10 @@ format: setup
 bench: setup
 	$(BIN)/python -m bench
 
-# Fault drills on PostgreSQL (DATABASE_URL) with real processes; SOAK_MINUTES sets the soak.
+# Fault drills with real processes (on PostgreSQL: DATABASE_URL), then the soak of `make run`
+# on the embedded default (SOAK_MINUTES, default 30; SOAK_PORT, default 8100).
 drill: setup
-	$(BIN)/python -m pytest -m drill -p no:randomly tests/drills $(PYTEST_ARGS)
+	OMS_DRILLS=1 $(BIN)/python -m pytest tests/drills tests/properties $(PYTEST_ARGS)
 	$(BIN)/python -m drills.soak
 
 clean:
