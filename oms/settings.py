@@ -108,7 +108,6 @@ if not EMBEDDED_DATABASE and DB_POOL_MAX_SIZE > 0:
         "max_idle": 60,
     }
 if EMBEDDED_DATABASE:
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets the web process, the worker and beat read while one of them writes;
         # IMMEDIATE takes the write lock up front so concurrent writers wait instead of failing.
