@@ -11,6 +11,9 @@ from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 
 CSR, WAREHOUSE, FINANCE, ADMIN = "CSR", "Warehouse", "Finance", "Admin"
+# Approves appeasements, claims and refunds above a CSR's limit, up to the lead's limit
+# (returns.services.approvals); Finance approves above that.
+CSR_LEAD = "CSR lead"
 
 
 def manage(app: str, model: str) -> list[str]:
@@ -45,6 +48,8 @@ GROUPS: dict[str, list[str]] = {
     ],
     ADMIN: ["*"],
 }  # fmt: skip
+# A CSR lead can do what a CSR can, and approve amounts up to the lead's limit.
+GROUPS[CSR_LEAD] = [*GROUPS[CSR], "returns.approve_up_to_lead_limit"]
 
 
 def _query(spec: str) -> Q:
