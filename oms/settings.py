@@ -176,7 +176,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "routing-backorders-retry": {"task": "fulfillment.routing.tasks.backorders_retry", "schedule": 60.0},
     "routing-backorders-expire": {"task": "fulfillment.routing.tasks.backorders_expire", "schedule": 3600.0},
     "routing-ready-sweep": {"task": "fulfillment.routing.tasks.orders_allocate_stale", "schedule": 60.0},
+    "returns-expire-due": {"task": "returns.tasks.returns_expire_due", "schedule": 3600.0},
 }
+
+# Returns: links in customer e-mails (the return label) start here.
+OMS_PUBLIC_URL = env_str("OMS_PUBLIC_URL", "http://127.0.0.1:8000")
 
 # Outbox: an event not dispatched this many seconds after it was written is re-dispatched.
 OUTBOX_SWEEP_AFTER_SECONDS = env_int("OUTBOX_SWEEP_AFTER_SECONDS", 30)
