@@ -13,8 +13,15 @@ from inventory.models import Node, Product, StockLevel
 from orders.models import Order, OrderStatus
 from returns.models import ReturnReason, ReturnSettings
 from tests.factories import (
-    FulfillmentOrderFactory, FulfillmentOrderLineFactory, NodeFactory, OrderFactory, OrderLineFactory,
-    PaymentFactory, ShipmentFactory, ShipmentLineFactory, TaxRateFactory,
+    FulfillmentOrderFactory,
+    FulfillmentOrderLineFactory,
+    NodeFactory,
+    OrderFactory,
+    OrderLineFactory,
+    PaymentFactory,
+    ShipmentFactory,
+    ShipmentLineFactory,
+    TaxRateFactory,
 )  # fmt: skip
 
 
