@@ -206,7 +206,7 @@ def _authorize(rma: Return, *, actor: Actor, reason: str) -> None:
         extra["instructions"] = settings_for(rma.merchant_id).store_instructions
     node = rma.node
     extra["return_address"] = {
-        "name": node.name, "line1": node.line1, "city": node.city, "region": node.region,
+        "company": node.name, "line1": node.line1, "city": node.city, "region": node.region,
         "postal_code": node.postal_code, "country": node.country,
     }  # fmt: skip
     ReturnUnit.objects.filter(line__rma=rma, acceptance=Acceptance.MANUAL_REVIEW).update(acceptance=Acceptance.ACCEPTED)
