@@ -177,6 +177,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "routing-backorders-expire": {"task": "fulfillment.routing.tasks.backorders_expire", "schedule": 3600.0},
     "routing-ready-sweep": {"task": "fulfillment.routing.tasks.orders_allocate_stale", "schedule": 60.0},
     "returns-expire-due": {"task": "returns.tasks.returns_expire_due", "schedule": 3600.0},
+    "returns-exchanges-capture-due": {"task": "returns.tasks.exchanges_capture_due", "schedule": 3600.0},
 }
 
 # Returns: links in customer e-mails (the return label) start here.

@@ -306,6 +306,8 @@ class Exchange(models.Model):
     rma = models.OneToOneField(Return, on_delete=models.CASCADE, related_name="exchange")
     lines = models.JSONField(default=list, help_text="[{sku, quantity, unit_price}] of the replacement.")
     replacement_order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # The customer's token for the difference and the advance hold ({gateway, token}); never a card number.
+    payment = models.JSONField(default=dict, blank=True)
     returned_value = models.DecimalField(max_digits=12, decimal_places=3, default=Decimal(0))
     replacement_value = models.DecimalField(max_digits=12, decimal_places=3, default=Decimal(0))
     # Positive: the customer pays it (collected through the gateway); negative: refunded.

@@ -631,8 +631,34 @@ def payments_on_order_cancel(*, order: Order, actor: Actor, reason: str, lines: 
 # Authorizations that lapse.
 
 
+def payment_authorize_hold(*, order: Order, gateway: str, token: str, amount: Decimal, actor: Actor) -> Payment:
+    """Authorize a new payment on the order through the gateway and hold it (nothing captured):
+    security for goods the customer still has (an advance exchange). Return the payment with the
+    outcome: `authorized`, or `failed` when the gateway refused. Call outside a transaction."""
+    with transaction.atomic():
+        order_lock(order)
+        payment = Payment.objects.create(
+            order=order, gateway=gateway, transaction_type=Payment.TransactionType.AUTHORIZE, token=token,
+            amount=amount, currency=order.currency,
+        )  # fmt: skip
+        txn = executor.prepare(payment, Txn.Kind.AUTHORIZE, amount, actor=actor)
+    executor.execute(txn.pk, actor=actor)
+    return Payment.objects.get(pk=payment.pk)
+
+
 @executor.on_outcome(Txn.Kind.REAUTHORIZE)
 def _reauthorized(txn: Txn, payment: Payment, order: Order, actor: Actor) -> None:
+    if payment.status == PaymentStatus.PENDING:  # a first authorization (payment_authorize_hold)
+        if txn.outcome == Outcome.SUCCEEDED:
+            payment.authorize(txn.amount)
+            payment.authorization_reference = txn.gateway_reference
+            payment.authorization_expires_at = timezone.now() + gateway_get(payment.gateway).authorization_ttl
+        else:
+            payment.fail()
+        payment.save()
+        record(order, "payment_authorized" if txn.outcome == Outcome.SUCCEEDED else "payment_authorization_refused",
+               actor=actor, payload={"payment": payment.pk, "amount": str(txn.amount)})  # fmt: skip
+        return
     if txn.outcome == Outcome.SUCCEEDED:
         if payment.status in (PaymentStatus.FAILED, PaymentStatus.EXPIRED):
             payment.reopen()

@@ -8,8 +8,10 @@ from rest_framework import serializers
 
 from oms.api.base import StrictSerializer
 from oms.api.fields import MoneyField, StrictBooleanField, StrictCharField, StrictIntegerField
+from orders.api.inputs import RefusesCardNumbers
 from orders.api.payments_out import RefundOut
-from returns.models import Grade, Return, ReturnEvent, ReturnLine, ReturnUnit
+from orders.payments.gateways import gateway_codes
+from returns.models import Exchange, Grade, Return, ReturnEvent, ReturnLine, ReturnUnit
 from returns.services.requests import label_url
 
 # --- in ---------------------------------------------------------------------------------------
@@ -30,11 +32,34 @@ class ReturnLineIn(StrictSerializer):
         return attrs
 
 
-class ReturnIn(StrictSerializer):
+class ExchangeLineIn(StrictSerializer):
+    sku = StrictCharField(max_length=64)
+    quantity = StrictIntegerField(min_value=1)
+    unit_price = MoneyField(help_text="The replacement's price, tax included.")
+
+
+class TokenIn(StrictSerializer):
+    gateway = StrictCharField(max_length=30)
+    token = StrictCharField(max_length=255, help_text="A gateway token; never a card number.")
+
+    def validate_gateway(self, value: str) -> str:
+        if value not in gateway_codes():
+            raise serializers.ValidationError(f"Unknown gateway; one of {', '.join(gateway_codes())}.")
+        return value
+
+
+class ExchangeIn(StrictSerializer):
+    lines = ExchangeLineIn(many=True, allow_empty=False)
+    payment = TokenIn(required=False, help_text="For a positive difference, and the hold of an advance exchange.")
+    advance = StrictBooleanField(required=False, help_text="Ship the replacement before the return arrives.")
+
+
+class ReturnIn(RefusesCardNumbers):
     order = StrictCharField(max_length=32, help_text="The order number.")
     lines = ReturnLineIn(many=True, allow_empty=False)
     method = serializers.ChoiceField(choices=Return.Method.choices)
     node = StrictCharField(max_length=40, required=False, help_text="The store, for an in-store return.")
+    exchange = ExchangeIn(required=False, help_text="Replacement lines: an exchange instead of a refund.")
 
 
 class ReasonIn(StrictSerializer):
@@ -95,6 +120,15 @@ class ReturnEventOut(serializers.ModelSerializer):
         fields = ["name", "from_status", "to_status", "reason", "actor_label", "payload", "created_at"]
 
 
+class ExchangeOut(serializers.ModelSerializer):
+    replacement_order = serializers.SlugRelatedField(slug_field="number", read_only=True)
+
+    class Meta:
+        model = Exchange
+        fields = ["lines", "returned_value", "replacement_value", "difference", "advance", "replacement_order",
+                  "capture_due_at", "hold_settled"]  # fmt: skip
+
+
 class ReturnOut(serializers.ModelSerializer):
     order = serializers.CharField(source="order.number")
     node = serializers.CharField(source="node.code")
@@ -102,11 +136,16 @@ class ReturnOut(serializers.ModelSerializer):
     label_url = serializers.SerializerMethodField()
     lines = LineOut(many=True)
     refund = RefundOut(read_only=True)
+    exchange = serializers.SerializerMethodField()
 
     class Meta:
         model = Return
         fields = ["id", "number", "order", "status", "method", "node", "carrier", "tracking_number", "label_url",
-                  "decision_reason", "lines", "refund", "created_at", "status_changed_at"]  # fmt: skip
+                  "decision_reason", "lines", "refund", "exchange", "created_at", "status_changed_at"]  # fmt: skip
+
+    def get_exchange(self, rma: Return) -> dict[str, Any] | None:
+        exchange = Exchange.objects.filter(rma=rma).select_related("replacement_order").first()
+        return ExchangeOut(exchange).data if exchange else None
 
     def get_label_url(self, rma: Return) -> str | None:
         return label_url(rma) if rma.tracking_number else None

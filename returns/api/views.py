@@ -29,7 +29,7 @@ from returns.models import Return
 from returns.selectors import return_get, return_list
 from returns.services.receiving import return_receive
 from returns.services.refunds import return_inspect_and_refund, return_settle
-from returns.services.requests import return_authorize, return_reject, return_request
+from returns.services.requests import return_authorize, return_open, return_reject
 
 ERRORS = {400: ErrorBodySerializer, 404: ErrorBodySerializer, 409: ErrorBodySerializer, 422: ErrorBodySerializer}
 
@@ -54,8 +54,8 @@ class ReturnListCreateView(NodeAPIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         order = order_get(merchant=self.merchant, number=data["order"])
-        rma = return_request(order=order, lines=data["lines"], method=data["method"], node_code=data.get("node"),
-                             actor=self.actor)  # fmt: skip
+        rma = return_open(order=order, lines=data["lines"], method=data["method"], node_code=data.get("node"),
+                          exchange=data.get("exchange"), actor=self.actor)  # fmt: skip
         return Response(ReturnDetailOut(return_get(merchant=self.merchant, id=rma.pk)).data, status.HTTP_201_CREATED)
 
 

@@ -3,8 +3,6 @@ orders refund service, and the return completed when it succeeded."""
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
@@ -13,86 +11,16 @@ from inventory.models import Node
 from oms.actors import Actor
 from oms.errors import Conflict
 from oms.refs import Ref
-from orders.models import Order, OrderLine, Payment
+from orders.models import Order, Payment
 from orders.payments.models import Refund
 from orders.payments.services import refund_issue
 from orders.services.holds import order_lock
-from orders.tax.providers import tax_provider
-from returns.models import Acceptance, Receipt, Return, ReturnStatus, ReturnUnit, ShippingRefund
-from returns.services.common import cents, return_lock, settings_for
+from returns.models import Return, ReturnStatus
+from returns.services.common import return_lock, settings_for
+from returns.services.exchanges import exchange_refund_due
+from returns.services.quotes import RefundQuote, return_quote
 from returns.services.receiving import return_inspect
 from returns.timeline import return_record, return_transition
-
-
-@dataclass(frozen=True)
-class RefundQuote:
-    items: Decimal  # price paid after discounts, prorated per unit
-    tax: Decimal  # the items' tax, from the tax provider (else as declared)
-    shipping: Decimal
-    shipping_tax: Decimal
-    restocking_fee: Decimal
-    quantities: dict[int, int]  # order line id -> units refunded
-
-    @property
-    def total(self) -> Decimal:
-        return self.items + self.tax + self.shipping + self.shipping_tax - self.restocking_fee
-
-    def as_json(self) -> dict[str, str]:
-        return {k: str(getattr(self, k)) for k in ("items", "tax", "shipping", "shipping_tax", "restocking_fee",
-                                                    "total")}  # fmt: skip
-
-
-def unit_net(line: OrderLine) -> Decimal:
-    """What one unit cost the customer: its price after the line's discount, prorated."""
-    return (line.unit_price * line.quantity - line.discount) / line.quantity
-
-
-def _merchandise(order: Order) -> Decimal:
-    return sum((line.unit_price * line.quantity - line.discount for line in order.lines.all()), Decimal(0))
-
-
-def refund_quote(
-    order: Order, quantities: dict[int, int], *, fees: dict[int, Decimal] | None = None, whole_order: bool = False
-) -> RefundQuote:
-    """The refund of `quantities` (per order line): items after discounts, their tax, shipping per
-    the merchant's policy, minus restocking fees (percent per order line in `fees`)."""
-    currency = order.currency
-    lines = {line.pk: line for line in order.lines.all()}
-    values = {pk: unit_net(lines[pk]) * qty for pk, qty in quantities.items() if qty}
-    items = cents(sum(values.values(), Decimal(0)), currency)
-    policy = settings_for(order.merchant_id).shipping_refund
-    merchandise = _merchandise(order)
-    if policy == ShippingRefund.PRORATED and merchandise:
-        shipping = cents(order.shipping_price * sum(values.values(), Decimal(0)) / merchandise, currency)
-    elif policy == ShippingRefund.FULL_RETURN and whole_order:
-        shipping = order.shipping_price
-    else:
-        shipping = Decimal(0)
-    quote = tax_provider().calculate_refund(order=order, quantities=quantities, shipping=shipping)
-    if quote is not None:
-        tax, shipping_tax = sum(quote.lines.values(), Decimal(0)), quote.shipping
-    else:  # no rate for the place: give back the tax as the channel declared it, prorated
-        tax = sum((lines[pk].tax * qty / lines[pk].quantity for pk, qty in quantities.items()), Decimal(0))
-        shipping_tax = order.shipping_tax * shipping / order.shipping_price if order.shipping_price else Decimal(0)
-    fee = sum((values[pk] * pct / 100 for pk, pct in (fees or {}).items() if pk in values), Decimal(0))
-    return RefundQuote(
-        items=items, tax=cents(tax, currency), shipping=cents(shipping, currency),
-        shipping_tax=cents(shipping_tax, currency), restocking_fee=cents(fee, currency),
-        quantities={pk: qty for pk, qty in quantities.items() if qty},
-    )  # fmt: skip
-
-
-def _whole_order_back(order: Order) -> bool:
-    """Every unit delivered has come back (counting this return's received units)."""
-    return all(line.qty_returned >= line.qty_delivered for line in order.lines.all() if line.qty_delivered)
-
-
-def return_quote(rma: Return) -> RefundQuote:
-    """What the return refunds: its units received and accepted (after inspection)."""
-    units = ReturnUnit.objects.filter(line__rma=rma, receipt=Receipt.RECEIVED, acceptance=Acceptance.ACCEPTED)
-    quantities = Counter(units.values_list("line__order_line_id", flat=True))
-    fees = {line.order_line_id: line.reason.restocking_fee_percent for line in rma.lines.select_related("reason")}
-    return refund_quote(rma.order, dict(quantities), fees=fees, whole_order=_whole_order_back(rma.order))
 
 
 def refundable(order: Order) -> Decimal:
@@ -117,7 +45,8 @@ def return_settle(*, rma: Return, actor: Actor) -> Refund | None:
     if rma.status != ReturnStatus.INSPECTED:
         raise Conflict(f"Return {rma.number} is {rma.status}; it is refunded once inspected.", code="invalid_state")
     quote = return_quote(rma)
-    amount = min(quote.total, refundable(rma.order))
+    due = exchange_refund_due(rma=rma, total=quote.total, actor=actor)
+    amount = min(due, refundable(rma.order))
     refund = None
     if amount > 0:
         lines = [{"line": pk, "quantity": qty} for pk, qty in quote.quantities.items()]

@@ -26,6 +26,8 @@ from orders.services.holds import order_lock
 from returns import eligibility, selectors
 from returns.models import Acceptance, Receipt, Return, ReturnLine, ReturnReason, ReturnStatus, ReturnUnit
 from returns.services.common import receiving_node, return_carrier, return_lock, settings_for
+from returns.services.exchanges import exchange_advance_release, exchange_open
+from returns.services.quotes import expected_quote
 from returns.timeline import return_payload, return_record, return_transition
 
 LABEL_SALT = "returns.label"
@@ -90,10 +92,11 @@ def return_request(
     method: str,
     actor: Actor,
     node_code: str | None = None,
+    exchange: dict[str, Any] | None = None,
 ) -> Return:
-    """Open a return: check each line, refuse (422, each reason named) what is not eligible,
-    authorize at once what passes every check (when the merchant auto-authorizes), and leave
-    the rest in `requested` for a CSR (manual review)."""
+    """Open a return (with an exchange's replacement lines, if given): check each line, refuse
+    (422, each reason named) what is not eligible, authorize at once what passes every check
+    (when the merchant auto-authorizes), and leave the rest in `requested` for a CSR."""
     if method == Return.Method.IN_STORE and not node_code:
         raise InvalidInput([FieldError("node", "required", "An in-store return names the store.")])
     with transaction.atomic():
@@ -127,6 +130,8 @@ def return_request(
                 for _ in range(line.quantity)
             )
         rma.order = order
+        if exchange:
+            exchange_open(rma=rma, data=exchange, expected=expected_quote(rma).total, actor=actor)
         _emit_requested(rma, actor)
         if not review and settings_for(order.merchant_id).auto_authorize:
             _authorize(rma, actor=actor, reason="Every line passed the eligibility checks")
@@ -218,9 +223,32 @@ def _locked(rma: Return) -> Return:
     return return_lock(rma)
 
 
-@transaction.atomic
+def return_open(
+    *,
+    order: Order,
+    lines: list[dict[str, Any]],
+    method: str,
+    actor: Actor,
+    node_code: str | None = None,
+    exchange: dict[str, Any] | None = None,
+) -> Return:
+    """Request a return (return_request); an advance exchange authorized at once is released."""
+    rma = return_request(order=order, lines=lines, method=method, actor=actor, node_code=node_code, exchange=exchange)
+    if rma.status == ReturnStatus.AUTHORIZED:
+        exchange_advance_release(rma=rma, actor=actor)
+    return rma
+
+
 def return_authorize(*, rma: Return, actor: Actor, reason: str = "") -> Return:
-    """A CSR authorizes a return waiting for review (its units in manual review are accepted)."""
+    """A CSR authorizes a return waiting for review (its units in manual review are accepted);
+    an advance exchange is then released."""
+    rma = _authorize_reviewed(rma, actor, reason)
+    exchange_advance_release(rma=rma, actor=actor)
+    return rma
+
+
+@transaction.atomic
+def _authorize_reviewed(rma: Return, actor: Actor, reason: str) -> Return:
     rma = _locked(rma)
     try:
         _authorize(rma, actor=actor, reason=reason or "Authorized by a CSR")
