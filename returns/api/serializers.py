@@ -11,7 +11,7 @@ from oms.api.fields import MoneyField, StrictBooleanField, StrictCharField, Stri
 from orders.api.inputs import RefusesCardNumbers
 from orders.api.payments_out import RefundOut
 from orders.payments.gateways import gateway_codes
-from returns.models import Exchange, Grade, Return, ReturnEvent, ReturnLine, ReturnUnit
+from returns.models import Appeasement, Claim, Exchange, Grade, Return, ReturnEvent, ReturnLine, ReturnUnit
 from returns.services.requests import label_url
 
 # --- in ---------------------------------------------------------------------------------------
@@ -86,7 +86,7 @@ class InspectIn(StrictSerializer):
     grades = GradeIn(many=True, allow_empty=False)
 
 
-class AppeasementIn(StrictSerializer):
+class AppeasementIn(RefusesCardNumbers):
     amount = MoneyField()
     reason = StrictCharField(max_length=500)
 
@@ -163,3 +163,43 @@ def order_returns(order: Any) -> list[dict[str, Any]]:
     from returns.selectors import returns_of_order
 
     return ReturnOut(returns_of_order(order), many=True).data
+
+
+class ClaimLineIn(StrictSerializer):
+    line = StrictIntegerField(required=False)
+    sku = StrictCharField(max_length=64, required=False)
+    quantity = StrictIntegerField(min_value=1)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "line" not in attrs and "sku" not in attrs:
+            raise serializers.ValidationError({"line": "Name the order line (line) or its SKU (sku)."})
+        return attrs
+
+
+class ClaimIn(RefusesCardNumbers):
+    order = StrictCharField(max_length=32)
+    kind = serializers.ChoiceField(choices=Claim.Kind.choices)
+    resolution = serializers.ChoiceField(choices=Claim.Resolution.choices)
+    lines = ClaimLineIn(many=True, allow_empty=False)
+    reason = StrictCharField(max_length=1000)
+
+
+class ClaimOut(serializers.ModelSerializer):
+    order = serializers.CharField(source="order.number")
+    replacement_order = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    refund = RefundOut(read_only=True)
+
+    class Meta:
+        model = Claim
+        fields = ["id", "order", "kind", "resolution", "reason", "lines", "amount", "level", "status", "refund",
+                  "replacement_order", "created_by", "decided_by", "created_at", "decided_at"]  # fmt: skip
+
+
+class AppeasementOut(serializers.ModelSerializer):
+    order = serializers.CharField(source="order.number")
+    refund = RefundOut(read_only=True)
+
+    class Meta:
+        model = Appeasement
+        fields = ["id", "order", "amount", "reason", "level", "status", "refund", "created_by", "decided_by",
+                  "created_at", "decided_at"]  # fmt: skip
