@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, Max, QuerySet, Sum
 
 from fulfillment.models import FulfillmentOrderLine
 from fulfillment.tracking.models import ShipmentLine
 from oms.errors import NotFound
 from orders.models import Order
-from returns.models import Receipt, Return, ReturnStatus, ReturnUnit
+from returns.models import Receipt, Return, ReturnLine, ReturnStatus, ReturnUnit
 
 
 def delivered_at_by_line(order: Order) -> dict[int, datetime]:
@@ -67,3 +67,17 @@ def return_get(*, id: int, **scope: Any) -> Return:
 
 def returns_of_order(order: Order) -> QuerySet[Return]:
     return _returns({"order": order})
+
+
+def return_kpis(*, merchant: Any, since: datetime | None = None) -> dict[str, Any]:
+    """KPI inputs: returned units by reason (return rate by reason, against units delivered),
+    units returned for a wrong item sent (order accuracy), and the receipt outcomes."""
+    lines = ReturnLine.objects.filter(rma__merchant=merchant).exclude(rma__status=ReturnStatus.REJECTED)
+    units = ReturnUnit.objects.filter(line__rma__merchant=merchant)
+    if since is not None:
+        lines, units = lines.filter(rma__created_at__gte=since), units.filter(line__rma__created_at__gte=since)
+    by_reason = dict(lines.values("reason__code").annotate(n=Sum("quantity")).values_list("reason__code", "n"))
+    wrong = lines.filter(reason__wrong_item=True).aggregate(n=Sum("quantity"))["n"] or 0
+    receipt = dict(units.exclude(receipt=Receipt.AWAITING).values("receipt").annotate(n=Count("pk"))
+                   .values_list("receipt", "n"))  # fmt: skip
+    return {"units_by_reason": by_reason, "wrong_item_units": wrong, "receipt": receipt}
