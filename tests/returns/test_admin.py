@@ -15,7 +15,7 @@ from returns.models import Appeasement, Return
 from tests.factories import UserFactory
 from tests.returns.helpers import atp, delivered_order, setup_returns
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = pytest.mark.django_db
 
 
 def login(client: Any, group: str) -> Any:

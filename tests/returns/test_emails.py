@@ -9,7 +9,7 @@ import pytest
 from tests.notifications.conftest import parts
 from tests.returns.helpers import delivered_order, request, setup_returns, units
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = pytest.mark.django_db
 
 
 def test_it_e_mails_the_label_link_then_the_receipt_then_the_refund(

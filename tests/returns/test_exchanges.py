@@ -19,7 +19,7 @@ from returns.models import Exchange, Return
 from returns.services.exchanges import exchanges_capture_due
 from tests.returns.helpers import delivered_order, request, setup_returns, units
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = pytest.mark.django_db
 TOKEN = {"gateway": "sandbox", "token": "tok_visa_ok"}
 
 

@@ -21,7 +21,7 @@ from tests.factories import UserFactory
 from tests.notifications.conftest import parts
 from tests.returns.helpers import delivered_order, setup_returns
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = pytest.mark.django_db
 
 
 def user_in(group: str) -> Any:

@@ -17,7 +17,7 @@ from returns.models import Return
 from tests.fulfillment.helpers import tracking_event
 from tests.returns.helpers import atp, california_tax, delivered_order, request, setup_returns, units
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = pytest.mark.django_db
 
 
 def _grade_all(api: Any, body: dict[str, Any], grade: str = "resellable") -> Any:

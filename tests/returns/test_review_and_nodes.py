@@ -14,7 +14,7 @@ from returns.models import Return
 from returns.selectors import return_kpis
 from tests.returns.helpers import delivered_order, request, setup_returns, units
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = pytest.mark.django_db
 
 
 def node_client(node: Any) -> APIClient:
