@@ -12,6 +12,12 @@ class ReturnsConfig(AppConfig):
 
         register_tracking_hook(on_tracking_event)
 
+        from fulfillment.execution.jobs import register_completion_blocker
+        from returns.selectors import open_return_of
+
+        # An order is not completed while one of its returns is still open.
+        register_completion_blocker(open_return_of)
+
         from orders.api.outputs import ORDER_OUTPUT_SECTIONS
         from returns.api.serializers import order_returns
 

@@ -11,7 +11,7 @@ from fulfillment.models import FulfillmentOrderLine
 from fulfillment.tracking.models import ShipmentLine
 from oms.errors import NotFound
 from orders.models import Order
-from returns.models import Receipt, Return, ReturnLine, ReturnStatus, ReturnUnit
+from returns.models import OPEN, Receipt, Return, ReturnLine, ReturnStatus, ReturnUnit
 
 
 def delivered_at_by_line(order: Order) -> dict[int, datetime]:
@@ -81,3 +81,8 @@ def return_kpis(*, merchant: Any, since: datetime | None = None) -> dict[str, An
     receipt = dict(units.exclude(receipt=Receipt.AWAITING).values("receipt").annotate(n=Count("pk"))
                    .values_list("receipt", "n"))  # fmt: skip
     return {"units_by_reason": by_reason, "wrong_item_units": wrong, "receipt": receipt}
+
+
+def open_return_of(order: Order) -> str | None:
+    """The number of an open return of the order, if any (the completion job waits for it)."""
+    return Return.objects.filter(order=order, status__in=OPEN).values_list("number", flat=True).first()

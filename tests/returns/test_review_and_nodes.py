@@ -3,11 +3,14 @@ node only, wrong and short-shipped units, and the KPI inputs they leave."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
+from fulfillment.execution.jobs import orders_complete_due
 from fulfillment.execution.node_keys import node_key_issue
 from oms.models import OutboxEvent
 from returns.models import Return
@@ -90,3 +93,17 @@ def test_receipt_records_wrong_and_missing_units_and_refuses_unknown_barcodes(ap
     assert kpis["units_by_reason"] == {"wrong_item": 2}
     assert kpis["wrong_item_units"] == 2  # the reason says we sent the wrong item
     assert kpis["receipt"] == {"received": 1, "wrong_item": 1}
+
+
+def test_an_order_with_an_open_return_is_not_completed_until_the_return_is(api: Any) -> None:
+    setup_returns(api)
+    order = delivered_order(api, [(api.red, 1, "20.00", "0.00", "0.00")])
+    body = request(api, order, [{"sku": "TSHIRT-RED-M", "quantity": 1, "reason": "defective"}]).json()
+    later = timezone.now() + timedelta(days=40)
+    assert orders_complete_due(now=later) == 0
+    api.client.post(f"/api/v1/returns/{body['id']}/receive/", {"scans": ["TSHIRT-RED-M"]}, format="json")
+    grades = {"grades": [{"unit": pk, "grade": "resellable"} for pk in units(body)]}
+    assert api.client.post(f"/api/v1/returns/{body['id']}/inspect/", grades, format="json").json()["status"] == (
+        "completed"
+    )
+    assert orders_complete_due(now=later) == 1
