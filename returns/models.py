@@ -325,6 +325,10 @@ class Exchange(models.Model):
     class Meta:
         indexes = [models.Index(fields=["capture_due_at"], name="exchange_capture_due", condition=Q(hold_settled=""))]
 
+    @property
+    def currency(self) -> str:
+        return self.rma.order.currency
+
     def __str__(self) -> str:
         return f"Exchange for {self.rma}"
 
@@ -360,6 +364,10 @@ class Claim(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
 
+    @property
+    def currency(self) -> str:
+        return self.order.currency
+
     def __str__(self) -> str:
         return f"Claim {self.pk} on {self.order}"
 
@@ -386,6 +394,10 @@ class Appeasement(models.Model):
             ("approve_up_to_lead_limit", "Approve appeasements, claims and refunds up to the CSR lead's limit"),
             ("approve_any_amount", "Approve appeasements, claims and refunds of any amount"),
         ]
+
+    @property
+    def currency(self) -> str:
+        return self.order.currency
 
     def __str__(self) -> str:
         return f"Appeasement {self.amount} on {self.order}"

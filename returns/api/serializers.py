@@ -9,7 +9,7 @@ from rest_framework import serializers
 from oms.api.base import StrictSerializer
 from oms.api.fields import MoneyField, StrictBooleanField, StrictCharField, StrictIntegerField
 from orders.api.inputs import RefusesCardNumbers
-from orders.api.payments_out import RefundOut
+from orders.api.payments_out import MoneyOut, RefundOut
 from orders.payments.gateways import gateway_codes
 from returns.models import Appeasement, Claim, Exchange, Grade, Return, ReturnEvent, ReturnLine, ReturnUnit
 from returns.services.requests import label_url
@@ -120,7 +120,8 @@ class ReturnEventOut(serializers.ModelSerializer):
         fields = ["name", "from_status", "to_status", "reason", "actor_label", "payload", "created_at"]
 
 
-class ExchangeOut(serializers.ModelSerializer):
+class ExchangeOut(MoneyOut):
+    money_fields = ("returned_value", "replacement_value", "difference")
     replacement_order = serializers.SlugRelatedField(slug_field="number", read_only=True)
 
     class Meta:
@@ -184,7 +185,7 @@ class ClaimIn(RefusesCardNumbers):
     reason = StrictCharField(max_length=1000)
 
 
-class ClaimOut(serializers.ModelSerializer):
+class ClaimOut(MoneyOut):
     order = serializers.CharField(source="order.number")
     replacement_order = serializers.SlugRelatedField(slug_field="number", read_only=True)
     refund = RefundOut(read_only=True)
@@ -195,7 +196,7 @@ class ClaimOut(serializers.ModelSerializer):
                   "replacement_order", "created_by", "decided_by", "created_at", "decided_at"]  # fmt: skip
 
 
-class AppeasementOut(serializers.ModelSerializer):
+class AppeasementOut(MoneyOut):
     order = serializers.CharField(source="order.number")
     refund = RefundOut(read_only=True)
 

@@ -36,7 +36,7 @@ def test_a_dearer_replacement_collects_the_difference_through_the_gateway(api: A
     exchange = {"lines": [{"sku": "TSHIRT-BLUE-M", "quantity": 1, "unit_price": "25.00"}], "payment": TOKEN}
     body = request(api, order, [{"sku": "TSHIRT-RED-M", "quantity": 1, "reason": "defective"}], exchange=exchange)
     assert body.status_code == 201, body.json()
-    assert body.json()["exchange"]["difference"] == "5.000"
+    assert body.json()["exchange"]["difference"] == "5.00"
 
     result = _back(api, run_commits, body.json())
 

@@ -117,7 +117,7 @@ def test_a_refund_claim_refunds_the_units_value_once(api: Any) -> None:
         "order": order.number, "kind": "missing_item", "resolution": "refund",
         "lines": [{"sku": "TSHIRT-RED-M", "quantity": 1}], "reason": "Only one in the box",
     }, format="json").json()  # fmt: skip
-    assert claim["amount"] == "19.000"  # (2 x 20.00 - 2.00 discount) / 2
+    assert claim["amount"] == "19.00"  # (2 x 20.00 - 2.00 discount) / 2
     approved = api.client.post(f"/api/v1/claims/{claim['id']}/approve/", {}, format="json").json()
     assert approved["refund"]["amount"] == "19.00"
     assert Payment.objects.get(order=order).refunded_amount == Decimal("19.00")
