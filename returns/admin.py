@@ -51,7 +51,7 @@ from returns.services.goodwill import (
 )
 from returns.services.receiving import return_receive
 from returns.services.refunds import return_inspect_and_refund, return_settle
-from returns.services.requests import return_authorize, return_open, return_reject
+from returns.services.requests import return_authorize, return_cancel, return_open, return_reject
 
 
 def _age(since: Any) -> str:
@@ -129,12 +129,12 @@ class ReturnAdmin(RecordAdmin):
         names = {
             ReturnStatus.REQUESTED: ["authorize", "reject"],
             ReturnStatus.AUTHORIZED: ["receive"],
-            ReturnStatus.IN_TRANSIT: ["receive"],
+            ReturnStatus.IN_TRANSIT: ["receive", "lost"],
             ReturnStatus.ARRIVED: ["receive"],
             ReturnStatus.RECEIVED: ["inspect"],
             ReturnStatus.INSPECTED: ["refund"],
         }.get(rma.status, [])
-        labels = {"receive": "Receive (scan)…", "inspect": "Inspect (grade)…"}
+        labels = {"receive": "Receive (scan)…", "inspect": "Inspect (grade)…", "lost": "Lost in transit…"}
         return format_html_join(
             " ",
             '<a class="button" href="{}">{}</a>',
@@ -239,12 +239,17 @@ class ReturnAdmin(RecordAdmin):
             return HttpResponseRedirect(back)
         actor = Actor.user(request.user)
         post = request.POST if request.method == "POST" else None
-        if action in ("authorize", "refund"):
+        if action in ("authorize", "refund", "lost"):
             if post is None:
                 return self._page(request, rma, back, action.title(), forms.Form(), "Confirm.")
             run = {
-                "authorize": lambda: return_authorize(rma=rma, actor=actor),
-                "refund": lambda: return_settle(rma=rma, actor=actor),
+                "authorize": partial(return_authorize, rma=rma, actor=actor),
+                "refund": partial(return_settle, rma=rma, actor=actor),
+                # The carrier lost the parcel: the return closes, its units lost_in_transit (a
+                # claim then refunds or replaces them).
+                "lost": partial(
+                    return_cancel, rma=rma, actor=actor, reason="Lost in transit", receipt=Receipt.LOST_IN_TRANSIT
+                ),
             }[action]
             return self._done(request, rma, run, f"{rma.number}: {action}", back) or HttpResponseRedirect(back)
         if action == "reject":

@@ -13,7 +13,8 @@ from django.urls import reverse
 from oms.permissions import CSR, CSR_LEAD, FINANCE, WAREHOUSE
 from returns.models import Appeasement, Return
 from tests.factories import UserFactory
-from tests.returns.helpers import atp, delivered_order, setup_returns
+from tests.fulfillment.helpers import tracking_event
+from tests.returns.helpers import atp, delivered_order, request, setup_returns
 
 pytestmark = pytest.mark.django_db
 
@@ -75,3 +76,18 @@ def test_the_approval_queue_lets_each_approve_within_their_limit(api: Any, clien
     approved = Appeasement.objects.get()
     assert approved.status == "approved"
     assert approved.refund.amount == Decimal("300.00")
+
+
+def test_a_csr_marks_a_parcel_lost_in_transit(api: Any, client: Any) -> None:
+    setup_returns(api)
+    order = delivered_order(api, [(api.red, 1, "20.00", "0.00", "0.00")])
+    body = request(api, order, [{"sku": "TSHIRT-RED-M", "quantity": 1, "reason": "defective"}]).json()
+    tracking_event(client, carrier=body["carrier"], tracking_number=body["tracking_number"], status="in_transit",
+                   event_id="e1", occurred_at="2026-12-06T10:00:00Z")  # fmt: skip
+    csr = login(client, CSR)
+    page = csr.get(reverse("admin:returns_return_change", args=[body["id"]])).content.decode()
+    assert "Lost in transit" in page
+    assert csr.post(reverse("admin:returns_return_act", args=[body["id"], "lost"])).status_code == 302
+    rma = Return.objects.get(pk=body["id"])
+    assert rma.status == "cancelled"
+    assert [u.receipt for u in rma.lines.get().units.all()] == ["lost_in_transit"]
