@@ -232,6 +232,15 @@ class ReturnAdmin(RecordAdmin):
         self.message_user(request, summary, level=messages.SUCCESS)
         return HttpResponseRedirect(back)
 
+    def _step(self, request: HttpRequest, obj: Any, back: str, form: Any, title: str, intro: str,
+              run: Callable[[], Any], summary: str, expected: SafeString | None = None) -> HttpResponse:  # fmt: skip
+        """A form screen: on a valid POST run the service (`run` reads the cleaned form), else show it."""
+        if request.method == "POST" and form.is_valid():
+            done = self._done(request, obj, run, summary, back, form)
+            if done:
+                return done
+        return self._page(request, obj, back, title, form, intro, expected)
+
     def act_view(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
         rma = get_object_or_404(Return.objects.select_related("order", "node"), pk=pk)
         back = reverse("admin:returns_return_change", args=[rma.pk])
@@ -239,94 +248,40 @@ class ReturnAdmin(RecordAdmin):
             return HttpResponseRedirect(back)
         actor = Actor.user(request.user)
         post = request.POST if request.method == "POST" else None
-        if action in ("authorize", "refund", "lost"):
-            if post is None:
-                return self._page(request, rma, back, action.title(), forms.Form(), "Confirm.")
-            run = {
-                "authorize": partial(return_authorize, rma=rma, actor=actor),
-                "refund": partial(return_settle, rma=rma, actor=actor),
-                # The carrier lost the parcel: the return closes, its units lost_in_transit (a
-                # claim then refunds or replaces them).
-                "lost": partial(
-                    return_cancel, rma=rma, actor=actor, reason="Lost in transit", receipt=Receipt.LOST_IN_TRANSIT
-                ),
-            }[action]
-            return self._done(request, rma, run, f"{rma.number}: {action}", back) or HttpResponseRedirect(back)
+        confirm = {
+            "authorize": partial(return_authorize, rma=rma, actor=actor),
+            "refund": partial(return_settle, rma=rma, actor=actor),
+            # The carrier lost the parcel: the return closes, its units lost_in_transit (a claim
+            # then refunds or replaces them).
+            "lost": partial(return_cancel, rma=rma, actor=actor, reason="Lost in transit",
+                            receipt=Receipt.LOST_IN_TRANSIT),
+        }  # fmt: skip
+        if action in confirm:
+            return self._step(request, rma, back, forms.Form(post), action.title(), "Confirm.", confirm[action],
+                              f"{rma.number}: {action}")  # fmt: skip
         if action == "reject":
-            form: forms.Form = ReasonForm(post)
-            if post is not None and form.is_valid():
-                reason = form.cleaned_data["reason"]
-                done = self._done(
-                    request,
-                    rma,
-                    lambda: return_reject(rma=rma, actor=actor, reason=reason),
-                    f"{rma.number} rejected: {reason}",
-                    back,
-                    form,
-                )
-                if done:
-                    return done
-            return self._page(request, rma, back, "Reject", form, "The customer is told why.")
+            form: Any = ReasonForm(post)
+            run = lambda: return_reject(rma=rma, actor=actor, reason=form.cleaned_data["reason"])  # noqa: E731
+            return self._step(request, rma, back, form, "Reject", "The customer is told why.", run,
+                              f"{rma.number} rejected")  # fmt: skip
         if action == "receive":
             form = ScanForm(post)
-            if post is not None and form.is_valid():
-                scans = form.scan_list()
-                done = self._done(
-                    request,
-                    rma,
-                    lambda: return_receive(rma=rma, scans=scans, actor=actor),
-                    f"{rma.number} received ({len(scans)} scans)",
-                    back,
-                    form,
-                )
-                if done:
-                    return done
-            expected = _table(
-                ["SKU", "item", "barcodes", "units"],
-                [
-                    (
-                        line.order_line.sku,
-                        line.order_line.name,
-                        ", ".join(line.order_line.product.all_barcodes),
-                        line.quantity,
-                    )
-                    for line in rma.lines.select_related("order_line__product")
-                ],
-            )
-            return self._page(
-                request,
-                rma,
-                back,
-                "Receive",
-                form,
-                "Scan every unit in the parcel; other items count as wrong items, missing ones as short-shipped.",
-                expected,
-            )
+            expected = _table(["SKU", "item", "barcodes", "units"], [
+                (line.order_line.sku, line.order_line.name, ", ".join(line.order_line.product.all_barcodes),
+                 line.quantity) for line in rma.lines.select_related("order_line__product")])  # fmt: skip
+            run = lambda: return_receive(rma=rma, scans=form.scan_list(), actor=actor)  # noqa: E731
+            return self._step(request, rma, back, form, "Receive", "Scan every unit in the parcel; other items "
+                              "count as wrong items, missing ones as short-shipped.", run, f"{rma.number} received",
+                              expected)  # fmt: skip
         if action == "inspect":
-            units = list(
-                ReturnUnit.objects.filter(line__rma=rma, receipt=Receipt.RECEIVED).select_related("line__order_line")
-            )
+            units = list(ReturnUnit.objects.filter(line__rma=rma, receipt=Receipt.RECEIVED)
+                         .select_related("line__order_line"))  # fmt: skip
             form = GradeForm(post, units=units)
-            if post is not None and form.is_valid():
-                grades = form.grades()
-                done = self._done(
-                    request,
-                    rma,
-                    lambda: return_inspect_and_refund(rma=rma, grades=grades, actor=actor),
-                    f"{rma.number} inspected",
-                    back,
-                    form,
-                )
-                if done:
-                    return done
-            return self._page(
-                request,
-                rma,
-                back,
-                "Inspect",
-                form,
-                "Grade each unit; only resellable units go back on sale, the rest where the putaway rules send them.",
+            run = lambda: return_inspect_and_refund(rma=rma, grades=form.grades(), actor=actor)  # noqa: E731
+            intro = (
+                "Grade each unit; only resellable units go back on sale, the rest where the putaway rules send them."
             )
+            return self._step(request, rma, back, form, "Inspect", intro, run, f"{rma.number} inspected")
         self.message_user(request, f"'{action}' is not an action here.", level=messages.ERROR)
         return HttpResponseRedirect(back)
 
@@ -338,57 +293,22 @@ class ReturnAdmin(RecordAdmin):
             return HttpResponseRedirect(back)
         actor = Actor.user(request.user)
         post = request.POST if request.method == "POST" else None
+        form: Any
         if kind == "return":
-            form: forms.Form = StartReturnForm(post, order=order)
-            if post is not None and form.is_valid():
-                data = form.as_request()
-                done = self._done(
-                    request, order, lambda: return_open(order=order, actor=actor, **data), "Return started", back, form
-                )
-                if done:
-                    return done
-            return self._page(request, order, back, "Start a return", form, "Quantities per line and a reason.")
+            form = StartReturnForm(post, order=order)
+            run = lambda: return_open(order=order, actor=actor, **form.as_request())  # noqa: E731
+            return self._step(request, order, back, form, "Start a return", "Quantities per line and a reason.", run,
+                              "Return started")  # fmt: skip
         if kind == "claim":
             form = ClaimForm(post, order=order)
-            if post is not None and form.is_valid():
-                d = form.cleaned_data
-                run = partial(
-                    claim_create,
-                    order=order,
-                    kind=d["kind"],
-                    resolution=d["resolution"],
-                    lines=form.as_lines(),
-                    reason=d["reason"],
-                    actor=actor,
-                )
-                done = self._done(request, order, run, "Claim opened (waiting for approval)", back, form)
-                if done:
-                    return done
-            return self._page(request, order, back, "Claim", form, "No return needed; a CSR approves it.")
-        if kind == "appeasement":
-            form = AppeaseForm(post)
-            if post is not None and form.is_valid():
-                d = form.cleaned_data
-                run = partial(
-                    appeasement_create,
-                    order=order,
-                    amount=d["amount"],
-                    reason=d["reason"],
-                    actor=actor,
-                    authority=authority_of(request.user),
-                )
-                done = self._done(request, order, run, f"Appeasement of {d['amount']} recorded", back, form)
-                if done:
-                    return done
-            return self._page(
-                request,
-                order,
-                back,
-                "Appease",
-                form,
-                "Within your limit it is refunded at once; above it, it waits for a CSR lead or Finance.",
-            )
-        return HttpResponseRedirect(back)
+            run = lambda: claim_create(order=order, lines=form.as_lines(), actor=actor, **form.claim())  # noqa: E731
+            return self._step(request, order, back, form, "Claim", "No return needed; a CSR approves it.", run,
+                              "Claim opened (waiting for approval)")  # fmt: skip
+        form = AppeaseForm(post)
+        run = lambda: appeasement_create(order=order, actor=actor, authority=authority_of(request.user),  # noqa: E731
+                                         **form.cleaned_data)  # fmt: skip
+        return self._step(request, order, back, form, "Appease", "Within your limit it is refunded at once; above "
+                          "it, it waits for a CSR lead or Finance.", run, "Appeasement recorded")  # fmt: skip
 
 
 def order_returns_section(order: Order) -> SafeString:

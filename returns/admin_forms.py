@@ -97,6 +97,9 @@ class ClaimForm(forms.Form):
                 label=f"{line.sku} units", min_value=0, max_value=line.qty_shipped, initial=0
             )
 
+    def claim(self) -> dict[str, str]:
+        return {k: self.cleaned_data[k] for k in ("kind", "resolution", "reason")}
+
     def as_lines(self) -> list[dict[str, int]]:
         return [
             {"line": line.pk, "quantity": self.cleaned_data[f"qty_{line.pk}"]}
