@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
@@ -17,7 +16,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from fulfillment.carriers.models import Carrier
 from inventory.models import Node
 from oms.models import Merchant
-from orders.models import Order, OrderLine
+from orders.models import Order, OrderLine, TimelineRow
 from orders.payments.models import Refund
 
 
@@ -267,22 +266,13 @@ class ReturnUnit(models.Model):
         return f"unit {self.pk} of {self.line}"
 
 
-class ReturnEvent(models.Model):
+class ReturnEvent(TimelineRow):
     """One row of a return's timeline: a transition or a step (receipt, inspection, refund)."""
 
     rma = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="events")
-    name = models.CharField(max_length=60)
-    from_status = models.CharField(max_length=30, blank=True)
-    to_status = models.CharField(max_length=30, blank=True)
-    reason = models.TextField(blank=True)
-    actor_kind = models.CharField(max_length=10)
-    actor_label = models.CharField(max_length=150)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    payload = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["created_at", "id"]
+    class Meta(TimelineRow.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"{self.rma_id} {self.name}"
@@ -333,7 +323,30 @@ class Exchange(models.Model):
         return f"Exchange for {self.rma}"
 
 
-class Claim(models.Model):
+class Approvable(models.Model):
+    """Money given without a return, on an order, decided by amount (returns.services.approvals)."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="%(class)ss")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="%(class)ss")
+    reason = models.TextField()
+    level = models.CharField(max_length=10, choices=ApprovalLevel.choices, default=ApprovalLevel.CSR)
+    status = models.CharField(max_length=10, choices=Approval.choices, default=Approval.PENDING)
+    refund = models.OneToOneField(Refund, null=True, blank=True, on_delete=models.PROTECT, related_name="%(class)s")
+    created_by = models.CharField(max_length=150)
+    decided_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+
+    @property
+    def currency(self) -> str:
+        return self.order.currency
+
+
+class Claim(Approvable):
     """Money or a free replacement without a return (damaged in transit, missing, wrong item)."""
 
     class Kind(models.TextChoices):
@@ -345,59 +358,30 @@ class Claim(models.Model):
         REFUND = "refund"
         REPLACEMENT = "replacement"
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="claims")
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="claims")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     resolution = models.CharField(max_length=12, choices=Resolution.choices)
-    reason = models.TextField()
     lines = models.JSONField(default=list, help_text="[{line, sku, quantity}]")
     amount = models.DecimalField(max_digits=12, decimal_places=3, default=Decimal(0))
-    level = models.CharField(max_length=10, choices=ApprovalLevel.choices, default=ApprovalLevel.CSR)
-    status = models.CharField(max_length=10, choices=Approval.choices, default=Approval.PENDING)
-    refund = models.OneToOneField(Refund, null=True, blank=True, on_delete=models.PROTECT, related_name="claim")
     replacement_order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    created_by = models.CharField(max_length=150)
-    decided_by = models.CharField(max_length=150, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    decided_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
-
-    @property
-    def currency(self) -> str:
-        return self.order.currency
+    class Meta(Approvable.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"Claim {self.pk} on {self.order}"
 
 
-class Appeasement(models.Model):
+class Appeasement(Approvable):
     """A goodwill refund without a return; approved by amount (CSR, CSR lead, Finance)."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="appeasements")
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="appeasements")
     amount = models.DecimalField(max_digits=12, decimal_places=3)
-    reason = models.TextField()
-    level = models.CharField(max_length=10, choices=ApprovalLevel.choices, default=ApprovalLevel.CSR)
-    status = models.CharField(max_length=10, choices=Approval.choices, default=Approval.PENDING)
-    refund = models.OneToOneField(Refund, null=True, blank=True, on_delete=models.PROTECT, related_name="appeasement")
-    created_by = models.CharField(max_length=150)
-    decided_by = models.CharField(max_length=150, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    decided_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(Approvable.Meta):
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="appeasement_positive")]
         permissions = [
             ("approve_up_to_lead_limit", "Approve appeasements, claims and refunds up to the CSR lead's limit"),
             ("approve_any_amount", "Approve appeasements, claims and refunds of any amount"),
         ]
-
-    @property
-    def currency(self) -> str:
-        return self.order.currency
 
     def __str__(self) -> str:
         return f"Appeasement {self.amount} on {self.order}"

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from oms.actors import Actor
 from oms.outbox import emit
-from orders.services.timeline import record
+from orders.services.timeline import record, timeline_row
 from returns.models import Return, ReturnEvent
 
 
@@ -37,10 +37,7 @@ def return_record(
     rma: Return, name: str, *, actor: Actor, reason: str = "", payload: dict[str, Any] | None = None
 ) -> None:
     """Add a timeline row that is not a transition (a scan, a grade, a refund)."""
-    ReturnEvent.objects.create(
-        rma=rma, name=name, reason=reason, actor_kind=actor.kind, actor_label=actor.label[:150],
-        user_id=actor.user_id, payload=payload or {},
-    )  # fmt: skip
+    timeline_row(ReturnEvent, rma=rma, name=name, reason=reason, actor=actor, payload=payload).save()
 
 
 def return_transition(
@@ -59,10 +56,16 @@ def return_transition(
     getattr(rma, transition)()
     rma.status_changed_at = timezone.now()
     rma.save()
-    ReturnEvent.objects.create(
-        rma=rma, name=transition, from_status=before, to_status=rma.status, reason=reason,
-        actor_kind=actor.kind, actor_label=actor.label[:150], user_id=actor.user_id, payload=payload or {},
-    )  # fmt: skip
+    timeline_row(
+        ReturnEvent,
+        rma=rma,
+        name=transition,
+        from_status=before,
+        to_status=rma.status,
+        reason=reason,
+        actor=actor,
+        payload=payload,
+    ).save()
     record(rma.order, f"return_{rma.status}", actor=actor, reason=reason, payload={"return": rma.number})
     if event_type:
         body = return_payload(rma, reason=reason, **(event_extra or {}))

@@ -163,6 +163,10 @@ def order_returns(order: Any) -> list[dict[str, Any]]:
     """The order body's `returns` section (orders.api.outputs.ORDER_OUTPUT_SECTIONS)."""
     from returns.selectors import returns_of_order
 
+    # Only delivered units can be returned: an order with none (every order at capture) has no
+    # returns, and its lines are already loaded, so this costs no query.
+    if not any(line.qty_delivered for line in order.lines.all()):
+        return []
     return ReturnOut(returns_of_order(order), many=True).data
 
 
