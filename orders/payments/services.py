@@ -600,6 +600,7 @@ def _refunded(txn: Txn, payment: Payment, order: Order, actor: Actor) -> None:
             "currency": refund.currency,
             "reason": refund.reason,
             "lines": refund.lines,
+            "source": refund.source,
         },
     )
 

@@ -78,6 +78,7 @@ def test_an_appeasement_within_the_csr_limit_is_issued_and_e_mailed(api: Any, ru
     assert response.json()["status"] == "approved"
     assert response.json()["refund"]["amount"] == "10.00"
     message = smtp_server.one("A gesture of goodwill")
+    assert smtp_server.subjects() == [message["Subject"]]  # not a second "We refunded" e-mail
     assert message["Subject"] == f"A gesture of goodwill for your order {order.number}"
     assert "Gift wrap missing" in parts(message)["text/plain"]
     assert "$10.00" in parts(message)["text/plain"]
