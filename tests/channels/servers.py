@@ -214,5 +214,6 @@ class ShopifyServer(PlatformServer):
             token = base64.urlsafe_b64encode(
                 json.dumps({"min": state["min"], "offset": state["offset"] + limit}).encode()
             ).decode()
-            headers["Link"] = f'<{self.url}{self._path("orders.json")}?{urlencode({"limit": limit, "page_info": token})}>; rel="next"'
+            following = f"{self.url}{self._path('orders.json')}?{urlencode({'limit': limit, 'page_info': token})}"
+            headers["Link"] = f'<{following}>; rel="next"'
         return 200, headers, {"orders": page}

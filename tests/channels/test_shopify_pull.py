@@ -30,7 +30,7 @@ def test_it_pulls_pages_by_link_and_maps_an_order_field_by_field(api, shop, shop
     assert order.payments.get().transaction_type == "capture"  # financial_status paid
     first = shopify_server.calls("GET", r".*/orders\.json")[0]
     assert first["headers"]["X-Shopify-Access-Token"] == "shpat_test"
-    assert first["query"]["status"] == "any" and first["query"]["limit"] == "250"
+    assert (first["query"]["status"], first["query"]["limit"]) == ("any", "250")
     learned = ChannelSkuMap.objects.get(connection=shop, sku="TSHIRT-RED-M")
     assert learned.variant_id == "44000000000001"
 
@@ -73,7 +73,8 @@ def test_a_soft_problem_becomes_a_hold(api, shop, shopify_server):
 def test_a_crash_after_page_two_resumes_without_duplicates(api, shop, shopify_server, monkeypatch):
     monkeypatch.setattr("orders.channels.connectors.shopify.PAGE_SIZE", 2)
     shopify_server.orders = [shopify_order(n) for n in range(1, 7)]
-    shopify_server.drop_connection_on(lambda r: "page_info" in r["query"] and len(shopify_server.calls("GET", r".*/orders\.json")) == 3)
+    pulls = lambda: shopify_server.calls("GET", r".*/orders\.json")  # noqa: E731
+    shopify_server.drop_connection_on(lambda r: "page_info" in r["query"] and len(pulls()) == 3)
     crashed = channel_pull(connection_id=shop.pk)
     assert (crashed.status, crashed.created, Order.objects.count()) == ("failed", 4, 4)
     assert OpsException.objects.filter(type=SYNC_FAILED, status="open").count() == 1
@@ -110,7 +111,8 @@ def test_a_nearly_full_call_bucket_pauses_before_the_next_page(api, shop, shopif
 def test_a_cancellation_on_the_channel_cancels_the_order(api, shop, shopify_server):
     shopify_server.orders = [shopify_order(1)]
     channel_pull(connection_id=shop.pk)
-    shopify_server.orders = [shopify_order(1, cancelled_at="2026-01-05T10:00:00+00:00", updated_at="2026-01-05T10:00:00+00:00")]
+    later = "2026-01-05T10:00:00+00:00"
+    shopify_server.orders = [shopify_order(1, cancelled_at=later, updated_at=later)]
     run = channel_pull(connection_id=shop.pk)
     assert run.updated == 1
     assert Order.objects.get().status == "cancelled"
