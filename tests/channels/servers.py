@@ -217,3 +217,80 @@ class ShopifyServer(PlatformServer):
             following = f"{self.url}{self._path('orders.json')}?{urlencode({'limit': limit, 'page_info': token})}"
             headers["Link"] = f'<{following}>; rel="next"'
         return 200, headers, {"orders": page}
+
+
+def woo_order(number: int, **extra: Any) -> dict[str, Any]:
+    """A WooCommerce v3 order: a variable product's variation, a 10% coupon, state and county tax."""
+    modified = EPOCH + timedelta(minutes=number)
+    order = {
+        "id": 700 + number,
+        "parent_id": 0,
+        "number": str(700 + number),
+        "order_key": f"wc_order_{number}",
+        "status": "processing",
+        "currency": "USD",
+        "prices_include_tax": False,
+        "date_created_gmt": (modified - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S"),
+        "date_modified_gmt": modified.strftime("%Y-%m-%dT%H:%M:%S"),
+        "discount_total": "4.00",
+        "shipping_total": "5.00",
+        "total_tax": "3.69",
+        "total": "44.69",
+        "customer_note": "Leave at the door",
+        "billing": {"first_name": "Grace", "last_name": "Hopper", "address_1": "2 Oak Ave", "address_2": "",
+                    "city": "Springfield", "state": "IL", "postcode": "62701", "country": "US",
+                    "email": f"grace{number}@example.com", "phone": "(217) 555-0101"},
+        "shipping": {"first_name": "Grace", "last_name": "Hopper", "address_1": "2 Oak Ave", "address_2": "",
+                     "city": "Springfield", "state": "IL", "postcode": "62701", "country": "US"},
+        "line_items": [
+            {"id": 9000 + number, "name": "T-shirt - Red, M", "product_id": 93, "variation_id": 101,
+             "quantity": 2, "tax_class": "", "subtotal": "40.00", "subtotal_tax": "3.60", "total": "36.00",
+             "total_tax": "3.24", "taxes": [{"id": 1, "total": "2.88", "subtotal": "3.20"},
+                                            {"id": 2, "total": "0.36", "subtotal": "0.40"}],
+             "meta_data": [{"key": "pa_size", "value": "M"}], "sku": "TSHIRT-RED-M", "price": 18}
+        ],
+        "tax_lines": [
+            {"id": 31, "rate_code": "US-IL-STATE-1", "rate_id": 1, "label": "State", "compound": False,
+             "tax_total": "2.88", "shipping_tax_total": "0.40"},
+            {"id": 32, "rate_code": "US-IL-COUNTY-2", "rate_id": 2, "label": "County", "compound": False,
+             "tax_total": "0.36", "shipping_tax_total": "0.05"},
+        ],
+        "shipping_lines": [{"id": 41, "method_title": "Flat rate", "method_id": "flat_rate", "total": "5.00",
+                            "total_tax": "0.45", "taxes": [{"id": 1, "total": "0.40"}, {"id": 2, "total": "0.05"}]}],
+        "fee_lines": [],
+        "coupon_lines": [{"id": 51, "code": "save10", "discount": "4.00", "discount_tax": "0.36"}],
+        "_links": {"self": [{"href": "https://shop.example/wp-json/wc/v3/orders/701"}]},
+    }  # fmt: skip
+    order.update(extra)
+    return order
+
+
+class WooServer(PlatformServer):
+    """GET orders paged by page/per_page with X-WP-TotalPages; basic auth; the push endpoints."""
+
+    API = "/wp-json/wc/v3"
+
+    def __init__(self, orders: list[dict[str, Any]] | None = None) -> None:
+        self.orders = orders or []
+        self.key, self.secret = "ck_test", "cs_test"
+        super().__init__()
+
+    def answer(self, method: str, path: str, query: dict[str, str], headers: Any, body: bytes) -> tuple:
+        expected = "Basic " + base64.b64encode(f"{self.key}:{self.secret}".encode()).decode()
+        if headers.get("Authorization") != expected:
+            return 401, {}, {"code": "woocommerce_rest_cannot_view", "message": "Sorry, you cannot list resources."}
+        if method == "GET" and path == f"{self.API}/orders":
+            floor = query.get("modified_after")
+            chosen = sorted(
+                (o for o in self.orders if not floor or o["date_modified_gmt"] > floor),
+                key=lambda o: (o["date_modified_gmt"], o["id"]),
+            )
+            per_page, page = int(query.get("per_page", 10)), int(query.get("page", 1))
+            pages = max(1, -(-len(chosen) // per_page))
+            headers = {"X-WP-Total": str(len(chosen)), "X-WP-TotalPages": str(pages)}
+            return 200, headers, chosen[(page - 1) * per_page : page * per_page]
+        if method == "POST" and re.fullmatch(rf"{self.API}/products(/\d+/variations)?/batch", path):
+            return 200, {}, {"update": json.loads(body)["update"]}
+        if re.fullmatch(rf"{self.API}/orders/\d+(/notes|/refunds)?", path) and method in ("POST", "PUT"):
+            return (201 if method == "POST" else 200), {}, {"id": 1}
+        return 404, {}, {"code": "rest_no_route", "message": "No route was found matching the URL and request method."}

@@ -133,7 +133,7 @@ class WebhookIntakeView(APIView):
     )
     def post(self, request: Request, uuid: str) -> Response:
         # Autocommit: the one INSERT has committed when it returns, so the job may be sent now.
-        stored = channel_webhook_receive(connection_uuid=uuid, body=request.body, headers=dict(request.headers))
+        stored = channel_webhook_receive(connection_uuid=uuid, body=request.body, headers=request.headers)
         if stored is not None:
             enqueue_now(webhook_process, stored)
         return Response({"status": "accepted" if stored else "duplicate"}, status=status.HTTP_202_ACCEPTED)

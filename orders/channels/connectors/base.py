@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -79,9 +79,9 @@ class Connector(Protocol):
 
     def map_order(self, raw: dict[str, Any]) -> Mapped: ...
 
-    def verify_webhook(self, *, body: bytes, headers: dict[str, str]) -> bool: ...
+    def verify_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> bool: ...
 
-    def webhook_id(self, *, body: bytes, headers: dict[str, str]) -> str: ...
+    def webhook_id(self, *, body: bytes, headers: Mapping[str, str]) -> str: ...
 
     def push_availability(self, levels: list[StockLevel]) -> None: ...
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -139,10 +139,10 @@ class FeedConnector:
             cancelled=str(get("status") or "").lower() == "cancelled",
         )
 
-    def verify_webhook(self, *, body: bytes, headers: dict[str, str]) -> bool:
+    def verify_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> bool:
         return False  # a feed is read, it does not call us
 
-    def webhook_id(self, *, body: bytes, headers: dict[str, str]) -> str:
+    def webhook_id(self, *, body: bytes, headers: Mapping[str, str]) -> str:
         return ""
 
     def push_availability(self, levels: list[StockLevel]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -156,10 +156,10 @@ class ShopifyConnector:
 
     # --- webhooks --------------------------------------------------------------------------
 
-    def verify_webhook(self, *, body: bytes, headers: dict[str, str]) -> bool:
+    def verify_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> bool:
         return signature_matches(self.secret, body, headers.get("X-Shopify-Hmac-Sha256"))
 
-    def webhook_id(self, *, body: bytes, headers: dict[str, str]) -> str:
+    def webhook_id(self, *, body: bytes, headers: Mapping[str, str]) -> str:
         return text(headers.get("X-Shopify-Webhook-Id"), 100) or body_hash(body)
 
     # --- pushes ----------------------------------------------------------------------------

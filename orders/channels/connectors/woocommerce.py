@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
@@ -45,6 +45,19 @@ def _address(raw: dict[str, Any] | None) -> dict[str, str] | None:
         line1=raw.get("address_1"), line2=raw.get("address_2"), city=raw.get("city"), region=raw.get("state"),
         postal_code=raw.get("postcode"), country=raw.get("country"), phone=raw.get("phone"),
     )  # fmt: skip
+
+
+def _tax_errors(raw: dict[str, Any], shipping_tax: Decimal) -> list[dict[str, str]]:
+    """The order's tax lines (one per rate) must add up to the lines' and shipping's tax."""
+    rates = raw.get("tax_lines") or []
+    if not rates:
+        return []
+    by_rate = sum((money(t.get("tax_total")) + money(t.get("shipping_tax_total")) for t in rates), Decimal(0))
+    by_line = sum((money(i.get("total_tax")) for i in raw.get("line_items") or []), Decimal(0)) + shipping_tax
+    if by_rate == by_line:
+        return []
+    message = f"Tax lines add up to {by_rate}, the line and shipping taxes to {by_line}."
+    return [{"field": "tax_lines", "code": "mismatch", "message": message}]
 
 
 class WooCommerceConnector:
@@ -99,6 +112,7 @@ class WooCommerceConnector:
         shipping_lines = raw.get("shipping_lines") or []
         shipping_price = sum((money(s.get("total")) for s in shipping_lines), Decimal(0))
         shipping_tax = sum((money(s.get("total_tax")) for s in shipping_lines), Decimal(0))
+        errors = _tax_errors(raw, shipping_tax)
         billing = raw.get("billing") or {}
         shipping_address, billing_address = _address(raw.get("shipping")), _address(billing)
         country = (shipping_address or billing_address or {}).get("country")
@@ -136,14 +150,15 @@ class WooCommerceConnector:
             updated_at=timestamp(raw.get("date_modified_gmt")) or timestamp(raw.get("date_modified")),
             cancelled=raw.get("status") == "cancelled",
             learned=learned,
+            errors=errors,
         )
 
     # --- webhooks --------------------------------------------------------------------------
 
-    def verify_webhook(self, *, body: bytes, headers: dict[str, str]) -> bool:
+    def verify_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> bool:
         return signature_matches(self.secret, body, headers.get("X-WC-Webhook-Signature"))
 
-    def webhook_id(self, *, body: bytes, headers: dict[str, str]) -> str:
+    def webhook_id(self, *, body: bytes, headers: Mapping[str, str]) -> str:
         return text(headers.get("X-WC-Webhook-Delivery-ID"), 100) or body_hash(body)
 
     # --- pushes ----------------------------------------------------------------------------

@@ -3,6 +3,8 @@ the work is queued. The order itself is taken by the job (services/sync.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.db import connection as db
 from django.utils import timezone
 
@@ -16,11 +18,11 @@ class BadSignature(DomainError):
     code = "bad_signature"
 
 
-def _topic(headers: dict[str, str]) -> str:
+def _topic(headers: Mapping[str, str]) -> str:
     return (headers.get("X-Shopify-Topic") or headers.get("X-WC-Webhook-Topic") or "")[:60]
 
 
-def channel_webhook_receive(*, connection_uuid: str, body: bytes, headers: dict[str, str]) -> int | None:
+def channel_webhook_receive(*, connection_uuid: str, body: bytes, headers: Mapping[str, str]) -> int | None:
     """Store a signed webhook once. Return its row id when it is new, None for a replay."""
     connection = ChannelConnection.objects.filter(uuid=connection_uuid, active=True).select_related("channel").first()
     if connection is None:
