@@ -92,6 +92,17 @@ class PlatformServer:
 
         self.faults.append(fault)
 
+    def fail_once(self, status: int = 503) -> None:
+        """The next request answers with this error status."""
+
+        def fault(handler: BaseHTTPRequestHandler, path: str) -> bool:
+            handler.send_response(status)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return True
+
+        self.faults.append(fault)
+
     def drop_connection_on(self, predicate: Callable[[dict[str, Any]], bool]) -> None:
         """Close the socket without an answer (a crash mid-run) on the first request matching."""
 
@@ -168,6 +179,7 @@ class ShopifyServer(PlatformServer):
         self.calls_made = 0
         self.bucket_size = 40
         self.bucket_used = 1  # what X-Shopify-Shop-Api-Call-Limit reports
+        self.refuse_inventory = False
         super().__init__()
 
     def _path(self, resource: str) -> str:
@@ -189,6 +201,8 @@ class ShopifyServer(PlatformServer):
         if method == "POST" and path == self._path("fulfillments.json"):
             return 201, limit, {"fulfillment": {"id": 1, "status": "success"}}
         if method == "POST" and path == self._path("inventory_levels/set.json"):
+            if self.refuse_inventory:
+                return 422, limit, {"errors": ["Inventory item does not have inventory tracking enabled"]}
             data = json.loads(body)
             return 200, limit, {"inventory_level": {**data, "updated_at": datetime.now(UTC).isoformat()}}
         if method == "POST" and re.fullmatch(self._path(r"orders/\d+/(cancel|refunds)\.json"), path):
