@@ -29,6 +29,9 @@ GROUPS: dict[str, list[str]] = {
         "inventory.view_*",
         # e-mail and webhook logs; retry e-mails and replay webhook deliveries
         "notifications.view_*", "notifications.change_emaillog", "notifications.change_webhookdelivery",
+        # channel sync: connections, run logs (rejected orders), webhooks and pushes
+        "orders.view_channelconnection", "orders.view_syncrun", "orders.view_channelwebhook",
+        "orders.view_channelpush", "orders.view_channelskumap",
     ],
     WAREHOUSE: [
         "orders.view_order", "orders.view_orderline",

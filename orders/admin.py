@@ -357,5 +357,7 @@ class CustomerAdmin(admin.ModelAdmin):
     list_select_related = ["merchant"]
 
 
-# Payments, fraud and tax pages and the order page's payment sections (orders/payments/admin.py).
+# Payments, fraud and tax pages and the order page's payment sections (orders/payments/admin.py);
+# channel connections, their runs, SKU maps, webhooks and pushes (orders/channels/admin.py).
+from orders.channels import admin as _channels_admin  # noqa: E402, F401
 from orders.payments import admin as _payments_admin  # noqa: E402, F401
