@@ -110,12 +110,20 @@ class OrderAdmin(FSMAdminMixin, RecordAdmin):
         OpenHoldTypeFilter,
         "service_level",
     ]
-    search_fields = ["=number", "=external_id", "email", "first_name", "last_name", "=lines__sku"]
+    search_fields = [
+        "=number",
+        "=external_id",
+        "=channel_order_name",
+        "email",
+        "first_name",
+        "last_name",
+        "=lines__sku",
+    ]
     list_select_related = ["merchant", "channel"]
     date_hierarchy = "placed_at"
     list_per_page = 50
     fieldsets = [
-        (None, {"fields": ["number", "status", "merchant", "channel", "external_id", "placed_at",
+        (None, {"fields": ["number", "status", "merchant", "channel", "external_id", "channel_order_name", "placed_at",
                            "total_display", "amend_link"]}),
         ("Customer", {"fields": ["customer_block", "shipping_block", "billing_block"]}),
         ("Delivery", {"fields": ["service_level", "fulfillment_type", "pickup_node", "promise_date", "notes"]}),

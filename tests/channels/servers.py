@@ -48,9 +48,9 @@ class PlatformServer:
                         server.faults.remove(fault)
                         return
                 status, headers, payload = server.answer(self.command, parts.path, query, self.headers, body)
-                data = json.dumps(payload).encode()
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
                 self.send_header("Content-Length", str(len(data)))
                 for name, value in headers.items():
                     self.send_header(name, value)
@@ -308,3 +308,16 @@ class WooServer(PlatformServer):
         if re.fullmatch(rf"{self.API}/orders/\d+(/notes|/refunds)?", path) and method in ("POST", "PUT"):
             return (201 if method == "POST" else 200), {}, {"id": 1}
         return 404, {}, {"code": "rest_no_route", "message": "No route was found matching the URL and request method."}
+
+
+class FeedServer(PlatformServer):
+    """A URL serving a CSV (or JSON) file of order lines."""
+
+    def __init__(self, content: str = "", content_type: str = "text/csv") -> None:
+        self.content, self.content_type = content, content_type
+        super().__init__()
+
+    def answer(self, method: str, path: str, query: dict[str, str], headers: Any, body: bytes) -> tuple:
+        if headers.get("Authorization") != "Bearer feed-token":
+            return 401, {}, {"error": "unauthorized"}
+        return 200, {"Content-Type": self.content_type}, self.content.encode()

@@ -25,6 +25,7 @@ from orders.channels.api.serializers import (
 from orders.channels.models import SyncRun
 from orders.channels.selectors import connection_get, connections_of, runs_of, sku_map_of
 from orders.channels.services.connections import connection_create, connection_delete, connection_update, sku_map_set
+from orders.channels.services.sync import channel_feed_upload
 from orders.channels.services.webhooks import channel_webhook_receive
 from orders.channels.tasks import channel_pull, webhook_process
 
@@ -116,6 +117,22 @@ class SkuMapView(MerchantAPIView):
         ids = dict(serializer.validated_data)
         entry = sku_map_set(connection=connection, sku=ids.pop("sku"), ids=ids)
         return Response(SkuMapOut(entry).data)
+
+
+class FeedUploadView(MerchantAPIView):
+    @extend_schema(
+        operation_id="channel_feed_upload",
+        request={"application/json": {"type": "array", "items": {"type": "object"}}, "text/csv": {"type": "string"}},
+        responses={201: RunOut, **ERRORS},
+        description="Upload a feed file to a feed connection: a JSON array of line records, or CSV with a "
+        "header row (Content-Type: text/csv), read through the connection's field mapping. Answers with "
+        "the run: created, duplicates, rejected (with each order's errors).",
+    )
+    def post(self, request: Request, uuid: str) -> Response:
+        connection = connection_get(merchant=self.merchant, uuid=uuid)
+        fmt = "csv" if request.content_type.startswith("text/csv") else "json"
+        run = channel_feed_upload(connection=connection, content=request.body, fmt=fmt)
+        return Response(RunOut(run).data, status=status.HTTP_201_CREATED)
 
 
 class WebhookIntakeView(APIView):

@@ -7,7 +7,9 @@ committed, so a crash anywhere re-reads at most that page, whose orders are then
 
 from __future__ import annotations
 
+import csv
 import logging
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,9 +18,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from oms.alerts import exception_raise, exceptions_close_for
+from oms.errors import Conflict, FieldError, InvalidInput
 from oms.models import OpsException
 from orders.channels.connectors import connector_for
-from orders.channels.connectors.base import Connector, Mapped, RateLimited, decode_json
+from orders.channels.connectors.base import Connector, Mapped, Page, RateLimited, decode_json
+from orders.channels.connectors.feed import parse_feed
 from orders.channels.models import ChannelConnection, ChannelWebhook, SyncRun
 from orders.channels.services.intake import REJECTED, channel_actor, channel_order_take
 
@@ -62,11 +66,14 @@ def _count(run: SyncRun, result: str, external_id: str, name: str, errors: list[
         logger.info("channel order %s rejected: %s", external_id, errors)
 
 
-def _pull_pages(connection: ChannelConnection, run: SyncRun) -> None:
+Pages = Callable[[Connector, datetime | None], Iterable[Page]]
+
+
+def _pull_pages(connection: ChannelConnection, run: SyncRun, pages: Pages) -> None:
     connector = connector_for(connection)
     overlap = timedelta(seconds=settings.CHANNEL_PULL_OVERLAP_SECONDS)
     since = connection.cursor - overlap if connection.cursor else None
-    for page in connector.pull(since=since):
+    for page in pages(connector, since):
         run.pages += 1
         run.fetched += len(page.orders)
         newest = connection.cursor
@@ -101,13 +108,35 @@ def _finish(connection: ChannelConnection, run: SyncRun) -> None:
 def channel_pull(*, connection_id: int, trigger: str = SyncRun.Trigger.SCHEDULE) -> SyncRun | None:
     """Pull the orders changed since the cursor, page by page. Return the run, or None when the
     connection is inactive, paused, or already being pulled."""
+    return _run(connection_id, trigger, lambda connector, since: connector.pull(since=since))
+
+
+def channel_feed_upload(*, connection: ChannelConnection, content: bytes, fmt: str) -> SyncRun:
+    """Take an uploaded feed file (JSON or CSV) as one run of a feed connection."""
+    if connection.kind != ChannelConnection.Kind.FEED:
+        raise InvalidInput([FieldError(None, "invalid", "Only a feed connection takes uploads.")])
+    try:
+        records = parse_feed(content, fmt)
+    except (ValueError, csv.Error) as exc:
+        raise InvalidInput([FieldError(None, "invalid", f"Not a {fmt.upper()} feed: {exc}")]) from None
+
+    def pages(connector: Connector, since: datetime | None) -> list[Page]:
+        return [Page(connector.group(records), has_more=False)]  # type: ignore[attr-defined]
+
+    run = _run(connection.pk, SyncRun.Trigger.MANUAL, pages)
+    if run is None:
+        raise Conflict("This connection is being pulled (or is inactive); upload again shortly.")
+    return run
+
+
+def _run(connection_id: int, trigger: str, pages: Pages) -> SyncRun | None:
     started = timezone.now()
     if not _claim(connection_id, started):
         return None
     connection = ChannelConnection.objects.select_related("channel", "merchant").get(pk=connection_id)
     run = SyncRun.objects.create(connection=connection, trigger=trigger)
     try:
-        _pull_pages(connection, run)
+        _pull_pages(connection, run, pages)
         run.status = SyncRun.Status.OK
     except RateLimited as exc:
         # The channel waits; the worker goes on with other work (the task re-queues the pull).
