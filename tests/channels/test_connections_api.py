@@ -70,3 +70,12 @@ def test_another_merchants_connection_is_not_found(api, other_api):
     uuid = create(api).json()["uuid"]
     assert other_api.client.get(f"{URL}{uuid}/").status_code == 404
     assert other_api.client.get(f"{URL}{uuid}/runs/").status_code == 404
+
+
+def test_deploy_checks_ask_for_a_credentials_key(settings):
+    from orders.channels.checks import check_channel_credentials_key
+
+    settings.CHANNEL_CREDENTIALS_KEY = ""
+    assert [e.id for e in check_channel_credentials_key()] == ["orders.E101"]
+    settings.CHANNEL_CREDENTIALS_KEY = "x"
+    assert check_channel_credentials_key() == []

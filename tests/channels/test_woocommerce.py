@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from orders.channels.connectors.base import hmac_base64
-from orders.channels.models import ChannelSkuMap
+from orders.channels.models import ChannelSkuMap, ChannelWebhook
 from orders.channels.services.sync import channel_pull
 from orders.models import Order
 from tests.channels.conftest import WOO_SECRET
@@ -73,3 +73,10 @@ def test_a_signed_woocommerce_webhook_is_taken_and_a_bad_one_refused(client, api
     )  # fmt: skip
     assert good.status_code == 202
     assert Order.objects.get().external_id == "703"
+
+
+def test_woocommerces_unsigned_ping_is_answered_and_stores_nothing(client, api, woo):
+    url = f"/api/v1/channels/connections/{woo.uuid}/webhooks/"
+    response = client.post(url, data=b"webhook_id=12", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 202
+    assert ChannelWebhook.objects.count() == 0

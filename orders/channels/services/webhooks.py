@@ -3,6 +3,7 @@ the work is queued. The order itself is taken by the job (services/sync.py)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from django.db import connection as db
@@ -22,11 +23,17 @@ def _topic(headers: Mapping[str, str]) -> str:
     return (headers.get("X-Shopify-Topic") or headers.get("X-WC-Webhook-Topic") or "")[:60]
 
 
+# WooCommerce checks a new webhook's URL with an unsigned form post of its id: a 2xx lets it save.
+WOO_PING = re.compile(rb"webhook_id=\d+")
+
+
 def channel_webhook_receive(*, connection_uuid: str, body: bytes, headers: Mapping[str, str]) -> int | None:
     """Store a signed webhook once. Return its row id when it is new, None for a replay."""
     connection = ChannelConnection.objects.filter(uuid=connection_uuid, active=True).select_related("channel").first()
     if connection is None:
         raise NotFound("No such channel connection.")
+    if connection.kind == ChannelConnection.Kind.WOOCOMMERCE and WOO_PING.fullmatch(body):
+        return None  # nothing stored, nothing to do
     connector = connector_for(connection)
     if not connector.verify_webhook(body=body, headers=headers):
         raise BadSignature("The webhook's signature does not match this connection's secret.", field="signature")
