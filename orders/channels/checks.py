@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
 
 @register(Tags.security, deploy=True)
 def check_channel_credentials_key(**kwargs: Any) -> list[Error]:
-    if settings.CHANNEL_CREDENTIALS_KEY:
+    keys = [key.strip() for key in settings.CHANNEL_CREDENTIALS_KEY.split(",") if key.strip()]
+    try:
+        for key in keys:
+            Fernet(key.encode())
+    except ValueError:
+        return [Error("CHANNEL_CREDENTIALS_KEY holds a value that is not a Fernet key.", id="orders.E102")]
+    if keys:
         return []
     return [
         Error(

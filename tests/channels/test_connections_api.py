@@ -73,9 +73,13 @@ def test_another_merchants_connection_is_not_found(api, other_api):
 
 
 def test_deploy_checks_ask_for_a_credentials_key(settings):
+    from cryptography.fernet import Fernet
+
     from orders.channels.checks import check_channel_credentials_key
 
     settings.CHANNEL_CREDENTIALS_KEY = ""
     assert [e.id for e in check_channel_credentials_key()] == ["orders.E101"]
-    settings.CHANNEL_CREDENTIALS_KEY = "x"
+    settings.CHANNEL_CREDENTIALS_KEY = "not-a-key"
+    assert [e.id for e in check_channel_credentials_key()] == ["orders.E102"]
+    settings.CHANNEL_CREDENTIALS_KEY = Fernet.generate_key().decode()
     assert check_channel_credentials_key() == []
