@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from orders.channels.connectors.base import Http, Mapped, Page, Rejected, StockLevel, Tracking, decode_json, money
-from orders.channels.connectors.mapping import Options, SkuLookup, address, amount, phone_or_blank, text, timestamp
+from orders.channels.connectors.mapping import (
+    PlatformConnector,
+    address,
+    amount,
+    phone_or_blank,
+    text,
+    timestamp,
+)
 from orders.channels.models import ChannelConnection
 
 FIELDS = (
@@ -46,11 +53,11 @@ def parse_feed(content: bytes, fmt: str) -> list[dict[str, Any]]:
     return [record for record in data if isinstance(record, dict)]
 
 
-class FeedConnector:
+class FeedConnector(PlatformConnector):
+    """A feed is read; it does not call us (no signature header: every webhook is refused)."""
+
     def __init__(self, connection: ChannelConnection, credentials: dict[str, str]) -> None:
-        self.connection = connection
-        self.options = Options(connection)
-        self.skus = SkuLookup(connection, self.options)
+        super().__init__(connection, credentials)
         self.format = str(self.options.raw.get("feed_format", "json"))
         self.columns = {name: str((self.options.raw.get("feed_fields") or {}).get(name, name)) for name in FIELDS}
         token = credentials.get("token")
@@ -138,12 +145,6 @@ class FeedConnector:
             updated_at=timestamp(get("updated_at")) or placed,
             cancelled=str(get("status") or "").lower() == "cancelled",
         )
-
-    def verify_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> bool:
-        return False  # a feed is read, it does not call us
-
-    def webhook_id(self, *, body: bytes, headers: Mapping[str, str]) -> str:
-        return ""
 
     def push_availability(self, levels: list[StockLevel]) -> None:
         raise Rejected("a feed takes no updates")

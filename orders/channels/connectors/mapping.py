@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import phonenumbers
 from django.utils.dateparse import parse_datetime
 
+from orders.channels.connectors.base import body_hash, signature_matches
 from orders.channels.models import ChannelConnection, ChannelSkuMap
 from orders.models import ServiceLevel
 
@@ -133,3 +135,22 @@ class SkuLookup:
                 .values_list("variant_id", "sku")
             )
         return self._variants.get(variant, "") if variant and variant != "0" else text(sku, 64)
+
+
+class PlatformConnector:
+    """What the connectors share: their options, the SKU lookup and signed webhooks."""
+
+    signature_header = ""  # base64 HMAC-SHA256 of the raw body with the webhook secret
+    delivery_header = ""  # the platform's id of one webhook delivery
+
+    def __init__(self, connection: ChannelConnection, credentials: dict[str, str]) -> None:
+        self.connection = connection
+        self.options = Options(connection)
+        self.skus = SkuLookup(connection, self.options)
+        self.secret = credentials.get("webhook_secret", "")
+
+    def verify_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> bool:
+        return bool(self.signature_header) and signature_matches(self.secret, body, headers.get(self.signature_header))
+
+    def webhook_id(self, *, body: bytes, headers: Mapping[str, str]) -> str:
+        return text(headers.get(self.delivery_header), 100) or body_hash(body)

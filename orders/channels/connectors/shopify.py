@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -15,12 +15,17 @@ from orders.channels.connectors.base import (
     Rejected,
     StockLevel,
     Tracking,
-    body_hash,
     decode_json,
     money,
-    signature_matches,
 )
-from orders.channels.connectors.mapping import Options, SkuLookup, address, amount, phone_or_blank, text, timestamp
+from orders.channels.connectors.mapping import (
+    PlatformConnector,
+    address,
+    amount,
+    phone_or_blank,
+    text,
+    timestamp,
+)
 from orders.channels.models import ChannelConnection, ChannelSkuMap
 
 API_VERSION = "2024-10"
@@ -62,12 +67,12 @@ def _address(raw: dict[str, Any] | None) -> dict[str, str] | None:
     )  # fmt: skip
 
 
-class ShopifyConnector:
+class ShopifyConnector(PlatformConnector):
+    signature_header = "X-Shopify-Hmac-Sha256"
+    delivery_header = "X-Shopify-Webhook-Id"
+
     def __init__(self, connection: ChannelConnection, credentials: dict[str, str]) -> None:
-        self.connection = connection
-        self.options = Options(connection)
-        self.skus = SkuLookup(connection, self.options)
-        self.secret = credentials.get("webhook_secret", "")
+        super().__init__(connection, credentials)
         self.http = Http(connection, headers={"X-Shopify-Access-Token": credentials.get("token", "")})
 
     # --- orders in -------------------------------------------------------------------------
@@ -153,14 +158,6 @@ class ShopifyConnector:
             cancelled=bool(raw.get("cancelled_at")),
             learned=learned,
         )
-
-    # --- webhooks --------------------------------------------------------------------------
-
-    def verify_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> bool:
-        return signature_matches(self.secret, body, headers.get("X-Shopify-Hmac-Sha256"))
-
-    def webhook_id(self, *, body: bytes, headers: Mapping[str, str]) -> str:
-        return text(headers.get("X-Shopify-Webhook-Id"), 100) or body_hash(body)
 
     # --- pushes ----------------------------------------------------------------------------
 

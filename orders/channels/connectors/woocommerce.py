@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import datetime
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
@@ -16,12 +16,17 @@ from orders.channels.connectors.base import (
     Page,
     StockLevel,
     Tracking,
-    body_hash,
     decode_json,
     money,
-    signature_matches,
 )
-from orders.channels.connectors.mapping import Options, SkuLookup, address, amount, phone_or_blank, text, timestamp
+from orders.channels.connectors.mapping import (
+    PlatformConnector,
+    address,
+    amount,
+    phone_or_blank,
+    text,
+    timestamp,
+)
 from orders.channels.models import ChannelConnection, ChannelSkuMap
 
 API = "/wp-json/wc/v3"
@@ -60,12 +65,12 @@ def _tax_errors(raw: dict[str, Any], shipping_tax: Decimal) -> list[dict[str, st
     return [{"field": "tax_lines", "code": "mismatch", "message": message}]
 
 
-class WooCommerceConnector:
+class WooCommerceConnector(PlatformConnector):
+    signature_header = "X-WC-Webhook-Signature"
+    delivery_header = "X-WC-Webhook-Delivery-ID"
+
     def __init__(self, connection: ChannelConnection, credentials: dict[str, str]) -> None:
-        self.connection = connection
-        self.options = Options(connection)
-        self.skus = SkuLookup(connection, self.options)
-        self.secret = credentials.get("webhook_secret", "")
+        super().__init__(connection, credentials)
         auth = (credentials.get("consumer_key", ""), credentials.get("consumer_secret", ""))
         self.http = Http(connection, headers={}, auth=auth)
 
@@ -152,14 +157,6 @@ class WooCommerceConnector:
             learned=learned,
             errors=errors,
         )
-
-    # --- webhooks --------------------------------------------------------------------------
-
-    def verify_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> bool:
-        return signature_matches(self.secret, body, headers.get("X-WC-Webhook-Signature"))
-
-    def webhook_id(self, *, body: bytes, headers: Mapping[str, str]) -> str:
-        return text(headers.get("X-WC-Webhook-Delivery-ID"), 100) or body_hash(body)
 
     # --- pushes ----------------------------------------------------------------------------
 
