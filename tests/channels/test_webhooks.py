@@ -67,3 +67,18 @@ def test_an_unknown_connection_is_404(client, api, shop):
         HTTP_X_SHOPIFY_HMAC_SHA256=hmac_base64(SHOPIFY_SECRET, body),
     )
     assert response.status_code == 404
+
+
+def test_a_stored_webhook_whose_job_was_lost_is_worked_by_the_beat_job(api, shop):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders.channels.tasks import webhooks_process_due
+
+    hook = ChannelWebhook.objects.create(
+        connection=shop, webhook_id="lost-1", topic="orders/create", body=json.dumps(shopify_order(4))
+    )
+    ChannelWebhook.objects.filter(pk=hook.pk).update(received_at=timezone.now() - timedelta(minutes=2))
+    assert webhooks_process_due() == 1
+    assert Order.objects.get().external_id == "5600000000004"
