@@ -8,6 +8,7 @@ import pytest
 
 from oms.models import OpsException
 from orders.channels.models import ChannelSkuMap, SyncRun
+from orders.channels.services.intake import TOO_LATE
 from orders.channels.services.sync import SYNC_FAILED, channel_pull
 from orders.models import Order
 from tests.channels.servers import shopify_order
@@ -125,3 +126,26 @@ def test_an_address_change_on_the_channel_amends_the_order(api, shop, shopify_se
     shopify_server.orders = [shopify_order(1, shipping_address=moved, updated_at="2026-01-05T10:00:00+00:00")]
     assert channel_pull(connection_id=shop.pk).updated == 1
     assert Order.objects.get().shipping_address["line1"] == "9 Elm St"
+
+
+def test_a_cancellation_that_comes_too_late_raises_an_exception_for_a_csr(api, shop, shopify_server):
+    shopify_server.orders = [shopify_order(1)]
+    channel_pull(connection_id=shop.pk)
+    Order.objects.update(status="shipped")  # as if it had left the warehouse meanwhile
+    later = "2026-01-05T10:00:00+00:00"
+    shopify_server.orders = [shopify_order(1, cancelled_at=later, updated_at=later)]
+    run = channel_pull(connection_id=shop.pk)
+    assert (run.updated, run.rejected) == (0, 1)
+    assert Order.objects.get().status == "shipped"
+    alert = OpsException.objects.get(type=TOO_LATE)
+    assert "#1001" in alert.message
+
+
+def test_a_channel_that_keeps_failing_raises_one_exception(api, shop, shopify_server):
+    shopify_server.token = "rotated"  # our token no longer opens the shop: 401 on every pull
+    assert channel_pull(connection_id=shop.pk).status == "failed"
+    assert channel_pull(connection_id=shop.pk).status == "failed"
+    alert = OpsException.objects.get(type=SYNC_FAILED)
+    assert alert.status == "open"
+    assert "HTTP 401" in alert.message
+    assert "shpat_test" not in alert.message  # credentials never reach a message
