@@ -19,7 +19,7 @@ from oms.admin import ReadOnlyAdmin
 from oms.outbox import enqueue_now
 from orders.channels.models import ChannelConnection, ChannelPush, ChannelSkuMap, ChannelWebhook, SyncRun
 from orders.channels.services.connections import CREDENTIAL_FIELDS, connection_create, connection_update
-from orders.channels.tasks import channel_pull
+from orders.channels.tasks import channel_pull, sku_map_sync
 
 SECRET_FIELDS = ("token", "webhook_secret", "consumer_key", "consumer_secret")
 
@@ -85,7 +85,7 @@ class ChannelConnectionAdmin(admin.ModelAdmin):
     search_fields = ["channel__code", "base_url"]
     readonly_fields = ["uuid", "webhook_url", "has_credentials", "sync_now"]
     inlines = [SkuMapInline, RunInline]
-    actions = ["sync_selected"]
+    actions = ["sync_selected", "sync_products"]
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         settings = ["merchant", "channel", "kind", "base_url", "active", "pull_every_seconds", "options", "cursor"]
@@ -137,6 +137,12 @@ class ChannelConnectionAdmin(admin.ModelAdmin):
         for connection in queryset:
             enqueue_now(channel_pull, connection.pk, SyncRun.Trigger.MANUAL)
         self.message_user(request, f"Pull queued for {queryset.count()} connection(s); see their runs.")
+
+    @admin.action(description="Sync products (fill the SKU map)")
+    def sync_products(self, request: HttpRequest, queryset: QuerySet[ChannelConnection]) -> None:
+        for connection in queryset:
+            enqueue_now(sku_map_sync, connection.pk)
+        self.message_user(request, f"Product sync queued for {queryset.count()} connection(s).")
 
     def get_urls(self) -> list[URLPattern]:
         sync = path(

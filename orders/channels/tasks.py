@@ -7,7 +7,7 @@ from django.utils import timezone
 from oms.celery import app
 from oms.outbox import enqueue_now
 from orders.channels.models import ChannelConnection, SyncRun
-from orders.channels.services import pushes, sync
+from orders.channels.services import connections, pushes, sync
 
 # A pause longer than this is left to the schedule rather than to a countdown in the broker.
 MAX_COUNTDOWN_SECONDS = 600
@@ -22,6 +22,12 @@ def channel_pull(connection_id: int, trigger: str = SyncRun.Trigger.SCHEDULE) ->
         if wait <= MAX_COUNTDOWN_SECONDS:
             channel_pull.apply_async((connection_id, trigger), countdown=max(wait, 0))
     return run.status if run is not None else None
+
+
+@app.task(acks_late=True)
+def sku_map_sync(connection_id: int) -> int:
+    connection = ChannelConnection.objects.select_related("channel").get(pk=connection_id)
+    return connections.sku_map_sync(connection=connection)
 
 
 @app.task(acks_late=True)

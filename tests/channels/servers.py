@@ -180,6 +180,7 @@ class ShopifyServer(PlatformServer):
         self.bucket_size = 40
         self.bucket_used = 1  # what X-Shopify-Shop-Api-Call-Limit reports
         self.refuse_inventory = False
+        self.products: list[dict[str, Any]] = []
         super().__init__()
 
     def _path(self, resource: str) -> str:
@@ -191,6 +192,8 @@ class ShopifyServer(PlatformServer):
         limit = {"X-Shopify-Shop-Api-Call-Limit": f"{self.bucket_used}/{self.bucket_size}"}
         if method == "GET" and path == self._path("orders.json"):
             return self._orders(query, limit)
+        if method == "GET" and path == self._path("products.json"):
+            return 200, limit, {"products": self.products}
         found = re.fullmatch(self._path(r"orders/(\d+)/fulfillment_orders\.json"), path)
         if method == "GET" and found:
             order = next(o for o in self.orders if str(o["id"]) == found.group(1))
@@ -287,6 +290,8 @@ class WooServer(PlatformServer):
     def __init__(self, orders: list[dict[str, Any]] | None = None) -> None:
         self.orders = orders or []
         self.key, self.secret = "ck_test", "cs_test"
+        self.products: list[dict[str, Any]] = []
+        self.variations: dict[int, list[dict[str, Any]]] = {}
         super().__init__()
 
     def answer(self, method: str, path: str, query: dict[str, str], headers: Any, body: bytes) -> tuple:
@@ -303,6 +308,11 @@ class WooServer(PlatformServer):
             pages = max(1, -(-len(chosen) // per_page))
             headers = {"X-WP-Total": str(len(chosen)), "X-WP-TotalPages": str(pages)}
             return 200, headers, chosen[(page - 1) * per_page : page * per_page]
+        if method == "GET" and path == f"{self.API}/products":
+            return 200, {"X-WP-TotalPages": "1"}, self.products
+        found = re.fullmatch(rf"{self.API}/products/(\d+)/variations", path)
+        if method == "GET" and found:
+            return 200, {"X-WP-TotalPages": "1"}, self.variations.get(int(found.group(1)), [])
         if method == "POST" and re.fullmatch(rf"{self.API}/products(/\d+/variations)?/batch", path):
             return 200, {}, {"update": json.loads(body)["update"]}
         if re.fullmatch(rf"{self.API}/orders/\d+(/notes|/refunds)?", path) and method in ("POST", "PUT"):

@@ -8,6 +8,11 @@ urlpatterns = [
     path("channels/connections/<uuid:uuid>/runs/", views.RunListView.as_view(), name="channel-connection-runs"),
     path("channels/connections/<uuid:uuid>/sync/", views.SyncNowView.as_view(), name="channel-connection-sync"),
     path("channels/connections/<uuid:uuid>/sku-map/", views.SkuMapView.as_view(), name="channel-connection-sku-map"),
+    path(
+        "channels/connections/<uuid:uuid>/sku-map/sync/",
+        views.SkuMapSyncView.as_view(),
+        name="channel-connection-sku-map-sync",
+    ),
     path("channels/connections/<uuid:uuid>/feed/", views.FeedUploadView.as_view(), name="channel-connection-feed"),
     path(
         "channels/connections/<uuid:uuid>/webhooks/",

@@ -27,7 +27,7 @@ from orders.channels.selectors import connection_get, connections_of, runs_of, s
 from orders.channels.services.connections import connection_create, connection_delete, connection_update, sku_map_set
 from orders.channels.services.sync import channel_feed_upload
 from orders.channels.services.webhooks import channel_webhook_receive
-from orders.channels.tasks import channel_pull, webhook_process
+from orders.channels.tasks import channel_pull, sku_map_sync, webhook_process
 
 ERRORS = {400: ErrorBodySerializer, 404: ErrorBodySerializer, 409: ErrorBodySerializer}
 
@@ -117,6 +117,19 @@ class SkuMapView(MerchantAPIView):
         ids = dict(serializer.validated_data)
         entry = sku_map_set(connection=connection, sku=ids.pop("sku"), ids=ids)
         return Response(SkuMapOut(entry).data)
+
+
+class SkuMapSyncView(MerchantAPIView):
+    @extend_schema(
+        operation_id="channel_sku_map_sync",
+        request=None,
+        responses={202: None, 404: ErrorBodySerializer},
+        description="Queue a product sync: the platform's products (Shopify variants with their inventory "
+        "item ids; WooCommerce products and variations) fill the SKU map.",
+    )
+    def post(self, request: Request, uuid: str) -> Response:
+        enqueue_now(sku_map_sync, connection_get(merchant=self.merchant, uuid=uuid).pk)
+        return Response(status=status.HTTP_202_ACCEPTED)
 
 
 class FeedUploadView(MerchantAPIView):

@@ -48,9 +48,19 @@ class Mapped:
     errors: list[dict[str, str]] = field(default_factory=list)  # mapping problems: a rejection
 
 
+@dataclass(frozen=True)
+class Listing:
+    """One sellable item on the platform, from a product sync."""
+
+    sku: str
+    product_id: str
+    variant_id: str = ""
+    inventory_item_id: str = ""
+
+
 @dataclass
 class Page:
-    orders: list[dict[str, Any]]
+    items: list[dict[str, Any]]  # orders, or products in a product sync
     has_more: bool
 
 
@@ -78,6 +88,8 @@ class Connector(Protocol):
     def pull(self, *, since: datetime | None) -> Iterator[Page]: ...
 
     def map_order(self, raw: dict[str, Any]) -> Mapped: ...
+
+    def listings(self) -> Iterator[Listing]: ...
 
     def verify_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> bool: ...
 

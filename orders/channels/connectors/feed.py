@@ -14,7 +14,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from orders.channels.connectors.base import Http, Mapped, Page, Rejected, StockLevel, Tracking, decode_json, money
+from orders.channels.connectors.base import (
+    Http,
+    Listing,
+    Mapped,
+    Page,
+    Rejected,
+    StockLevel,
+    Tracking,
+    decode_json,
+    money,
+)
 from orders.channels.connectors.mapping import (
     PlatformConnector,
     address,
@@ -145,6 +155,9 @@ class FeedConnector(PlatformConnector):
             updated_at=timestamp(get("updated_at")) or placed,
             cancelled=str(get("status") or "").lower() == "cancelled",
         )
+
+    def listings(self) -> Iterator[Listing]:
+        return iter(())  # a feed lists orders, not products
 
     def push_availability(self, levels: list[StockLevel]) -> None:
         raise Rejected("a feed takes no updates")

@@ -9,6 +9,7 @@ from typing import Any
 
 from orders.channels.connectors.base import (
     Http,
+    Listing,
     Mapped,
     Page,
     RateLimited,
@@ -77,15 +78,12 @@ class ShopifyConnector(PlatformConnector):
 
     # --- orders in -------------------------------------------------------------------------
 
-    def pull(self, *, since: datetime | None) -> Iterator[Page]:
-        params: dict[str, Any] | None = {"status": "any", "limit": PAGE_SIZE, "order": "updated_at asc"}
-        if since is not None:
-            params["updated_at_min"] = since.isoformat()  # type: ignore[index]
-        url = _path("orders.json")
+    def _pages(self, resource: str, key: str, params: dict[str, Any]) -> Iterator[Page]:
+        url, query = _path(resource), params
         while True:
-            response = self.http.call("GET", url, params=params)
+            response = self.http.call("GET", url, params=query)
             following = response.links.get("next", {}).get("url")
-            yield Page(decode_json(response.content).get("orders") or [], has_more=bool(following))
+            yield Page(decode_json(response.content).get(key) or [], has_more=bool(following))
             if not following:
                 return
             # The page is committed by now: if the bucket is nearly full, pause the channel here.
@@ -93,7 +91,25 @@ class ShopifyConnector(PlatformConnector):
             if wait:
                 raise RateLimited(wait)
             # With page_info, Shopify refuses the other filters: the link carries them.
-            url, params = following, None
+            url, query = following, None
+
+    def pull(self, *, since: datetime | None) -> Iterator[Page]:
+        params: dict[str, Any] = {"status": "any", "limit": PAGE_SIZE, "order": "updated_at asc"}
+        if since is not None:
+            params["updated_at_min"] = since.isoformat()
+        return self._pages("orders.json", "orders", params)
+
+    def listings(self) -> Iterator[Listing]:
+        for page in self._pages("products.json", "products", {"limit": PAGE_SIZE, "fields": "id,variants"}):
+            for product in page.items:
+                for variant in product.get("variants") or []:
+                    if variant.get("sku"):
+                        yield Listing(
+                            sku=text(variant["sku"], 64),
+                            product_id=text(product.get("id"), 40),
+                            variant_id=text(variant.get("id"), 40),
+                            inventory_item_id=text(variant.get("inventory_item_id"), 40),
+                        )
 
     def map_order(self, raw: dict[str, Any]) -> Mapped:
         included = bool(raw.get("taxes_included")) or self.options.tax_included_in_prices

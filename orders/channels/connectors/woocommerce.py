@@ -12,6 +12,7 @@ from babel.numbers import get_currency_precision
 
 from orders.channels.connectors.base import (
     Http,
+    Listing,
     Mapped,
     Page,
     StockLevel,
@@ -76,18 +77,39 @@ class WooCommerceConnector(PlatformConnector):
 
     # --- orders in -------------------------------------------------------------------------
 
-    def pull(self, *, since: datetime | None) -> Iterator[Page]:
-        params: dict[str, Any] = {"per_page": PAGE_SIZE, "orderby": "modified", "order": "asc", "dates_are_gmt": "true"}
-        if since is not None:
-            params["modified_after"] = since.strftime("%Y-%m-%dT%H:%M:%S")
+    def _pages(self, resource: str, params: dict[str, Any]) -> Iterator[Page]:
         page = 1
         while True:
-            response = self.http.call("GET", f"{API}/orders", params={**params, "page": page})
+            response = self.http.call(
+                "GET", f"{API}/{resource}", params={**params, "per_page": PAGE_SIZE, "page": page}
+            )
             total_pages = int(response.headers.get("X-WP-TotalPages") or 1)
             yield Page(decode_json(response.content) or [], has_more=page < total_pages)
             if page >= total_pages:
                 return
             page += 1
+
+    def pull(self, *, since: datetime | None) -> Iterator[Page]:
+        params: dict[str, Any] = {"orderby": "modified", "order": "asc", "dates_are_gmt": "true"}
+        if since is not None:
+            params["modified_after"] = since.strftime("%Y-%m-%dT%H:%M:%S")
+        return self._pages("orders", params)
+
+    def listings(self) -> Iterator[Listing]:
+        for page in self._pages("products", {}):
+            for product in page.items:
+                product_id = text(product.get("id"), 40)
+                if product.get("sku"):
+                    yield Listing(sku=text(product["sku"], 64), product_id=product_id)
+                if product.get("type") == "variable":
+                    for variations in self._pages(f"products/{product_id}/variations", {}):
+                        for variation in variations.items:
+                            if variation.get("sku"):
+                                yield Listing(
+                                    sku=text(variation["sku"], 64),
+                                    product_id=product_id,
+                                    variant_id=text(variation.get("id"), 40),
+                                )
 
     def map_order(self, raw: dict[str, Any]) -> Mapped:
         currency = text(raw.get("currency"), 3)

@@ -102,3 +102,18 @@ def sku_map_set(*, connection: ChannelConnection, sku: str, ids: dict[str, str])
     """Create or edit a SKU's platform ids (what a pull learns, a person may correct)."""
     entry, _ = ChannelSkuMap.objects.update_or_create(connection=connection, sku=sku, defaults=ids)
     return entry
+
+
+def sku_map_sync(*, connection: ChannelConnection) -> int:
+    """Read the platform's products and record each SKU's ids (the platform is right about its
+    own ids: they replace what was stored). Return how many SKUs were seen."""
+    from orders.channels.connectors import connector_for
+
+    seen = 0
+    for listing in connector_for(connection).listings():
+        ids = {"product_id": listing.product_id, "variant_id": listing.variant_id}
+        if listing.inventory_item_id:
+            ids["inventory_item_id"] = listing.inventory_item_id
+        sku_map_set(connection=connection, sku=listing.sku, ids=ids)
+        seen += 1
+    return seen

@@ -75,9 +75,9 @@ def _pull_pages(connection: ChannelConnection, run: SyncRun, pages: Pages) -> No
     since = connection.cursor - overlap if connection.cursor else None
     for page in pages(connector, since):
         run.pages += 1
-        run.fetched += len(page.orders)
+        run.fetched += len(page.items)
         newest = connection.cursor
-        for raw in page.orders:
+        for raw in page.items:
             mapped = _take(connection, connector, raw, run)
             if mapped is not None and mapped.updated_at and (newest is None or mapped.updated_at > newest):
                 newest = mapped.updated_at
