@@ -111,3 +111,14 @@ def test_an_oms_cancellation_is_pushed_but_one_from_the_channel_is_not_echoed(
     with django_capture_on_commit_callbacks(execute=True):
         assert channel_pull(connection_id=shop.pk).updated == 1
     assert len(shopify_server.calls("POST", r".*/cancel\.json")) == 1
+
+
+def test_a_rate_limited_push_waits_its_retry_after(
+    api, mapped_shop, shopify_server, django_capture_on_commit_callbacks
+):
+    shopify_server.throttle_once(retry_after=120)
+    stock_change(api, django_capture_on_commit_callbacks, 5)
+    push = ChannelPush.objects.get()
+    assert push.status == "pending"
+    wait = (push.next_attempt_at - timezone.now()).total_seconds()
+    assert 100 < wait <= 120

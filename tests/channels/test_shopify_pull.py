@@ -149,3 +149,23 @@ def test_a_channel_that_keeps_failing_raises_one_exception(api, shop, shopify_se
     assert alert.status == "open"
     assert "HTTP 401" in alert.message
     assert "shpat_test" not in alert.message  # credentials never reach a message
+
+
+def test_prices_that_include_tax_are_taken_as_they_are(api, shop, shopify_server):
+    order = shopify_order(1, taxes_included=True)
+    order["total_price"] = "23.00"  # 20.00 - 2.00 + 5.00: the tax lines are inside the prices
+    shopify_server.orders = [order]
+    assert channel_pull(connection_id=shop.pk).created == 1
+    captured = Order.objects.get()
+    assert (captured.total, captured.lines.get().tax, captured.shipping_tax) == (Decimal("23.00"), 0, 0)
+
+
+def test_lines_without_a_sku_are_found_by_variant_in_the_sku_map(api, shop, shopify_server):
+    from orders.channels.services.connections import sku_map_set
+
+    sku_map_set(connection=shop, sku="TSHIRT-BLUE-M", ids={"variant_id": "44000000000001"})
+    order = shopify_order(1)
+    order["line_items"][0]["sku"] = None
+    shopify_server.orders = [order]
+    assert channel_pull(connection_id=shop.pk).created == 1
+    assert Order.objects.get().lines.get().sku == "TSHIRT-BLUE-M"
