@@ -42,7 +42,7 @@ class ConnectionForm(forms.ModelForm):
         fields = ["merchant", "channel", "kind", "base_url", "active", "pull_every_seconds", "options", "cursor"]
 
     def credentials(self) -> dict[str, str]:
-        allowed = CREDENTIAL_FIELDS.get(self.cleaned_data.get("kind", ""), ())
+        allowed = CREDENTIAL_FIELDS.get(self.cleaned_data.get("kind") or self.instance.kind, ())
         return {
             name: self.cleaned_data[name] for name in SECRET_FIELDS if name in allowed and self.cleaned_data.get(name)
         }
@@ -87,12 +87,19 @@ class ChannelConnectionAdmin(admin.ModelAdmin):
     inlines = [SkuMapInline, RunInline]
     actions = ["sync_selected", "sync_products"]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # Whose channel and which platform are fixed once connected (the credentials follow the kind).
+        fixed = ["merchant", "channel", "kind"] if obj is not None else []
+        return [*self.readonly_fields, *fixed]
+
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         settings = ["merchant", "channel", "kind", "base_url", "active", "pull_every_seconds", "options", "cursor"]
+        if obj is None:
+            return [(None, {"fields": settings}), ("Credentials (write-only)", {"fields": list(SECRET_FIELDS)})]
         return [
-            (None, {"fields": ([] if obj is None else ["uuid", "sync_now"]) + settings}),
-            ("Credentials (write-only)", {"fields": (["has_credentials"] if obj else []) + list(SECRET_FIELDS)}),
-            ("Webhooks", {"fields": ["webhook_url"] if obj else []}),
+            (None, {"fields": ["uuid", "sync_now", *settings]}),
+            ("Credentials (write-only)", {"fields": ["has_credentials", *SECRET_FIELDS]}),
+            ("Webhooks", {"fields": ["webhook_url"]}),
         ]
 
     @admin.display(description="last run")

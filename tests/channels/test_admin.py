@@ -44,3 +44,20 @@ def test_sync_now_pulls_and_the_run_log_shows_the_rejected_orders(admin_client, 
     page = admin_client.get(reverse("admin:orders_syncrun_change", args=[run.pk])).content.decode()
     assert "#1002" in page
     assert "No product with SKU &#x27;GONE-SKU&#x27;" in page
+
+
+def test_a_new_token_typed_in_the_admin_keeps_the_webhook_secret(admin_client, api, shop):
+    page = reverse("admin:orders_channelconnection_change", args=[shop.pk])
+    response = admin_client.post(
+        page,
+        {
+            "base_url": shop.base_url, "active": "on", "pull_every_seconds": 300, "options": "{}",
+            "cursor_0": "", "cursor_1": "", "token": "shpat_rotated", "webhook_secret": "",
+            "consumer_key": "", "consumer_secret": "",
+            "sku_map-TOTAL_FORMS": 0, "sku_map-INITIAL_FORMS": 0, "runs-TOTAL_FORMS": 0, "runs-INITIAL_FORMS": 0,
+        },
+    )  # fmt: skip
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
+    shop.refresh_from_db()
+    assert credentials_decrypt(shop.credentials) == {"token": "shpat_rotated", "webhook_secret": "shpss_app_secret"}
+    assert shop.kind == "shopify"

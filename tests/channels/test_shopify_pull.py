@@ -58,6 +58,7 @@ def test_an_order_that_fails_validation_is_rejected_with_its_reasons_and_others_
     assert (run.created, run.rejected) == (1, 1)
     assert run.rejections[0]["external_id"] == "5600000000001"
     assert run.rejections[0]["errors"][0]["field"] == "lines[0].sku"
+    assert not ChannelSkuMap.objects.filter(sku="NO-SUCH-SKU").exists()  # nothing learned from it
 
 
 def test_a_soft_problem_becomes_a_hold(api, shop, shopify_server):

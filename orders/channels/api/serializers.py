@@ -55,7 +55,7 @@ class ConnectionIn(StrictSerializer):
 
 class ConnectionPatchIn(StrictSerializer):
     base_url = serializers.URLField(max_length=500, required=False)
-    credentials = CredentialsIn(required=False, help_text="Replaces the stored credentials whole.")
+    credentials = CredentialsIn(required=False, help_text="Each credential given replaces the stored one.")
     pull_every_seconds = StrictIntegerField(min_value=10, max_value=86400, required=False)
     options = OptionsIn(required=False)
     active = serializers.BooleanField(required=False)

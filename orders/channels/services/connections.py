@@ -9,7 +9,7 @@ from django.db import transaction
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from oms.models import Channel, Merchant
-from orders.channels.crypto import credentials_encrypt
+from orders.channels.crypto import credentials_decrypt, credentials_encrypt
 from orders.channels.models import ChannelConnection, ChannelSkuMap
 
 PULL_TASK = "orders.channels.tasks.channel_pull"
@@ -77,12 +77,13 @@ def connection_create(
 
 @transaction.atomic
 def connection_update(*, connection: ChannelConnection, changes: dict[str, Any]) -> ChannelConnection:
-    """Apply changed settings; credentials, when given, replace the stored ones whole."""
+    """Apply changed settings; each credential given replaces the stored one, the others stay."""
     for name in ("base_url", "pull_every_seconds", "options", "active"):
         if name in changes:
             setattr(connection, name, changes[name])
     if changes.get("credentials"):
-        connection.credentials = _credentials(connection.kind, changes["credentials"])
+        stored = credentials_decrypt(connection.credentials)
+        connection.credentials = _credentials(connection.kind, {**stored, **changes["credentials"]})
     if "cursor" in changes:
         connection.cursor = changes["cursor"]
     connection.save()

@@ -48,9 +48,15 @@ def sku_map_learn(*, connection: ChannelConnection, learned: dict[str, dict[str,
 
 def channel_order_take(*, connection: ChannelConnection, mapped: Mapped) -> Outcome:
     """Capture a mapped channel order exactly once, or apply it as an update to the captured one."""
+    outcome = _take(connection, mapped)
+    if outcome.result != REJECTED:  # a rejected order may name SKUs the merchant does not sell
+        sku_map_learn(connection=connection, learned=mapped.learned)
+    return outcome
+
+
+def _take(connection: ChannelConnection, mapped: Mapped) -> Outcome:
     if mapped.errors:
         return Outcome(REJECTED, mapped.errors)
-    sku_map_learn(connection=connection, learned=mapped.learned)
     existing = _existing(connection, mapped.external_id)
     if existing is not None:
         return _update(connection, existing, mapped)
