@@ -57,7 +57,8 @@ class Command(BaseCommand):
     def _programs(self, port: str, dev: bool) -> dict[str, list[str]]:
         python = sys.executable
         celery = [python, "-m", "celery", "-A", "oms"]
-        worker = [*celery, "worker", "--loglevel=INFO", f"--concurrency={WORKER_CONCURRENCY}"]
+        # Channel pulls and pushes have their own queue (CELERY_TASK_ROUTES); this worker serves both.
+        worker = [*celery, "worker", "--loglevel=INFO", f"--concurrency={WORKER_CONCURRENCY}", "-Q", "celery,channels"]
         if settings.EMBEDDED_BROKER:
             # An embedded broker serves one worker: nothing to mingle or gossip with.
             worker += ["--without-mingle", "--without-gossip", "--without-heartbeat"]
