@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import runpy
 import subprocess
@@ -68,7 +69,11 @@ def test_postgres_gets_a_bounded_connection_pool_and_no_persistent_connections(m
 
 def _check_deploy_security(**env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in OURS}
-    production = {"DJANGO_SECRET_KEY": "k" * 50 + "-a-long-random-secret", "DJANGO_ALLOWED_HOSTS": "oms.example"}
+    production = {
+        "DJANGO_SECRET_KEY": "k" * 50 + "-a-long-random-secret",
+        "DJANGO_ALLOWED_HOSTS": "oms.example",
+        "CHANNEL_CREDENTIALS_KEY": base64.urlsafe_b64encode(b"c" * 32).decode(),  # a Fernet key
+    }
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--tag", "security", "--fail-level", "WARNING"],
         cwd=django_settings.BASE_DIR, env={**clean, **production, **env}, capture_output=True, text=True, timeout=60,
