@@ -1,7 +1,9 @@
 """Demo tenancy: the `demo` merchant, its channels, a known API key and one user per group.
 
 The demo key is fixed so that `make run` can print it every time; it is stored hashed like
-any other key and exists only where seed_demo was run (development).
+any other key and exists only where seed_demo was run (development). The demo users' passwords
+are published (README, the banner): they are created only on the embedded default (SQLite) or
+when asked for (`seed_demo --users`), never by default on a real database.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ DEMO_USERS = {
 }
 
 
-def seed_tenancy() -> Merchant:
+def seed_tenancy(*, users: bool = False) -> Merchant:
     merchant, _ = Merchant.objects.get_or_create(
         code="demo", defaults={"name": "Demo Outfitters", "order_prefix": "DEMO"}
     )
@@ -39,6 +41,12 @@ def seed_tenancy() -> Merchant:
         defaults={"merchant": merchant, "name": "demo", "digest": key_digest(DEMO_API_KEY)},
     )
     ensure_groups()
+    if users:
+        seed_users()
+    return merchant
+
+
+def seed_users() -> None:
     user_model = get_user_model()
     for username, (password, group) in DEMO_USERS.items():
         user, created = user_model.objects.get_or_create(username=username, defaults={"is_staff": True})
@@ -47,4 +55,3 @@ def seed_tenancy() -> Merchant:
             user.is_superuser = group == ADMIN
             user.save()
         user.groups.add(Group.objects.get(name=group))
-    return merchant

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from oms.errors import Conflict, DomainError
 from oms.models import ApiKey, IdempotencyRecord
@@ -42,13 +45,29 @@ def idempotency_claim(
             field="Idempotency-Key",
             code="idempotency_key_reused",
         )
-    if record.in_progress:
+    if record.in_progress and not _abandoned_claim_taken(record):
         raise Conflict(
             "A request with this Idempotency-Key is still being processed; retry shortly.",
             field="Idempotency-Key",
             code="idempotency_key_in_use",
         )
-    return record, False
+    return record, record.in_progress
+
+
+def _abandoned_claim_taken(record: IdempotencyRecord) -> bool:
+    """Take over a claim older than any request may run: its process died before answering.
+
+    A compare-and-set on created_at, so that of several retries only one takes it.
+    """
+    stale_before = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_ABANDONED_SECONDS)
+    if record.created_at >= stale_before:
+        return False
+    now = timezone.now()
+    taken = IdempotencyRecord.objects.filter(
+        pk=record.pk, created_at=record.created_at, response_status__isnull=True
+    ).update(created_at=now)
+    record.created_at = now
+    return taken == 1
 
 
 def idempotency_finish(*, record: IdempotencyRecord, status: int, body: Any) -> None:

@@ -1,8 +1,11 @@
 """Settings for the OMS: everything comes from the environment, with development defaults.
 
 Embedded defaults (no server to install): SQLite in WAL mode under var/, and kombu's
-filesystem transport as the Celery broker. Set DATABASE_URL (postgres://...) and
-CELERY_BROKER_URL (redis://... or amqp://...) to run on real servers.
+SQLAlchemy transport on another SQLite file there as the Celery broker. Set DATABASE_URL
+(postgres://...) and CELERY_BROKER_URL (redis://... or amqp://...) to run on real servers.
+
+Safe by default: DEBUG is off unless DJANGO_DEBUG=1, and HTTPS (redirect, secure cookies, HSTS)
+is on unless DJANGO_SECURE=0, which `make run` sets for its local demo on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -20,16 +23,18 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 # The development secret: `manage.py check --deploy` refuses it (oms/checks.py).
 DEV_SECRET_KEY = "dev-only-insecure-secret-do-not-use-in-production"
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", DEV_SECRET_KEY)
-DEBUG = env_bool("DJANGO_DEBUG", True)
+DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
-SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
-SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", not DEBUG)
-CSRF_COOKIE_SECURE = env_bool("DJANGO_CSRF_COOKIE_SECURE", not DEBUG)
-SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = not DEBUG
+# HTTPS has its own switch, not DEBUG's: a local demo over plain HTTP is not a debug build.
+SECURE = env_bool("DJANGO_SECURE", True)
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", SECURE)
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", SECURE)
+CSRF_COOKIE_SECURE = env_bool("DJANGO_CSRF_COOKIE_SECURE", SECURE)
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000 if SECURE else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
+SECURE_HSTS_PRELOAD = SECURE
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 
@@ -56,6 +61,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -84,9 +90,24 @@ TEMPLATES = [
 ]
 
 _SQLITE_URL = f"sqlite:///{VAR_DIR / 'oms.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL", _SQLITE_URL), conn_max_age=60)}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL", _SQLITE_URL))}
+EMBEDDED_DATABASE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+# PostgreSQL: each process keeps a psycopg pool of at most DB_POOL_MAX_SIZE connections (0 turns
+# pooling off). The pool, not CONN_MAX_AGE, keeps connections open, and Django refuses both at
+# once, so CONN_MAX_AGE stays 0. run_stack sizes the pool so that all its processes together fit
+# in what the server has free (oms/dbsize.py); other deployments set it the same way.
+DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 4)
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+if not EMBEDDED_DATABASE and DB_POOL_MAX_SIZE > 0:
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": DB_POOL_MAX_SIZE,
+        # A request waits this long for a free connection, then fails (503) instead of hanging.
+        "timeout": env_int("DB_POOL_TIMEOUT", 10),
+        # Connections above min_size close after a minute idle, so a burst does not hold them.
+        "max_idle": 60,
+    }
+if EMBEDDED_DATABASE:
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets the web process, the worker and beat read while one of them writes;
         # IMMEDIATE takes the write lock up front so concurrent writers wait instead of failing.
@@ -110,6 +131,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns about a missing one
+# WhiteNoise serves static files (admin, API docs) from the apps' folders, found once at start,
+# so a fresh clone needs no collectstatic step.
+WHITENOISE_USE_FINDERS = True
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("OMS_MEDIA_ROOT", str(VAR_DIR / "media")))
 
@@ -134,21 +159,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
-# Celery: the broker needs no server by default (kombu's filesystem transport under var/).
-_BROKER_DIR = VAR_DIR / "broker"
-# kombu warns about a missing host on a bare "filesystem://"; the host means nothing to it.
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://localhost//")
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    for folder in ("broker", "broker-control"):
-        (VAR_DIR / folder).mkdir(exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_BROKER_DIR),
-        "data_folder_out": str(_BROKER_DIR),
-        "control_folder": str(VAR_DIR / "broker-control"),
-        "store_processed": False,
-        # The transport polls its folder; the default (1 s per message) backs up quickly.
-        "polling_interval": 0.05,
-    }
+# Celery: the broker needs no server by default: kombu's SQLAlchemy transport on a SQLite file
+# under var/ (oms/broker.py). (kombu's filesystem transport lets a reader take a message file
+# before its writer has written it: the worker then dies on a JSONDecodeError, message lost.)
+EMBEDDED_BROKER_FILE = VAR_DIR / "broker.sqlite3"
+_EMBEDDED_BROKER_URL = f"oms-sqlite+sqlite:///{EMBEDDED_BROKER_FILE}"
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", _EMBEDDED_BROKER_URL)
+EMBEDDED_BROKER = _EMBEDDED_BROKER_URL == CELERY_BROKER_URL
+if CELERY_BROKER_URL.startswith(("oms-sqlite+", "sqla+", "sqlalchemy+")):
+    # Writers wait for SQLite's lock rather than fail (these options go to create_engine).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"connect_args": {"timeout": 30}}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -163,7 +183,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "inventory-availability-changes": {"task": "inventory.tasks.availability_changes", "schedule": 5.0},
     "inventory-snapshots-resume": {"task": "inventory.tasks.snapshots_resume", "schedule": 60.0},
     "payments-retry-due": {"task": "orders.payments.tasks.payments_retry_due", "schedule": 15.0},
-    "payments-advance-stale": {"task": "orders.payments.tasks.orders_advance_stale", "schedule": 60.0},
+    "payments-advance-stale": {"task": "orders.payments.tasks.orders_advance_stale", "schedule": 15.0},
     "payments-reauthorize-due": {"task": "orders.payments.tasks.payments_reauthorize_due", "schedule": 3600.0},
     "fulfillment-release-due": {"task": "fulfillment.tasks.orders_release_due", "schedule": 30.0},
     "fulfillment-pick-delays": {"task": "fulfillment.tasks.pick_delays_detect", "schedule": 300.0},
@@ -175,10 +195,19 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "notifications-webhooks-due": {"task": "notifications.tasks.webhooks_send_due", "schedule": 5.0},
     "routing-backorders-retry": {"task": "fulfillment.routing.tasks.backorders_retry", "schedule": 60.0},
     "routing-backorders-expire": {"task": "fulfillment.routing.tasks.backorders_expire", "schedule": 3600.0},
-    "routing-ready-sweep": {"task": "fulfillment.routing.tasks.orders_allocate_stale", "schedule": 60.0},
+    "routing-ready-sweep": {"task": "fulfillment.routing.tasks.orders_allocate_stale", "schedule": 15.0},
     "returns-expire-due": {"task": "returns.tasks.returns_expire_due", "schedule": 3600.0},
     "returns-exchanges-capture-due": {"task": "returns.tasks.exchanges_capture_due", "schedule": 3600.0},
 }
+
+# An order whose next step's job has not run this long after it became due (the broker was
+# down, or a killed worker took the job with it) is moved on by a sweeper that runs every 15 s:
+# no order waits much more than a minute for its next step (docs/RELIABILITY.md).
+PIPELINE_STALE_SECONDS = env_int("PIPELINE_STALE_SECONDS", 40)
+
+# An Idempotency-Key claim still unanswered after this long belongs to a request whose process
+# died (gunicorn kills a request after 60 s): a retry with the same key takes it over.
+IDEMPOTENCY_ABANDONED_SECONDS = env_int("IDEMPOTENCY_ABANDONED_SECONDS", 120)
 
 # Returns: links in customer e-mails (the return label) start here.
 OMS_PUBLIC_URL = env_str("OMS_PUBLIC_URL", "http://127.0.0.1:8000")
@@ -228,8 +257,8 @@ WEBHOOK_RETRY_HOURS = env_int("WEBHOOK_RETRY_HOURS", 24)
 WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 60)
 WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 6 * 3600)
 WEBHOOK_CONCURRENCY = env_int("WEBHOOK_CONCURRENCY", 8)
-# Production refuses endpoints on loopback or private addresses (SSRF); development allows them.
-WEBHOOK_ALLOW_PRIVATE_HOSTS = env_bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", DEBUG)
+# Endpoints on loopback or private addresses are refused (SSRF) unless this is set, whatever DEBUG.
+WEBHOOK_ALLOW_PRIVATE_HOSTS = env_bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", False)
 # Channel sync (docs/CHANNELS.md): Fernet key(s) for connection credentials, comma-separated,
 # the first encrypting; without one, development derives a key from SECRET_KEY.
 CHANNEL_CREDENTIALS_KEY = env_str("CHANNEL_CREDENTIALS_KEY", "")

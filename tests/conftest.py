@@ -17,6 +17,19 @@ from tests.factories import ChannelFactory, MerchantFactory, NodeFactory, Produc
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
+# The suite speaks plain HTTP to the test client and to local servers (webhook receivers), as
+# `make run` does on 127.0.0.1; the defaults (HTTPS on, private hosts refused) have their own
+# tests (tests/oms/test_safe_defaults.py). Settings are loaded before this file: set both the
+# environment (for the workers and commands the suite starts) and this process's settings.
+os.environ.setdefault("DJANGO_SECURE", "0")
+os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_HOSTS", "1")
+settings.SECURE_SSL_REDIRECT = settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+settings.SECURE_HSTS_SECONDS = 0
+settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = True
+# Race tests start many threads, each with its own connection: a per-process pool would queue
+# them (tests/races.py sizes them to what the server has free instead).
+settings.DATABASES["default"].get("OPTIONS", {}).pop("pool", None)
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip PostgreSQL-only tests on SQLite, visibly; under CI (OMS_REQUIRE_POSTGRES) refuse to."""
@@ -105,6 +118,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Any:
         report.longrepr = f"PostgreSQL-marked test was skipped under CI: {report.longrepr}"
 
 
+def suite_database_url() -> str:
+    """DATABASE_URL of the test database, for processes the suite starts (workers, run_stack)."""
+    from urllib.parse import quote
+
+    db = settings.DATABASES["default"]
+    auth = quote(db.get("USER") or "")
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"])
+    return f"postgres://{auth}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
 @pytest.fixture
 def celery_worker_process(transactional_db: Any, tmp_path: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A real `celery -A oms worker` subprocess on Redis, working on this test's database.
@@ -120,17 +144,13 @@ def celery_worker_process(transactional_db: Any, tmp_path: Any, request: pytest.
     import time
     import zlib
     from pathlib import Path
-    from urllib.parse import quote
 
     import redis
 
     db = settings.DATABASES["default"]
     if db["ENGINE"] != "django.db.backends.postgresql":
         pytest.skip("a real worker needs PostgreSQL")
-    auth = quote(db.get("USER") or "")
-    if db.get("PASSWORD"):
-        auth += ":" + quote(db["PASSWORD"])
-    database_url = f"postgres://{auth}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+    database_url = suite_database_url()
     number = int(os.environ.get("OMS_TEST_REDIS_DB") or 1 + zlib.crc32(db["NAME"].encode()) % 15)
     broker = f"redis://127.0.0.1:6379/{number}"
     redis.Redis.from_url(broker).flushdb()

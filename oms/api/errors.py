@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from django_fsm import TransitionNotAllowed
 from rest_framework import exceptions, serializers, status
@@ -78,6 +79,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, RequestDataTooBig):
         message = f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes."
         return Response(body([{"field": None, "code": "too_large", "message": message}]), status=413)
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # The database connection was lost mid-request (terminated, server restarting, pool
+        # exhausted): the transaction rolled back, and the same request may be sent again.
+        message = "The database connection was lost before the request completed; send it again."
+        return Response(
+            body([{"field": None, "code": "database_unavailable", "message": message}]),
+            status=503,
+            headers={"Retry-After": "1"},
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

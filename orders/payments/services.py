@@ -13,6 +13,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
@@ -217,10 +218,11 @@ def order_advance(*, order_id: int, actor: Actor = SYSTEM) -> None:
     executor.execute_many(_advance(order_id, actor), actor=actor)
 
 
-def orders_advance_stale(*, now: datetime | None = None, older_than: timedelta = timedelta(minutes=2)) -> int:
+def orders_advance_stale(*, now: datetime | None = None, older_than: timedelta | None = None) -> int:
     """Beat job: move on validated orders whose after-commit advance job never ran (the broker
     was down): no open hold and no gateway call made for them yet. Return how many it ran."""
     now = now or timezone.now()
+    older_than = older_than or timedelta(seconds=settings.PIPELINE_STALE_SECONDS)
     lost = (
         Order.objects.filter(status=OrderStatus.VALIDATED, created_at__lt=now - older_than)
         .exclude(Exists(Hold.objects.filter(order=OuterRef("pk"), resolved_at__isnull=True)))

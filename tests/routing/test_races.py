@@ -4,12 +4,10 @@ workers allocating competing orders at once (PostgreSQL, real threads) never ove
 from __future__ import annotations
 
 import random
-import threading
 from collections import Counter
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.db.models import Sum
 
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine
@@ -20,6 +18,7 @@ from inventory.selectors import stock_audit
 from inventory.services import ReserveItem, stock_receive, stock_reserve
 from oms.refs import Ref
 from orders.models import OrderLine
+from tests.races import run_parallel
 from tests.routing.conftest import ACTOR, allocations
 
 NEAREST = {"ranking": {"weights": {"distance": 1}}}
@@ -85,27 +84,6 @@ def test_after_losing_every_race_nothing_is_placed_and_a_retry_is_due_soon(net, 
 
 
 # --- PostgreSQL: real threads, each with its own connection ---------------------------------------
-
-
-def run_parallel(count: int, work) -> list:
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def target(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as exc:  # reported by the assertions
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 def _allocate_all(order_ids: list[int]):

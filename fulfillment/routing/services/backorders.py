@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from fulfillment.routing.models import Backorder, RoutingDecision
@@ -20,7 +21,6 @@ logger = logging.getLogger(__name__)
 
 BATCH = 200
 # A ready order the allocation job has not picked up after this long is allocated by the sweeper.
-STALE_READY = timedelta(minutes=2)
 
 
 def backorders_mark_due(*, merchant_id: int | None, product_ids: Iterable[int], now: datetime | None = None) -> int:
@@ -88,11 +88,16 @@ def backorders_expire(*, now: datetime | None = None, batch: int = BATCH, actor:
     return len(expired)
 
 
+def stale_after() -> timedelta:
+    """How long a pipeline step may stay untaken before the sweeper takes it (a lost job)."""
+    return timedelta(seconds=settings.PIPELINE_STALE_SECONDS)
+
+
 def orders_allocate_stale(*, now: datetime | None = None, batch: int = BATCH) -> int:
     """Allocate ready orders whose job never ran (e.g. the broker was down after commit)."""
     now = now or timezone.now()
     stale = list(
-        Order.objects.filter(status=OrderStatus.READY, updated_at__lt=now - STALE_READY)
+        Order.objects.filter(status=OrderStatus.READY, updated_at__lt=now - stale_after())
         .order_by("placed_at", "pk")
         .values_list("pk", flat=True)[:batch]
     )

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from fulfillment.demo import seed_fulfillment
@@ -16,9 +17,17 @@ from returns.demo import seed_returns
 class Command(BaseCommand):
     help = "Load the demo merchant, network, catalogue, stock, carriers, routing policy, users and orders. Idempotent."
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--users",
+            action="store_true",
+            help="Also create the demo logins (published passwords) on a real database; "
+            "the embedded default (SQLite) always gets them.",
+        )
+
+    def handle(self, *args: Any, users: bool = False, **options: Any) -> None:
         with transaction.atomic():
-            merchant = seed_tenancy()
+            merchant = seed_tenancy(users=users or settings.EMBEDDED_DATABASE)
             nodes = seed_network(merchant)
             products = seed_catalog(merchant)
             seed_stock(nodes, products)

@@ -1,0 +1,1 @@
+"""Fault drills and the soak: real processes, real failures (docs/RELIABILITY.md)."""
