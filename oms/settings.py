@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "oms.middleware.NoStoreAPIMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -119,7 +120,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "oms.api.pagination.Pagination",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["oms.api.parsers.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "oms.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -160,6 +161,8 @@ CELERY_TIMEZONE = TIME_ZONE
 # Periodic jobs; each app's module adds to this dict (see <app>/schedule.py).
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "outbox-sweep": {"task": "oms.tasks.outbox_sweep", "schedule": 15.0},
+    "outbox-purge": {"task": "oms.tasks.outbox_purge", "schedule": 3600.0},
+    "idempotency-purge": {"task": "oms.tasks.idempotency_purge", "schedule": 3600.0},
     "inventory-availability-changes": {"task": "inventory.tasks.availability_changes", "schedule": 5.0},
     "inventory-snapshots-resume": {"task": "inventory.tasks.snapshots_resume", "schedule": 60.0},
     "payments-retry-due": {"task": "orders.payments.tasks.payments_retry_due", "schedule": 15.0},
@@ -181,6 +184,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 # Outbox: an event not dispatched this many seconds after it was written is re-dispatched.
 OUTBOX_SWEEP_AFTER_SECONDS = env_int("OUTBOX_SWEEP_AFTER_SECONDS", 30)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 12)
+# Dispatched outbox events (with their deliveries) are deleted after this many days.
+OUTBOX_RETENTION_DAYS = env_int("OUTBOX_RETENTION_DAYS", 30)
+# Idempotency-Key: a claim's lease (a retry after it, finding no reply, takes the key over) and
+# how long keys and their replies are kept (the IETF draft recommends 24 hours).
+IDEMPOTENCY_LEASE_SECONDS = env_int("IDEMPOTENCY_LEASE_SECONDS", 60)
+IDEMPOTENCY_RETENTION_HOURS = env_int("IDEMPOTENCY_RETENTION_HOURS", 24)
 
 # Only transitions marked custom={"admin": True} get a button in the admin.
 FSM_ADMIN_FORCE_PERMIT = True

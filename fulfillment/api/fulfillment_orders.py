@@ -148,6 +148,8 @@ class PickedUpView(_ActionView):
 
 
 class ShipView(NodeAPIView):
+    idempotency_atomic = False  # buying a label is a network call; the shipment rows record it
+
     @extend_schema(
         operation_id="fulfillment_orders_ship", request=ShipIn, responses={201: ShipmentOut(many=True), **ERRORS},
         description="Ship what was packed, one rate-shopped, labelled shipment per parcel (one parcel if none given).",

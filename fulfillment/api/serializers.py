@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +13,7 @@ from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine
 from fulfillment.selectors import fulfillment_orders_of
 from fulfillment.tracking.models import Shipment, TrackingEvent
 from oms.api.base import StrictSerializer
-from oms.api.fields import StrictCharField, StrictIntegerField
+from oms.api.fields import BoundedDateTimeField, StrictCharField, StrictIntegerField
 
 # Inputs
 
@@ -61,8 +62,32 @@ class TrackingEventIn(StrictSerializer):
     carrier = StrictCharField(max_length=30)
     tracking_number = StrictCharField(max_length=40)
     status = StrictCharField(max_length=60, help_text="The carrier's code or one of our milestones.")
-    occurred_at = serializers.DateTimeField()
+    occurred_at = BoundedDateTimeField(ahead=timedelta(days=2))
     location = StrictCharField(max_length=200, required=False, allow_blank=True)
+
+
+class EasyPostLocationIn(serializers.Serializer):
+    city = StrictCharField(max_length=100, required=False, allow_null=True, allow_blank=True)
+    state = StrictCharField(max_length=100, required=False, allow_null=True, allow_blank=True)
+
+
+class EasyPostDetailIn(serializers.Serializer):
+    status = StrictCharField(max_length=60)
+    datetime = StrictCharField(max_length=40)
+    tracking_location = EasyPostLocationIn(required=False, allow_null=True)
+
+
+class EasyPostResultIn(serializers.Serializer):
+    id = StrictCharField(max_length=100, required=False)
+    tracking_code = StrictCharField(max_length=40)
+    tracking_details = EasyPostDetailIn(many=True, max_length=500)
+
+
+class EasyPostEventIn(serializers.Serializer):
+    """The shape of an EasyPost-style tracker event, checked before anything reads it (fields we
+    do not use are allowed: the carrier sends many)."""
+
+    result = EasyPostResultIn()
 
 
 # Outputs

@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from inventory.models import ChannelRule, Node, Product, Snapshot, StockAdjustment
 from oms.api.base import StrictSerializer
-from oms.api.fields import MoneyField, StrictBooleanField, StrictCharField, StrictIntegerField
+from oms.api.fields import BoundedDateTimeField, MoneyField, StrictBooleanField, StrictCharField, StrictIntegerField
 
 
 def _codes(**kwargs: Any) -> serializers.ListField:
@@ -208,7 +208,7 @@ class AdjustmentsOut(serializers.Serializer):
 class SnapshotIn(StrictSerializer):
     id = StrictCharField(max_length=100)
     node = StrictCharField(max_length=40)
-    as_of = serializers.DateTimeField()
+    as_of = BoundedDateTimeField()
     # Rows are checked one by one while the snapshot is applied, so one bad row rejects itself only.
     counts = serializers.ListField(child=serializers.JSONField(), max_length=250_000)
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from django.utils import timezone
 from rest_framework import serializers
+
+# Nothing an OMS is told about happened before this; year 1 or 9999 is a typo or a probe, and
+# arithmetic on it (an authorization's expiry, transit days) overflowed into a 500.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class StrictCharField(serializers.CharField):
@@ -47,3 +53,37 @@ class MoneyField(serializers.DecimalField):
         if isinstance(data, bool):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class BoundedDateTimeField(serializers.DateTimeField):
+    """A moment from 2000 up to `ahead` past now (clock skew for facts, further for plans)."""
+
+    default_error_messages = {"out_of_range": "Must be between {earliest} and {latest}."}
+
+    def __init__(self, *, ahead: timedelta = timedelta(days=1), **kwargs: Any) -> None:
+        self.ahead = ahead
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, value: Any) -> datetime:
+        moment = super().to_internal_value(value)
+        latest = timezone.now() + self.ahead
+        if not EARLIEST <= moment <= latest:
+            self.fail("out_of_range", earliest=EARLIEST.isoformat(), latest=latest.isoformat(timespec="seconds"))
+        return moment
+
+
+class BoundedDateField(serializers.DateField):
+    """A day from 2000 up to `ahead` past today."""
+
+    default_error_messages = {"out_of_range": "Must be between {earliest} and {latest}."}
+
+    def __init__(self, *, ahead: timedelta = timedelta(days=731), **kwargs: Any) -> None:
+        self.ahead = ahead
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, value: Any) -> date:
+        day = super().to_internal_value(value)
+        latest = timezone.localdate() + self.ahead
+        if not EARLIEST.date() <= day <= latest:
+            self.fail("out_of_range", earliest=EARLIEST.date().isoformat(), latest=latest.isoformat())
+        return day

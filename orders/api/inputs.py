@@ -9,7 +9,7 @@ from typing import Any
 from rest_framework import serializers
 
 from oms.api.base import StrictSerializer
-from oms.api.fields import MoneyField, StrictCharField, StrictIntegerField
+from oms.api.fields import BoundedDateField, BoundedDateTimeField, MoneyField, StrictCharField, StrictIntegerField
 from oms.errors import FieldError
 from orders.models import FulfillmentType, Payment, ServiceLevel
 from orders.payments.services import gateway_errors
@@ -170,7 +170,7 @@ def _phone_region(attrs: dict[str, Any]) -> str | None:
 class OrderIn(RefusesCardNumbers):
     channel = StrictCharField(max_length=40)
     external_id = StrictCharField(max_length=100)
-    placed_at = serializers.DateTimeField()
+    placed_at = BoundedDateTimeField()
     currency = StrictCharField(min_length=3, max_length=3)
     customer = CustomerIn()
     shipping_address = AddressIn(required=False, allow_null=True)
@@ -181,7 +181,7 @@ class OrderIn(RefusesCardNumbers):
     payment = PaymentIn(required=False, help_text="Shorthand for a one-item `payments` list.")
     payments = PaymentIn(many=True, required=False, allow_empty=False, max_length=10)
     total = MoneyField()
-    promise_date = serializers.DateField(required=False, allow_null=True)
+    promise_date = BoundedDateField(required=False, allow_null=True)
     notes = StrictCharField(required=False, allow_blank=True, max_length=2000)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -273,7 +273,7 @@ class OrderAmendIn(RefusesCardNumbers):
     billing_address = AddressIn(required=False, allow_null=True)
     shipping = ShippingAmendIn(required=False)
     fulfillment = FulfillmentIn(required=False)
-    promise_date = serializers.DateField(required=False, allow_null=True)
+    promise_date = BoundedDateField(required=False, allow_null=True)
     notes = StrictCharField(required=False, allow_blank=True, max_length=2000)
     lines = LineQuantityIn(many=True, required=False, help_text="New (lower) quantity per line.")
 

@@ -21,6 +21,8 @@ ERRORS = {400: ErrorBodySerializer, 404: ErrorBodySerializer, 409: ErrorBodySeri
 
 
 class OrderPaymentsView(MerchantAPIView):
+    idempotency_atomic = False  # the gateway call is a committed pending row first (executor)
+
     @extend_schema(
         operation_id="orders_payments_list", responses={200: PaymentDetailOut(many=True), 404: ErrorBodySerializer}
     )
@@ -53,6 +55,8 @@ class OrderPaymentsView(MerchantAPIView):
 
 
 class OrderRefundsView(MerchantAPIView):
+    idempotency_atomic = False  # the gateway call is a committed pending row first (executor)
+
     @extend_schema(operation_id="orders_refunds_list", responses={200: RefundOut(many=True), 404: ErrorBodySerializer})
     def get(self, request: Request, number: str) -> Response:
         order = order_get(merchant=self.merchant, number=number)
