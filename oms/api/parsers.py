@@ -1,7 +1,8 @@
 """The JSON request parser of the whole API, with bounds: nesting depth, string length, number
-size, and no NUL characters (PostgreSQL text cannot hold them). A body past a bound is refused
-with 400 naming where, before any view sees it; without these, a deep body was a RecursionError
-and a NUL an error on insert, both a 500."""
+size, no NUL characters (PostgreSQL text cannot hold them), and no card numbers (oms/card_numbers.py).
+A body past a bound is refused with 400 naming where, before any view sees it (so no message
+or log echoes a card number); without the bounds, a deep body was a RecursionError and a NUL an
+error on insert, both a 500."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from typing import Any
 
 from rest_framework.exceptions import ErrorDetail, ParseError, ValidationError
 from rest_framework.parsers import JSONParser
+
+from oms import card_numbers
+from oms.card_numbers import card_number_paths
 
 MAX_DEPTH = 32
 MAX_STRING_LENGTH = 100_000
@@ -45,6 +49,8 @@ def json_load(raw: bytes | str) -> Any:
         raise ParseError(f"JSON parse error - {exc}") from None
     problems: dict[str | None, list[tuple[str, str]]] = {}
     _walk(data, "", 1, problems)
+    if not problems:  # the walk's bounds keep this one's recursion shallow
+        problems = {path or None: [(card_numbers.MESSAGE, "card_number")] for path in card_number_paths(data)}
     if problems:
         raise _refused(problems)
     return data
