@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 # Nothing an OMS is told about happened before this; year 1 or 9999 is a typo or a probe, and
@@ -87,3 +88,11 @@ class BoundedDateField(serializers.DateField):
         if not EARLIEST.date() <= day <= latest:
             self.fail("out_of_range", earliest=EARLIEST.date().isoformat(), latest=latest.isoformat())
         return day
+
+
+@extend_schema_field({"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$", "example": "15:30"})
+class HourMinuteField(serializers.TimeField):
+    """A time of day as "HH:MM", in and out (OpenAPI's `time` format would demand seconds)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%H:%M", input_formats=["%H:%M"], **kwargs)
