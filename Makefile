@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint format bench migrate seed clean
+.PHONY: setup run test lint format bench migrate seed clean fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ run: seed
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Schemathesis against a live server (tests/fuzz_api.py): no 5xx, no answer outside the schema.
+fuzz: setup
+	$(BIN)/python -m tests.fuzz_api
 
 lint: setup
 	$(BIN)/ruff check .
