@@ -184,3 +184,18 @@ def test_it_never_hands_out_an_order_number_twice_under_concurrency(api):
     numbers = _concurrently(16, call)
     assert len(set(numbers)) == 16
     assert Order.objects.count() == 16
+
+
+@pytest.mark.django_db
+def test_an_idempotency_key_costs_the_capture_two_statements(api):
+    """The claim (one INSERT) and the reply (one UPDATE, in the capture's transaction)."""
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.orders.test_capture_queries import statements
+
+    post(api, payloads.order(external_id="warm-up"))
+    with CaptureQueriesContext(connection) as plain:
+        assert post(api, payloads.order(external_id="K-1")).status_code == 201
+    with CaptureQueriesContext(connection) as keyed:
+        assert post(api, payloads.order(external_id="K-2"), HTTP_IDEMPOTENCY_KEY="k-cost").status_code == 201
+    assert statements(keyed) == statements(plain) + 2
