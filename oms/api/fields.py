@@ -56,38 +56,44 @@ class MoneyField(serializers.DecimalField):
         return super().to_internal_value(data)
 
 
-class BoundedDateTimeField(serializers.DateTimeField):
-    """A moment from 2000 up to `ahead` past now (clock skew for facts, further for plans)."""
+class _Bounded:
+    """A date or moment from 2000 up to `ahead` past now: money and schedules derive from it."""
 
     default_error_messages = {"out_of_range": "Must be between {earliest} and {latest}."}
+
+    def __init__(self, *, ahead: timedelta, **kwargs: Any) -> None:
+        self.ahead = ahead
+        super().__init__(**kwargs)
+
+    def bounds(self) -> tuple[Any, Any]:
+        raise NotImplementedError
+
+    def to_internal_value(self, value: Any) -> Any:
+        parsed = super().to_internal_value(value)  # type: ignore[misc]
+        earliest, latest = self.bounds()
+        if not earliest <= parsed <= latest:
+            self.fail("out_of_range", earliest=earliest.isoformat(), latest=latest.isoformat())  # type: ignore[attr-defined]
+        return parsed
+
+
+class BoundedDateTimeField(_Bounded, serializers.DateTimeField):
+    """Facts (placed, occurred): up to a day ahead by default, for clock skew."""
 
     def __init__(self, *, ahead: timedelta = timedelta(days=1), **kwargs: Any) -> None:
-        self.ahead = ahead
-        super().__init__(**kwargs)
+        super().__init__(ahead=ahead, **kwargs)
 
-    def to_internal_value(self, value: Any) -> datetime:
-        moment = super().to_internal_value(value)
-        latest = timezone.now() + self.ahead
-        if not EARLIEST <= moment <= latest:
-            self.fail("out_of_range", earliest=EARLIEST.isoformat(), latest=latest.isoformat(timespec="seconds"))
-        return moment
+    def bounds(self) -> tuple[datetime, datetime]:
+        return EARLIEST, (timezone.now() + self.ahead).replace(microsecond=0)
 
 
-class BoundedDateField(serializers.DateField):
-    """A day from 2000 up to `ahead` past today."""
-
-    default_error_messages = {"out_of_range": "Must be between {earliest} and {latest}."}
+class BoundedDateField(_Bounded, serializers.DateField):
+    """Plans (a promise date): up to two years ahead by default."""
 
     def __init__(self, *, ahead: timedelta = timedelta(days=731), **kwargs: Any) -> None:
-        self.ahead = ahead
-        super().__init__(**kwargs)
+        super().__init__(ahead=ahead, **kwargs)
 
-    def to_internal_value(self, value: Any) -> date:
-        day = super().to_internal_value(value)
-        latest = timezone.localdate() + self.ahead
-        if not EARLIEST.date() <= day <= latest:
-            self.fail("out_of_range", earliest=EARLIEST.date().isoformat(), latest=latest.isoformat())
-        return day
+    def bounds(self) -> tuple[date, date]:
+        return EARLIEST.date(), timezone.localdate() + self.ahead
 
 
 @extend_schema_field({"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$", "example": "15:30"})
