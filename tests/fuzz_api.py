@@ -113,7 +113,8 @@ def main() -> int:
                 "--phases", "examples,coverage,fuzzing",
                 "--max-examples", os.environ.get("FUZZ_EXAMPLES", "5"),
                 "--seed", os.environ.get("FUZZ_SEED", "1"),
-                "--workers", "1", "--no-color",
+                # A node's first geocode loads the postal-code table: seconds on a busy CI machine.
+                "--workers", "1", "--request-timeout", "60", "--no-color",
             ]  # fmt: skip
             code = subprocess.run(command, cwd=ROOT, env=env).returncode
             if code:
