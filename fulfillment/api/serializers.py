@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +11,7 @@ from rest_framework import serializers
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine
 from fulfillment.selectors import fulfillment_orders_of
 from fulfillment.tracking.models import Shipment, TrackingEvent
+from fulfillment.tracking.services import TRACKING_AHEAD
 from oms.api.base import StrictSerializer
 from oms.api.fields import BoundedDateTimeField, StrictCharField, StrictIntegerField
 
@@ -62,7 +62,7 @@ class TrackingEventIn(StrictSerializer):
     carrier = StrictCharField(max_length=30)
     tracking_number = StrictCharField(max_length=40)
     status = StrictCharField(max_length=60, help_text="The carrier's code or one of our milestones.")
-    occurred_at = BoundedDateTimeField(ahead=timedelta(days=2))
+    occurred_at = BoundedDateTimeField(ahead=TRACKING_AHEAD)
     location = StrictCharField(max_length=200, required=False, allow_blank=True)
 
 

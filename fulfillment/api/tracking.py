@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -17,7 +15,12 @@ from fulfillment.api.serializers import EasyPostEventIn, OrderTrackingOut, Track
 from fulfillment.carriers.http_api import tracker_event_updates
 from fulfillment.selectors import order_tracking
 from fulfillment.signing import HEADER
-from fulfillment.tracking.services import carrier_verify, carrier_verify_native, tracking_event_record
+from fulfillment.tracking.services import (
+    TRACKING_AHEAD,
+    carrier_verify,
+    carrier_verify_native,
+    tracking_event_record,
+)
 from oms.api.base import MerchantAPIView, StrictSerializer
 from oms.api.errors import ErrorBodySerializer
 from oms.api.fields import BoundedDateTimeField, StrictCharField
@@ -66,7 +69,7 @@ class NativeTrackerEventIn(StrictSerializer):
     event_id = StrictCharField(max_length=100)
     tracking_number = StrictCharField(max_length=40)
     status = StrictCharField(max_length=60)
-    occurred_at = BoundedDateTimeField(ahead=timedelta(days=2))
+    occurred_at = BoundedDateTimeField(ahead=TRACKING_AHEAD)
     location = StrictCharField(max_length=200, allow_blank=True)
 
 

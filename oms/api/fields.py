@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-# Nothing an OMS is told about happened before this; year 1 or 9999 is a typo or a probe, and
-# arithmetic on it (an authorization's expiry, transit days) overflowed into a 500.
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+from oms.dates import EARLIEST, latest_moment
 
 
 class StrictCharField(serializers.CharField):
@@ -83,7 +81,7 @@ class BoundedDateTimeField(_Bounded, serializers.DateTimeField):
         super().__init__(ahead=ahead, **kwargs)
 
     def bounds(self) -> tuple[datetime, datetime]:
-        return EARLIEST, (timezone.now() + self.ahead).replace(microsecond=0)
+        return EARLIEST, latest_moment(self.ahead)
 
 
 class BoundedDateField(_Bounded, serializers.DateField):
