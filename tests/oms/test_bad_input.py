@@ -193,3 +193,11 @@ def test_responses_carrying_customer_data_are_not_cached(api):
     shown = api.client.get(f"/api/v1/orders/{created.json()['number']}/")
     for response in (created, shown, api.client.get("/api/v1/orders/")):
         assert "no-store" in response.headers["Cache-Control"]
+
+
+def test_a_channel_webhook_signature_with_a_non_ascii_byte_does_not_match():
+    from orders.channels.connectors.base import decode_json, signature_matches
+
+    assert signature_matches("secret", b"{}", "\xe9") is False
+    with pytest.raises(ValueError, match="nested"):
+        decode_json(b"[" * 100_000 + b"]" * 100_000)
