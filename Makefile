@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: setup run dev test lint format bench drill migrate seed clean
+.PHONY: setup run dev test lint format bench drill fuzz migrate seed clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ dev: seed
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Schemathesis against a live server (tests/fuzz_api.py): no 5xx, no answer outside the schema.
+fuzz: setup
+	$(BIN)/python -m tests.fuzz_api
 
 lint: setup
 	$(BIN)/ruff check .

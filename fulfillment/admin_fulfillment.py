@@ -44,6 +44,7 @@ from fulfillment.tracking.models import Shipment, ShipmentDocument, TrackingEven
 from oms.actors import Actor
 from oms.admin import RecordAdmin
 from oms.errors import DomainError
+from oms.forms import RefusesCardNumbers
 from orders.admin import ORDER_PAGE_SECTIONS, _table
 from orders.models import Order
 
@@ -66,7 +67,7 @@ class PackForm(forms.Form):
         return [line.strip() for line in self.cleaned_data["scans"].splitlines() if line.strip()]
 
 
-class RejectForm(forms.Form):
+class RejectForm(RefusesCardNumbers, forms.Form):
     reason = forms.CharField(max_length=500, help_text="Why this node cannot fulfil it; the units are routed again.")
 
 

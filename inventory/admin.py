@@ -32,6 +32,7 @@ from inventory.services import node_locate, stock_settings_update
 from inventory.services.availability import availability_recheck
 from inventory.services.csv_io import stock_export_csv, stock_import_csv
 from oms.actors import Actor
+from oms.forms import CardSafeModelForm
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -51,6 +52,7 @@ class ReadOnly(admin.ModelAdmin):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
+    form = CardSafeModelForm
     list_display = ["sku", "name", "merchant", "barcode", "tax_category", "active", "returnable", "hazmat"]
     list_filter = ["merchant", "active", "returnable", "ship_alone", "hazmat", "unit_of_measure"]
     search_fields = ["sku", "name", "barcode"]
@@ -63,7 +65,7 @@ class ProductAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">Stock at every node</a>', url)
 
 
-class NodeForm(forms.ModelForm):
+class NodeForm(CardSafeModelForm):
     capabilities = forms.MultipleChoiceField(
         choices=Node.Capability.choices, widget=forms.CheckboxSelectMultiple, required=False
     )

@@ -12,6 +12,7 @@ from django.utils.html import format_html
 
 from oms.actors import Actor
 from oms.alerts import exception_close
+from oms.forms import CardSafeModelForm
 from oms.models import ApiKey, Channel, Merchant, OpsException, OutboxDelivery, OutboxEvent
 from oms.tenancy import api_key_issue, api_key_revoke
 
@@ -27,6 +28,7 @@ class ChannelInline(admin.TabularInline):
 
 @admin.register(Merchant)
 class MerchantAdmin(admin.ModelAdmin):
+    form = CardSafeModelForm
     list_display = ["code", "name", "order_prefix", "active", "created_at"]
     search_fields = ["code", "name"]
     inlines = [ChannelInline]
@@ -73,6 +75,8 @@ class OpenFilter(admin.SimpleListFilter):
 @admin.register(OpsException)
 class OpsExceptionAdmin(admin.ModelAdmin):
     """The exception queue: open ones first, oldest first."""
+
+    form = CardSafeModelForm
 
     list_display = ["type", "severity", "status", "subject_label", "merchant", "assignee", "age", "created_at"]
     list_filter = [OpenFilter, "type", "severity", "status", "merchant"]

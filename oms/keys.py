@@ -7,12 +7,13 @@ digest is compared in constant time.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
+
+from oms.signatures import digests_match
 
 # Recording every use would add a write to every request; minutes are precise enough.
 LAST_USED_RESOLUTION = timedelta(minutes=5)
@@ -36,7 +37,7 @@ def key_prefix(raw: str, scheme: str) -> str | None:
 
 
 def key_matches(digest: str, raw: str) -> bool:
-    return hmac.compare_digest(digest, key_digest(raw))
+    return digests_match(digest, key_digest(raw))
 
 
 def key_mark_used(key: Any) -> None:

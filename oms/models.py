@@ -3,7 +3,9 @@ operational exceptions (alerts) and idempotency records for the API."""
 
 from __future__ import annotations
 
+import json
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -176,16 +178,24 @@ class OpsException(models.Model):
 
 
 class IdempotencyRecord(models.Model):
-    """The first response to a POST carrying an Idempotency-Key, replayed for repeats."""
+    """A POST's Idempotency-Key: its claim while the first request runs, then the reply to replay.
+
+    The reply is stored in the transaction of the business write (oms/idempotency.py), so both
+    exist or neither does; `locked_until` is the claim's lease, after which a retry that finds no
+    reply takes the key over. Purged after IDEMPOTENCY_RETENTION_HOURS by a beat job.
+    """
 
     api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE)
     key = models.CharField(max_length=255)
     method = models.CharField(max_length=10)
     path = models.CharField(max_length=500)
     request_hash = models.CharField(max_length=64)
+    # Also the claim's token: a takeover moves it, so the first holder's reply no longer matches.
+    locked_until = models.DateTimeField(null=True)
     response_status = models.PositiveSmallIntegerField(null=True)
-    response_body = models.JSONField(null=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # JSON as text: json.dumps escapes NUL as \u0000, which jsonb refuses (a 500 before).
+    response_body = models.TextField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["api_key", "key"], name="idempotency_key_once")]
@@ -193,3 +203,7 @@ class IdempotencyRecord(models.Model):
     @property
     def in_progress(self) -> bool:
         return self.response_status is None
+
+    def reply(self) -> tuple[int, Any]:
+        """The stored (status, body)."""
+        return self.response_status or 200, json.loads(self.response_body or "null")

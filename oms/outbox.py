@@ -206,3 +206,17 @@ def sweep(*, batch: int = 500) -> int:
         if registered is not None:
             deliver(delivery.event, registered)
     return len(stale) + len(due)
+
+
+def outbox_purge(*, batch: int = 5000) -> int:
+    """Delete dispatched events older than OUTBOX_RETENTION_DAYS, with their deliveries; an event
+    one of whose consumers still has to run is kept. In batches, to keep each transaction short."""
+    cutoff = timezone.now() - timedelta(days=settings.OUTBOX_RETENTION_DAYS)
+    old = OutboxEvent.objects.filter(created_at__lt=cutoff, dispatched_at__isnull=False).exclude(
+        deliveries__status=OutboxDelivery.Status.PENDING
+    )
+    deleted = 0
+    while ids := list(old.values_list("pk", flat=True)[:batch]):
+        OutboxEvent.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)
+    return deleted

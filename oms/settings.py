@@ -10,6 +10,7 @@ is on unless DJANGO_SECURE=0, which `make run` sets for its local demo on 127.0.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "django_fsm",
+    "axes",
     "oms",
     "inventory",
     "orders",
@@ -62,13 +64,29 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "oms.middleware.NoStoreAPIMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login with its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Admin logins: django-axes counts failures per (username, IP address) and locks that pair out
+# after AXES_FAILURE_LIMIT of them for AXES_COOLOFF_MINUTES; each attempt is logged, and the
+# Admin group sees attempts, failures and lockouts in the console ("Axes").
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no banner on every manage.py start; lockouts are still logged (warning)
 
 ROOT_URLCONF = "oms.urls"
 WSGI_APPLICATION = "oms.wsgi.application"
@@ -144,8 +162,8 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "oms.api.pagination.Pagination",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": ["oms.api.parsers.BoundedJSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "oms.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "oms.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
@@ -157,6 +175,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "oms.api.schema.document_list_errors",
+    ],
 }
 
 # Celery: the broker needs no server by default: kombu's SQLAlchemy transport on a SQLite file
@@ -180,6 +202,8 @@ CELERY_TIMEZONE = TIME_ZONE
 # Periodic jobs; each app's module adds to this dict (see <app>/schedule.py).
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "outbox-sweep": {"task": "oms.tasks.outbox_sweep", "schedule": 15.0},
+    "outbox-purge": {"task": "oms.tasks.outbox_purge", "schedule": 3600.0},
+    "idempotency-purge": {"task": "oms.tasks.idempotency_purge", "schedule": 3600.0},
     "inventory-availability-changes": {"task": "inventory.tasks.availability_changes", "schedule": 5.0},
     "inventory-snapshots-resume": {"task": "inventory.tasks.snapshots_resume", "schedule": 60.0},
     "payments-retry-due": {"task": "orders.payments.tasks.payments_retry_due", "schedule": 15.0},
@@ -207,7 +231,6 @@ PIPELINE_STALE_SECONDS = env_int("PIPELINE_STALE_SECONDS", 40)
 
 # An Idempotency-Key claim still unanswered after this long belongs to a request whose process
 # died (gunicorn kills a request after 60 s): a retry with the same key takes it over.
-IDEMPOTENCY_ABANDONED_SECONDS = env_int("IDEMPOTENCY_ABANDONED_SECONDS", 120)
 
 # Returns: links in customer e-mails (the return label) start here.
 OMS_PUBLIC_URL = env_str("OMS_PUBLIC_URL", "http://127.0.0.1:8000")
@@ -215,6 +238,12 @@ OMS_PUBLIC_URL = env_str("OMS_PUBLIC_URL", "http://127.0.0.1:8000")
 # Outbox: an event not dispatched this many seconds after it was written is re-dispatched.
 OUTBOX_SWEEP_AFTER_SECONDS = env_int("OUTBOX_SWEEP_AFTER_SECONDS", 30)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 12)
+# Dispatched outbox events (with their deliveries) are deleted after this many days.
+OUTBOX_RETENTION_DAYS = env_int("OUTBOX_RETENTION_DAYS", 30)
+# Idempotency-Key: a claim's lease (a retry after it, finding no reply, takes the key over) and
+# how long keys and their replies are kept (the IETF draft recommends 24 hours).
+IDEMPOTENCY_LEASE_SECONDS = env_int("IDEMPOTENCY_LEASE_SECONDS", 60)
+IDEMPOTENCY_RETENTION_HOURS = env_int("IDEMPOTENCY_RETENTION_HOURS", 24)
 
 # Only transitions marked custom={"admin": True} get a button in the admin.
 FSM_ADMIN_FORCE_PERMIT = True

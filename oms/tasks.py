@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from oms import outbox
+from oms import idempotency, outbox
 from oms.celery import app
 
 
@@ -14,3 +14,13 @@ def outbox_dispatch(event_id: str) -> None:
 @app.task
 def outbox_sweep() -> int:
     return outbox.sweep()
+
+
+@app.task
+def outbox_purge() -> int:
+    return outbox.outbox_purge()
+
+
+@app.task
+def idempotency_purge() -> int:
+    return idempotency.idempotency_records_purge()

@@ -23,6 +23,7 @@ from oms.actors import Actor
 from oms.admin import RecordAdmin
 from oms.api.errors import flatten
 from oms.errors import DomainError
+from oms.forms import CardSafeModelForm
 from orders.admin_forms import AmendForm, CancelForm, PlaceHoldForm, ResolveHoldForm
 from orders.api.inputs import OrderAmendIn
 from orders.models import Customer, Hold, Order
@@ -298,6 +299,8 @@ class OrderAdmin(FSMAdminMixin, RecordAdmin):
 class HoldAdmin(admin.ModelAdmin):
     """The holds queue: open holds, oldest first; saving a hold with a note resolves it."""
 
+    form = CardSafeModelForm
+
     list_display = ["order_link", "type", "reason", "age", "created_by", "created_at", "resolved_at"]
     list_filter = [("resolved_at", admin.EmptyFieldListFilter), "type", "order__merchant"]
     search_fields = ["=order__number", "reason"]
@@ -359,6 +362,7 @@ class HoldAdmin(admin.ModelAdmin):
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
+    form = CardSafeModelForm
     list_display = ["email", "first_name", "last_name", "phone", "merchant", "created_at"]
     list_filter = ["merchant"]
     search_fields = ["email", "first_name", "last_name", "phone"]

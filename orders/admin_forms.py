@@ -6,21 +6,22 @@ from typing import Any
 
 from django import forms
 
+from oms.forms import CardSafeModelForm, RefusesCardNumbers
 from orders.models import FulfillmentType, Hold, Order, ServiceLevel
 
 
-class CancelForm(forms.Form):
+class CancelForm(RefusesCardNumbers, forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), help_text="Told to the customer and kept on the timeline."
     )
 
 
-class PlaceHoldForm(forms.Form):
+class PlaceHoldForm(RefusesCardNumbers, forms.Form):
     type = forms.ChoiceField(choices=Hold.Type.choices, initial=Hold.Type.MANUAL)
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class ResolveHoldForm(forms.ModelForm):
+class ResolveHoldForm(CardSafeModelForm):
     """Pick which open hold to resolve; resolving the last one resumes the order."""
 
     hold = forms.ModelChoiceField(queryset=Hold.objects.none())
@@ -37,7 +38,7 @@ class ResolveHoldForm(forms.ModelForm):
         field.queryset = self.instance.holds.filter(resolved_at__isnull=True)
 
 
-class AmendForm(forms.Form):
+class AmendForm(RefusesCardNumbers, forms.Form):
     email = forms.EmailField()
     phone = forms.CharField(required=False)
     first_name = forms.CharField(required=False)

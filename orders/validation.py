@@ -34,14 +34,21 @@ _ADDRESS_MESSAGES = {
 _PO_BOX = re.compile(r"\b(p\.?\s*o\.?\s*box|post\s+office\s+box)\b", re.IGNORECASE)
 
 
+# ISO 4217 codes that are not money a customer pays with: precious metals, IMF and bond-market
+# units, the testing code (XTS) and "no currency" (XXX); babel lists them among currencies.
+NOT_TENDER = frozenset(
+    {"XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XDR", "XFO", "XFU", "XPD", "XPT", "XRE", "XSU", "XTS", "XUA", "XXX"}
+)
+
+
 @lru_cache(maxsize=1)
 def _currencies() -> frozenset[str]:
-    return frozenset(list_currencies())
+    return frozenset(list_currencies()) - NOT_TENDER
 
 
 def currency_errors(code: str, field: str = "currency") -> list[FieldError]:
     if code not in _currencies():
-        return [FieldError(field, "invalid", f"'{code}' is not an ISO 4217 currency code.")]
+        return [FieldError(field, "invalid", f"'{code}' is not an ISO 4217 code of a currency.")]
     return []
 
 

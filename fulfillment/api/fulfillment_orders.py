@@ -12,6 +12,7 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
@@ -148,6 +149,8 @@ class PickedUpView(_ActionView):
 
 
 class ShipView(NodeAPIView):
+    idempotency_atomic = False  # buying a label is a network call; the shipment rows record it
+
     @extend_schema(
         operation_id="fulfillment_orders_ship", request=ShipIn, responses={201: ShipmentOut(many=True), **ERRORS},
         description="Ship what was packed, one rate-shopped, labelled shipment per parcel (one parcel if none given).",
@@ -171,22 +174,45 @@ def _document(scope: dict[str, Any], shipment_id: int, kind: str) -> HttpRespons
     return response
 
 
-BINARY = {(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: ErrorBodySerializer}
+def binary(content_type: str) -> dict[Any, Any]:
+    return {(200, content_type): OpenApiTypes.BINARY, 404: ErrorBodySerializer}
 
 
-class LabelPdfView(NodeAPIView):
-    @extend_schema(operation_id="shipments_label_pdf", responses=BINARY, description="The 4×6 inch label (PDF).")
+class AnyAccept(DefaultContentNegotiation):
+    """A document answers in its own type whatever Accept says (a label printer asks for
+    application/pdf, which no DRF renderer offers: that was a 406); errors stay JSON."""
+
+    def select_renderer(self, request: Request, renderers: list[Any], format_suffix: str | None = None) -> Any:
+        return renderers[0], renderers[0].media_type
+
+
+class DocumentView(NodeAPIView):
+    content_negotiation_class = AnyAccept
+
+
+class LabelPdfView(DocumentView):
+    @extend_schema(
+        operation_id="shipments_label_pdf", responses=binary("application/pdf"), description="The 4×6 inch label (PDF)."
+    )
     def get(self, request: Request, shipment_id: int) -> HttpResponse:
         return _document(self.scope, shipment_id, ShipmentDocument.Kind.LABEL_PDF)
 
 
-class LabelZplView(NodeAPIView):
-    @extend_schema(operation_id="shipments_label_zpl", responses=BINARY, description="The label for thermal printers.")
+class LabelZplView(DocumentView):
+    @extend_schema(
+        operation_id="shipments_label_zpl",
+        responses=binary("application/zpl"),
+        description="The label for thermal printers (ZPL).",
+    )
     def get(self, request: Request, shipment_id: int) -> HttpResponse:
         return _document(self.scope, shipment_id, ShipmentDocument.Kind.LABEL_ZPL)
 
 
-class PackingSlipView(NodeAPIView):
-    @extend_schema(operation_id="shipments_packing_slip", responses=BINARY, description="The packing slip (PDF).")
+class PackingSlipView(DocumentView):
+    @extend_schema(
+        operation_id="shipments_packing_slip",
+        responses=binary("application/pdf"),
+        description="The packing slip (PDF).",
+    )
     def get(self, request: Request, shipment_id: int) -> HttpResponse:
         return _document(self.scope, shipment_id, ShipmentDocument.Kind.PACKING_SLIP)

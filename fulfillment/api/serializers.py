@@ -11,8 +11,9 @@ from rest_framework import serializers
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine
 from fulfillment.selectors import fulfillment_orders_of
 from fulfillment.tracking.models import Shipment, TrackingEvent
+from fulfillment.tracking.services import TRACKING_AHEAD
 from oms.api.base import StrictSerializer
-from oms.api.fields import StrictCharField, StrictIntegerField
+from oms.api.fields import BoundedDateTimeField, StrictCharField, StrictIntegerField
 
 # Inputs
 
@@ -61,8 +62,32 @@ class TrackingEventIn(StrictSerializer):
     carrier = StrictCharField(max_length=30)
     tracking_number = StrictCharField(max_length=40)
     status = StrictCharField(max_length=60, help_text="The carrier's code or one of our milestones.")
-    occurred_at = serializers.DateTimeField()
+    occurred_at = BoundedDateTimeField(ahead=TRACKING_AHEAD)
     location = StrictCharField(max_length=200, required=False, allow_blank=True)
+
+
+class EasyPostLocationIn(serializers.Serializer):
+    city = StrictCharField(max_length=100, required=False, allow_null=True, allow_blank=True)
+    state = StrictCharField(max_length=100, required=False, allow_null=True, allow_blank=True)
+
+
+class EasyPostDetailIn(serializers.Serializer):
+    status = StrictCharField(max_length=60)
+    datetime = StrictCharField(max_length=40)
+    tracking_location = EasyPostLocationIn(required=False, allow_null=True)
+
+
+class EasyPostResultIn(serializers.Serializer):
+    id = StrictCharField(max_length=100, required=False)
+    tracking_code = StrictCharField(max_length=40)
+    tracking_details = EasyPostDetailIn(many=True, max_length=500)
+
+
+class EasyPostEventIn(serializers.Serializer):
+    """The shape of an EasyPost-style tracker event, checked before anything reads it (fields we
+    do not use are allowed: the carrier sends many)."""
+
+    result = EasyPostResultIn()
 
 
 # Outputs

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
-import json
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from fulfillment.api.serializers import OrderTrackingOut, TrackingEventIn
+from fulfillment.api.serializers import EasyPostEventIn, OrderTrackingOut, TrackingEventIn
 from fulfillment.carriers.http_api import tracker_event_updates
 from fulfillment.selectors import order_tracking
 from fulfillment.signing import HEADER
-from fulfillment.tracking.services import carrier_verify, carrier_verify_native, tracking_event_record
+from fulfillment.tracking.services import (
+    TRACKING_AHEAD,
+    carrier_verify,
+    carrier_verify_native,
+    tracking_event_record,
+)
 from oms.api.base import MerchantAPIView, StrictSerializer
 from oms.api.errors import ErrorBodySerializer
-from oms.api.fields import StrictCharField
+from oms.api.fields import BoundedDateTimeField, StrictCharField
+from oms.api.parsers import json_load
 from oms.errors import FieldError, InvalidInput
 
 
@@ -41,9 +46,9 @@ class TrackingEventView(APIView):
     def post(self, request: Request) -> Response:
         raw = request.body
         try:
-            parsed = json.loads(raw)
-        except ValueError:
-            parsed = None
+            parsed = json_load(raw)
+        except (ParseError, ValidationError):
+            parsed = None  # refused below, unsigned (401) or malformed (400)
         code = parsed.get("carrier") if isinstance(parsed, dict) else None
         # The signature is checked before anything in the body is believed.
         carrier = carrier_verify(carrier_code=str(code or ""), signature=request.headers.get(HEADER, ""), body=raw)
@@ -64,7 +69,7 @@ class NativeTrackerEventIn(StrictSerializer):
     event_id = StrictCharField(max_length=100)
     tracking_number = StrictCharField(max_length=40)
     status = StrictCharField(max_length=60)
-    occurred_at = serializers.DateTimeField()
+    occurred_at = BoundedDateTimeField(ahead=TRACKING_AHEAD)
     location = StrictCharField(max_length=200, allow_blank=True)
 
 
@@ -89,11 +94,9 @@ class EasyPostEventView(APIView):
             signature=request.headers.get("X-Hmac-Signature", ""),
             body=raw,
         )
-        try:
-            parsed = json.loads(raw)
-        except ValueError:
-            parsed = None
-        _, updates = tracker_event_updates(parsed if isinstance(parsed, dict) else {})
+        envelope = EasyPostEventIn(data=json_load(raw))
+        envelope.is_valid(raise_exception=True)
+        _, updates = tracker_event_updates(envelope.validated_data)
         recorded = 0
         for i, update in enumerate(updates):
             serializer = NativeTrackerEventIn(data=update)

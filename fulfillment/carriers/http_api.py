@@ -42,11 +42,14 @@ class HttpApiCarrier:
         timeout = getattr(settings, "CARRIER_API_TIMEOUT_SECONDS", 10)
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - configured carrier API
-                return json.loads(response.read() or b"{}")
+                answer = json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as exc:
             raise CarrierUnavailable(f"{carrier.name} answered {exc.code} to {method} {path}.") from exc
         except (urllib.error.URLError, TimeoutError, ValueError) as exc:
             raise CarrierUnavailable(f"{carrier.name} did not answer {method} {path}: {exc}.") from exc
+        if not isinstance(answer, dict):
+            raise CarrierUnavailable(f"{carrier.name} answered {method} {path} with something other than an object.")
+        return answer
 
     def rate(self, carrier: Carrier, request: RateRequest) -> list[Quote]:
         services = {s.code: s for s in carrier.services.filter(active=True).select_related("carrier")}
@@ -109,14 +112,23 @@ class HttpApiCarrier:
     def track(self, carrier: Carrier, tracking_number: str) -> list[TrackingUpdate]:
         answer = self._call(carrier, "GET", f"/trackers?tracking_code={tracking_number}")
         out = []
-        for tracker in answer.get("trackers", []):
-            for i, detail in enumerate(tracker.get("tracking_details", [])):
-                place = detail.get("tracking_location") or {}
+        for tracker in _objects(carrier, answer.get("trackers", [])):
+            for i, detail in enumerate(_objects(carrier, tracker.get("tracking_details", []))):
+                place = detail.get("tracking_location")
+                place = place if isinstance(place, dict) else {}
                 where = " ".join(p for p in (place.get("city"), place.get("state")) if p)
                 out.append(TrackingUpdate(event_id=f"{tracker.get('id', tracking_number)}-{i}",
                                           status=str(detail.get("status", "")),
                                           occurred_at=str(detail.get("datetime", "")), location=where))  # fmt: skip
         return out
+
+
+def _objects(carrier: Carrier, value: Any) -> list[dict[str, Any]]:
+    """A list of JSON objects from the carrier's answer, or CarrierUnavailable (a job's retry, not
+    an AttributeError)."""
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise CarrierUnavailable(f"{carrier.name} answered with trackers of an unexpected shape.")
+    return value
 
 
 def tracker_event_updates(event: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:

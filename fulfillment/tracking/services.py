@@ -23,6 +23,7 @@ from fulfillment.signing import verify, verify_body_hmac
 from fulfillment.tracking.models import MILESTONE_RANK, Shipment, TrackingEvent
 from oms.actors import Actor
 from oms.alerts import exception_raise
+from oms.dates import moment_in_range
 from oms.errors import DomainError, FieldError, InvalidInput, NotFound
 from oms.outbox import emit
 from orders.models import OrderStatus
@@ -193,6 +194,8 @@ def tracking_event_record(*, carrier: Carrier, data: dict[str, Any], actor: Acto
 
 
 POLL_EVERY = timedelta(hours=1)
+# How far ahead of our clock a carrier's event time may be (their clocks drift).
+TRACKING_AHEAD = timedelta(days=2)
 
 
 def trackers_poll(*, now: datetime | None = None, batch: int = 200) -> int:
@@ -215,8 +218,12 @@ def trackers_poll(*, now: datetime | None = None, batch: int = 200) -> int:
             logger.warning("tracking %s: %s", shipment.tracking_number, exc)
             continue
         for update in updates:
-            occurred = parse_datetime(update.occurred_at)
-            if occurred is None:
+            try:
+                occurred = parse_datetime(update.occurred_at)
+            except ValueError:  # well-formed but impossible, e.g. month 13
+                occurred = None
+            if occurred is None or not moment_in_range(occurred, ahead=TRACKING_AHEAD):
+                logger.warning("tracking %s: event time %r ignored", shipment.tracking_number, update.occurred_at)
                 continue
             data = {"event_id": update.event_id, "tracking_number": shipment.tracking_number,
                     "status": update.status, "occurred_at": occurred, "location": update.location}  # fmt: skip

@@ -6,7 +6,14 @@ from rest_framework import serializers
 
 from inventory.models import ChannelRule, Node, Product, Snapshot, StockAdjustment
 from oms.api.base import StrictSerializer
-from oms.api.fields import MoneyField, StrictBooleanField, StrictCharField, StrictIntegerField
+from oms.api.fields import (
+    BoundedDateTimeField,
+    HourMinuteField,
+    MoneyField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+)
 
 
 def _codes(**kwargs: Any) -> serializers.ListField:
@@ -121,7 +128,7 @@ class NodeIn(StrictSerializer):
     ships_to = _codes(help_text='Country codes ("US") or country-region codes ("US-CA").')
     tags = _codes()
     daily_capacity = StrictIntegerField(min_value=0, required=False, allow_null=True)
-    cutoff_time = serializers.TimeField(required=False, allow_null=True, format="%H:%M", input_formats=["%H:%M"])
+    cutoff_time = HourMinuteField(required=False, allow_null=True)
     handling_cost = MoneyField(max_digits=10, decimal_places=2, required=False)
     priority = StrictIntegerField(min_value=0, max_value=32767, required=False)
     active = StrictBooleanField(required=False)
@@ -144,7 +151,7 @@ class NodePatchIn(NodeIn):
 
 class NodeOut(serializers.ModelSerializer):
     owned = serializers.SerializerMethodField()
-    cutoff_time = serializers.TimeField(format="%H:%M", allow_null=True)
+    cutoff_time = HourMinuteField(allow_null=True)
 
     class Meta:
         model = Node
@@ -208,7 +215,7 @@ class AdjustmentsOut(serializers.Serializer):
 class SnapshotIn(StrictSerializer):
     id = StrictCharField(max_length=100)
     node = StrictCharField(max_length=40)
-    as_of = serializers.DateTimeField()
+    as_of = BoundedDateTimeField()
     # Rows are checked one by one while the snapshot is applied, so one bad row rejects itself only.
     counts = serializers.ListField(child=serializers.JSONField(), max_length=250_000)
 

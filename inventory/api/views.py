@@ -44,7 +44,7 @@ from inventory.services import (
 )
 from inventory.services.sync import adjustments_apply, snapshot_submit
 from oms.api.base import MerchantAPIView
-from oms.api.errors import ErrorBodySerializer, flatten
+from oms.api.errors import ErrorBodySerializer, flatten, results_or_error
 from oms.errors import DomainError, FieldError, InvalidInput, NotFound
 from oms.idempotency import request_fingerprint
 from oms.models import Channel
@@ -82,7 +82,7 @@ class ProductBulkView(MerchantAPIView):
     @extend_schema(
         operation_id="products_bulk_upsert",
         request=BulkIn,
-        responses={200: BulkOut, 400: BulkOut},
+        responses={200: BulkOut, 400: results_or_error(BulkOut, "BulkError")},
         description="Create or update up to 1,000 products by SKU. Valid items are saved; the body "
         "has a result per item. 200 when at least one item was saved, 400 when none was.",
     )
@@ -174,7 +174,7 @@ class AdjustmentsView(MerchantAPIView):
     @extend_schema(
         operation_id="inventory_adjustments",
         request=AdjustmentsIn,
-        responses={200: AdjustmentsOut, 400: AdjustmentsOut},
+        responses={200: AdjustmentsOut, 400: results_or_error(AdjustmentsOut, "AdjustmentsError")},
         description="Apply stock deltas from a WMS or store system, each idempotent by its id. Reasons: receipt "
         "(positive), damage (negative), count, correction, transfer (signed). A result per item: applied, "
         "duplicate (that id was applied before), or error with its errors. 200 when at least one item "

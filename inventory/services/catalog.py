@@ -97,17 +97,20 @@ def _node_apply(node: Node, data: dict[str, Any]) -> None:
 def node_create(*, merchant: Merchant, data: dict[str, Any]) -> Node:
     """Create a node owned (and so managed) by the merchant, serving it."""
     node = Node(owner=merchant)
+    # Codes are global (nodes are shared between merchants), so whose node holds a code is
+    # nobody else's business: one answer, the same for a merchant's own code and another's.
+    refused = Conflict(
+        f"The node code '{data.get('code')}' is not available; choose another.", field="code", code="code_unavailable"
+    )
     if Node.objects.filter(code=data.get("code")).exists():
-        raise Conflict(f"The node code '{data.get('code')}' is already in use.", field="code", code="duplicate_code")
+        raise refused
     _node_apply(node, data)
     try:
         with transaction.atomic():
             node.save()
             node.merchants.add(merchant)
     except IntegrityError:
-        raise Conflict(
-            f"The node code '{data.get('code')}' is already in use.", field="code", code="duplicate_code"
-        ) from None
+        raise refused from None
     return node
 
 

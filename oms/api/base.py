@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
+from django.db import transaction
 from django.db.models import QuerySet
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
@@ -16,7 +18,14 @@ from rest_framework.views import APIView
 from oms.actors import Actor
 from oms.api.errors import Replay
 from oms.api.pagination import Pagination
-from oms.idempotency import idempotency_claim, idempotency_finish, request_fingerprint
+from oms.errors import Conflict
+from oms.idempotency import (
+    IdempotencyReplay,
+    idempotency_claim,
+    idempotency_release,
+    idempotency_reply_store,
+    request_fingerprint,
+)
 from oms.models import IdempotencyRecord, Merchant
 
 
@@ -42,9 +51,16 @@ class StrictSerializer(serializers.Serializer):
 
 
 class MerchantAPIView(APIView):
-    """Scopes everything to the caller's merchant and honours Idempotency-Key on POST."""
+    """Scopes everything to the caller's merchant and honours Idempotency-Key on POST.
+
+    With a key, the handler runs in one transaction that also stores its reply on the key's claim
+    (oms/idempotency.py). A view whose service commits in steps around a network call (a gateway
+    call recorded as a pending row first) sets `idempotency_atomic = False`: its reply is stored
+    after the handler, and the service's own idempotency covers a crash in between.
+    """
 
     _idempotency: IdempotencyRecord | None = None
+    idempotency_atomic = True
     pagination_class = Pagination
 
     def paginated(self, queryset: QuerySet[Any], serializer_class: type[BaseSerializer]) -> Response:
@@ -65,28 +81,53 @@ class MerchantAPIView(APIView):
         key = request.headers.get("Idempotency-Key")
         if request.method != "POST" or not key:
             return
-        record, claimed = idempotency_claim(
-            api_key=request.auth,
-            key=key[:255],
-            method=request.method,
-            path=request.path,
-            fingerprint=request_fingerprint(request.data),
-        )
-        if not claimed:
-            raise Replay(record.response_status or 200, record.response_body)
-        self._idempotency = record
+        try:
+            self._idempotency = idempotency_claim(
+                api_key=request.auth,
+                key=key[:255],
+                method=request.method,
+                path=request.path,
+                fingerprint=request_fingerprint(request.data),
+            )
+        except IdempotencyReplay as replay:
+            raise Replay(*replay.record.reply()) from None
+        # DRF looks the handler up after initial(): route it through the reply-storing transaction.
+        self.post = functools.partial(self.post_with_reply, self.post)
 
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return super().dispatch(request, *args, **kwargs)
         except Exception:
             if self._idempotency is not None:  # crashed mid-request: free the key for a retry
-                idempotency_finish(record=self._idempotency, status=500, body=None)
+                idempotency_release(record=self._idempotency)
+                self._idempotency = None
             raise
+
+    def post_with_reply(self, handler: Any, request: Request, *args: Any, **kwargs: Any) -> Any:
+        """Run the handler and store its reply in one transaction (the claim is `self._idempotency`)."""
+        record = self._idempotency
+        if record is None or not self.idempotency_atomic:
+            return handler(request, *args, **kwargs)
+        with transaction.atomic():
+            response = handler(request, *args, **kwargs)
+            stored = idempotency_reply_store(record=record, status=response.status_code, body=response.data)
+            self._idempotency = None
+            if not stored:
+                raise Conflict(
+                    "A retry with this Idempotency-Key took the request over; nothing was changed by this one.",
+                    field="Idempotency-Key",
+                    code="idempotency_key_in_use",
+                )
+        return response
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)
-        if self._idempotency is not None and isinstance(response, Response):
-            idempotency_finish(record=self._idempotency, status=response.status_code, body=response.data)
+        record = self._idempotency
+        if record is not None and isinstance(response, Response):
+            # Refusals (4xx) and non-atomic views: no business write to share a transaction with.
             self._idempotency = None
+            if response.status_code >= 500:
+                idempotency_release(record=record)
+            else:
+                idempotency_reply_store(record=record, status=response.status_code, body=response.data)
         return response

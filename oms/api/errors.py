@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from django_fsm import TransitionNotAllowed
+from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -122,4 +123,12 @@ def json_500(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         body([{"field": None, "code": "server_error", "message": "Internal error; nothing was changed."}]),
         status=500,
+    )
+
+
+def results_or_error(results: type[serializers.Serializer], name: str) -> PolymorphicProxySerializer:
+    """The 400 of a batch endpoint: per-item results when items were read, the error body when
+    the envelope itself was refused."""
+    return PolymorphicProxySerializer(
+        component_name=name, serializers=[results, ErrorBodySerializer], resource_type_field_name=None
     )

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any
 
 from rest_framework import serializers
 
 from oms.api.base import StrictSerializer
-from oms.api.fields import MoneyField, StrictCharField, StrictIntegerField
+from oms.api.fields import BoundedDateField, BoundedDateTimeField, MoneyField, StrictCharField, StrictIntegerField
 from oms.errors import FieldError
 from orders.models import FulfillmentType, Payment, ServiceLevel
 from orders.payments.services import gateway_errors
@@ -22,65 +21,6 @@ from orders.validation import (
     normalize_address_fields,
     normalize_phone,
 )
-
-# Identifier fields: a barcode, an external id or a tracking number may well pass the Luhn
-# check (about one EAN-13 in ten does), so they are not searched for card numbers.
-IDENTIFIER_FIELDS = frozenset(
-    {
-        "external_id", "sku", "barcode", "gtin", "ean", "upc", "number", "order_number", "tracking_number",
-        "tracking", "scan", "reference", "location", "channel", "bundle", "line", "id",
-    }
-)  # fmt: skip
-_DIGIT_RUN = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
-
-
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for i, char in enumerate(reversed(digits)):
-        n = int(char)
-        if i % 2:
-            n = n * 2 - 9 if n > 4 else n * 2
-        total += n
-    return total % 10 == 0
-
-
-def contains_card_number(text: str) -> bool:
-    """A Luhn-valid run of 13-19 digits (spaces or dashes between digits allowed)."""
-    for match in _DIGIT_RUN.finditer(text):
-        digits = re.sub(r"[ -]", "", match.group())
-        if 13 <= len(digits) <= 19 and luhn_valid(digits):
-            return True
-    return False
-
-
-def card_number_fields(data: Any, path: str = "") -> list[str]:
-    """Paths of the non-identifier fields of a request body that carry a card number."""
-    if isinstance(data, dict):
-        return [
-            found
-            for key, value in data.items()
-            if str(key) not in IDENTIFIER_FIELDS
-            for found in card_number_fields(value, f"{path}.{key}" if path else str(key))
-        ]
-    if isinstance(data, list):
-        return [found for i, item in enumerate(data) for found in card_number_fields(item, f"{path}[{i}]")]
-    if isinstance(data, (str, int)) and not isinstance(data, bool) and contains_card_number(str(data)):
-        return [path]
-    return []
-
-
-class RefusesCardNumbers(StrictSerializer):
-    """Refuses, before any other check (whose messages might echo a value), a body carrying a
-    card number outside identifier fields: card data must never reach the database or logs."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        paths = card_number_fields(data)
-        if paths:
-            message = "Looks like a card number. Never send card data; send the gateway's token."
-            raise serializers.ValidationError(
-                _nest({path: [serializers.ErrorDetail(message, code="card_number")] for path in paths})
-            )
-        return super().to_internal_value(data)
 
 
 def _raise(errors: list[FieldError]) -> None:
@@ -167,10 +107,10 @@ def _phone_region(attrs: dict[str, Any]) -> str | None:
     return None
 
 
-class OrderIn(RefusesCardNumbers):
+class OrderIn(StrictSerializer):
     channel = StrictCharField(max_length=40)
     external_id = StrictCharField(max_length=100)
-    placed_at = serializers.DateTimeField()
+    placed_at = BoundedDateTimeField()
     currency = StrictCharField(min_length=3, max_length=3)
     customer = CustomerIn()
     shipping_address = AddressIn(required=False, allow_null=True)
@@ -181,7 +121,7 @@ class OrderIn(RefusesCardNumbers):
     payment = PaymentIn(required=False, help_text="Shorthand for a one-item `payments` list.")
     payments = PaymentIn(many=True, required=False, allow_empty=False, max_length=10)
     total = MoneyField()
-    promise_date = serializers.DateField(required=False, allow_null=True)
+    promise_date = BoundedDateField(required=False, allow_null=True)
     notes = StrictCharField(required=False, allow_blank=True, max_length=2000)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -248,7 +188,7 @@ class LineQuantityIn(StrictSerializer):
     quantity = StrictIntegerField(min_value=0)
 
 
-class CancelIn(RefusesCardNumbers):
+class CancelIn(StrictSerializer):
     reason = StrictCharField(max_length=500)
     lines = LineQuantityIn(many=True, required=False, allow_empty=False)
 
@@ -267,13 +207,13 @@ class ShippingAmendIn(StrictSerializer):
     service_level = serializers.ChoiceField(choices=ServiceLevel.choices)
 
 
-class OrderAmendIn(RefusesCardNumbers):
+class OrderAmendIn(StrictSerializer):
     customer = CustomerAmendIn(required=False)
     shipping_address = AddressIn(required=False)
     billing_address = AddressIn(required=False, allow_null=True)
     shipping = ShippingAmendIn(required=False)
     fulfillment = FulfillmentIn(required=False)
-    promise_date = serializers.DateField(required=False, allow_null=True)
+    promise_date = BoundedDateField(required=False, allow_null=True)
     notes = StrictCharField(required=False, allow_blank=True, max_length=2000)
     lines = LineQuantityIn(many=True, required=False, help_text="New (lower) quantity per line.")
 
@@ -286,12 +226,12 @@ class OrderAmendIn(RefusesCardNumbers):
         return attrs
 
 
-class PaymentTokenIn(RefusesCardNumbers):
+class PaymentTokenIn(StrictSerializer):
     token = StrictCharField(max_length=255, help_text="A new gateway token from the customer.")
     payment = StrictIntegerField(required=False, help_text="Payment id; default: the one that failed.")
 
 
-class RefundIn(RefusesCardNumbers):
+class RefundIn(StrictSerializer):
     amount = MoneyField()
     reason = StrictCharField(max_length=500)
     lines = LineQuantityIn(many=True, required=False, allow_empty=False)

@@ -21,6 +21,9 @@ ERRORS = {400: ErrorBodySerializer, 404: ErrorBodySerializer, 409: ErrorBodySeri
 
 
 class OrderPaymentsView(MerchantAPIView):
+    idempotency_atomic = False  # the gateway call is a committed pending row first (executor)
+    pagination_class = None  # an order has a handful of payments: the list comes whole
+
     @extend_schema(
         operation_id="orders_payments_list", responses={200: PaymentDetailOut(many=True), 404: ErrorBodySerializer}
     )
@@ -53,6 +56,9 @@ class OrderPaymentsView(MerchantAPIView):
 
 
 class OrderRefundsView(MerchantAPIView):
+    idempotency_atomic = False  # the gateway call is a committed pending row first (executor)
+    pagination_class = None  # an order has a handful of refunds: the list comes whole
+
     @extend_schema(operation_id="orders_refunds_list", responses={200: RefundOut(many=True), 404: ErrorBodySerializer})
     def get(self, request: Request, number: str) -> Response:
         order = order_get(merchant=self.merchant, number=number)

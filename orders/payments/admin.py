@@ -27,8 +27,8 @@ from django.utils.safestring import SafeString
 from oms.actors import Actor
 from oms.admin import ReadOnlyAdmin, RecordAdmin
 from oms.errors import DomainError
+from oms.forms import RefusesCardNumbers
 from orders.admin import ORDER_PAGE_SECTIONS, _table
-from orders.api.inputs import contains_card_number
 from orders.fraud.models import DenyListEntry, FraudDecision, FraudSettings
 from orders.models import Order, Payment
 from orders.payments.models import MerchantPaymentSettings, PaymentTransaction, Refund, SandboxLedgerEntry
@@ -54,7 +54,7 @@ class AmountForm(forms.Form):
     amount = forms.DecimalField(max_digits=12, decimal_places=3, min_value=Decimal("0.001"), required=False)
 
 
-class RefundForm(forms.Form):
+class RefundForm(RefusesCardNumbers, forms.Form):
     amount = forms.DecimalField(max_digits=12, decimal_places=3, min_value=Decimal("0.001"))
     reason = forms.CharField(max_length=500)
     # One token per rendered form: a double click (or a resubmitted page) is one refund.
@@ -62,24 +62,12 @@ class RefundForm(forms.Form):
         widget=forms.HiddenInput, initial=lambda: secrets.token_hex(16), max_length=40, required=False
     )
 
-    def clean_reason(self) -> str:
-        reason = self.cleaned_data["reason"]
-        if contains_card_number(reason):
-            raise forms.ValidationError("Looks like a card number; never record card data.")
-        return reason
 
-
-class TokenForm(forms.Form):
+class TokenForm(RefusesCardNumbers, forms.Form):
     token = forms.CharField(max_length=255, help_text="The gateway token of the customer's new payment.")
 
-    def clean_token(self) -> str:
-        token = self.cleaned_data["token"]
-        if contains_card_number(token):
-            raise forms.ValidationError("That is a card number, not a token; card data is never recorded.")
-        return token
 
-
-class NoteForm(forms.Form):
+class NoteForm(RefusesCardNumbers, forms.Form):
     pass
 
 

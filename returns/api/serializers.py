@@ -8,7 +8,6 @@ from rest_framework import serializers
 
 from oms.api.base import StrictSerializer
 from oms.api.fields import MoneyField, StrictBooleanField, StrictCharField, StrictIntegerField
-from orders.api.inputs import RefusesCardNumbers
 from orders.api.payments_out import MoneyOut, RefundOut
 from orders.payments.gateways import gateway_codes
 from returns.models import Appeasement, Claim, Exchange, Grade, Return, ReturnEvent, ReturnLine, ReturnUnit
@@ -54,7 +53,7 @@ class ExchangeIn(StrictSerializer):
     advance = StrictBooleanField(required=False, help_text="Ship the replacement before the return arrives.")
 
 
-class ReturnIn(RefusesCardNumbers):
+class ReturnIn(StrictSerializer):
     order = StrictCharField(max_length=32, help_text="The order number.")
     lines = ReturnLineIn(many=True, allow_empty=False)
     method = serializers.ChoiceField(choices=Return.Method.choices)
@@ -86,7 +85,7 @@ class InspectIn(StrictSerializer):
     grades = GradeIn(many=True, allow_empty=False)
 
 
-class AppeasementIn(RefusesCardNumbers):
+class AppeasementIn(StrictSerializer):
     amount = MoneyField()
     reason = StrictCharField(max_length=500)
 
@@ -181,7 +180,7 @@ class ClaimLineIn(StrictSerializer):
         return attrs
 
 
-class ClaimIn(RefusesCardNumbers):
+class ClaimIn(StrictSerializer):
     order = StrictCharField(max_length=32)
     kind = serializers.ChoiceField(choices=Claim.Kind.choices)
     resolution = serializers.ChoiceField(choices=Claim.Resolution.choices)

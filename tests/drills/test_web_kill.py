@@ -21,7 +21,7 @@ def test_a_web_process_killed_between_commit_and_answer_leaves_the_order_for_the
     body, key = order_body("DRILL-WEB-1"), "drill-web-1"
     answers: list = []
     with (
-        running_stack(tmp_path, port=18023, broker=redis_broker, IDEMPOTENCY_ABANDONED_SECONDS="3") as stack,
+        running_stack(tmp_path, port=18023, broker=redis_broker, IDEMPOTENCY_LEASE_SECONDS="3") as stack,
         side_connection() as order_lock,
         side_connection() as answer_lock,
         side_connection(autocommit=True) as admin,

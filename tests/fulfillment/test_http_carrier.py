@@ -32,6 +32,11 @@ class FakeCarrierApi:
     def __init__(self) -> None:
         self.requests: list[tuple[str, str, dict[str, Any], str]] = []
         self.down = False
+        self.trackers: Any = [{"id": "trk_1", "tracking_details": [
+            {"status": "pre_transit", "datetime": "2026-12-01T10:00:00Z",
+             "tracking_location": {"city": "Edison", "state": "NJ"}},
+            {"status": "in_transit", "datetime": "2026-12-02T03:00:00Z",
+             "tracking_location": {"city": "Memphis", "state": "TN"}}]}]  # fmt: skip
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -65,11 +70,7 @@ class FakeCarrierApi:
 
             def do_GET(self) -> None:
                 api.requests.append(("GET", self.path, {}, self.headers.get("Authorization", "")))
-                self._answer(200, {"trackers": [{"id": "trk_1", "tracking_details": [
-                    {"status": "pre_transit", "datetime": "2026-12-01T10:00:00Z",
-                     "tracking_location": {"city": "Edison", "state": "NJ"}},
-                    {"status": "in_transit", "datetime": "2026-12-02T03:00:00Z",
-                     "tracking_location": {"city": "Memphis", "state": "TN"}}]}]})  # fmt: skip
+                self._answer(200, {"trackers": api.trackers})
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -188,3 +189,31 @@ def test_a_carrier_that_does_not_push_events_is_polled_hourly(api, fake_api, htt
     shipment = Shipment.objects.get(pk=body["id"])
     assert shipment.status == "in_transit"
     assert shipment.first_scan_at is not None
+
+
+DETAIL = {"status": "delivered", "datetime": "2026-12-01T00:00:00Z"}
+
+
+@pytest.mark.parametrize(
+    ("trackers", "expected"),
+    [
+        ("x", (0, "label_created")),
+        ([5], (0, "label_created")),
+        ([{"id": "trk_1", "tracking_details": DETAIL}], (0, "label_created")),
+        ([{"id": "trk_1", "tracking_details": [{**DETAIL, "datetime": "9999-12-31T00:00:00Z"}]}], (0, "label_created")),
+        ([{"id": "trk_1", "tracking_details": [{**DETAIL, "datetime": "2026-13-45T00:00:00Z"}]}], (0, "label_created")),
+        # a location of the wrong shape is dropped; the event itself counts
+        ([{"id": "trk_1", "tracking_details": [{**DETAIL, "tracking_location": 3}]}], (1, "delivered")),
+    ],
+)
+def test_a_poll_answer_of_an_unexpected_shape_or_date_is_skipped_not_a_crash(
+    api, fake_api, http_carrier, trackers, expected
+):
+    east = dc(api)
+    stock(api.red, east, 5)
+    order = packed(api, [(api.red, east, 1)])
+    Carrier.objects.exclude(pk=http_carrier.pk).update(active=False)
+    body = api.client.post(url(fos_of(order)[0], "ship"), {}, format="json").json()[0]
+    fake_api.trackers = trackers
+    recorded = poll()
+    assert (recorded, Shipment.objects.get(pk=body["id"]).status) == expected

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import requests
 from django.conf import settings
 
+from oms.signatures import digests_match
 from orders.channels.models import ChannelConnection
 
 
@@ -110,7 +111,7 @@ def hmac_base64(secret: str, body: bytes) -> str:
 
 
 def signature_matches(secret: str, body: bytes, given: str | None) -> bool:
-    return bool(secret and given) and hmac.compare_digest(hmac_base64(secret, body), given or "")
+    return bool(secret and given) and digests_match(hmac_base64(secret, body), given or "")
 
 
 def body_hash(body: bytes) -> str:
@@ -119,7 +120,10 @@ def body_hash(body: bytes) -> str:
 
 def decode_json(content: bytes) -> Any:
     """Money as Decimal; integers (64-bit ids) stay exact Python ints."""
-    return json.loads(content, parse_float=Decimal)
+    try:
+        return json.loads(content, parse_float=Decimal)
+    except RecursionError:  # a body nested past the interpreter's limit: malformed, like bad JSON
+        raise ValueError("JSON nested too deeply.") from None
 
 
 def money(value: Any) -> Decimal:
