@@ -159,7 +159,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 # Periodic jobs; each app's module adds to this dict (see <app>/schedule.py).
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
-    "outbox-sweep": {"task": "oms.tasks.outbox_sweep", "schedule": 15.0},
+    "outbox-relay": {"task": "oms.tasks.outbox_relay", "schedule": 5.0},
     "inventory-availability-changes": {"task": "inventory.tasks.availability_changes", "schedule": 5.0},
     "inventory-snapshots-resume": {"task": "inventory.tasks.snapshots_resume", "schedule": 60.0},
     "payments-retry-due": {"task": "orders.payments.tasks.payments_retry_due", "schedule": 15.0},
@@ -181,6 +181,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 # Outbox: an event not dispatched this many seconds after it was written is re-dispatched.
 OUTBOX_SWEEP_AFTER_SECONDS = env_int("OUTBOX_SWEEP_AFTER_SECONDS", 30)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 12)
+# The relay claims this many events per transaction.
+OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 50)
+# Per-process caches (oms.caches): a request re-checks their versions at most this often.
+OMS_CACHE_CHECK_SECONDS = env_int("OMS_CACHE_CHECK_SECONDS", 1)
 
 # Only transitions marked custom={"admin": True} get a button in the admin.
 FSM_ADMIN_FORCE_PERMIT = True
