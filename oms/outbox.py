@@ -241,7 +241,10 @@ def relay_retries(*, size: int | None = None) -> int:
     )
     for delivery in due:
         registered = _consumers.get(delivery.consumer)
-        if registered is None:
+        if registered is None:  # a consumer that was removed: nothing will run it again
+            delivery.status, delivery.next_attempt_at = OutboxDelivery.Status.FAILED, None
+            delivery.last_error = "This consumer is no longer registered."
+            delivery.save()
             continue
         exc = _run(delivery.event, registered)
         if exc is None:

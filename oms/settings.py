@@ -160,12 +160,12 @@ CELERY_TIMEZONE = TIME_ZONE
 # Periodic jobs; each app's module adds to this dict (see <app>/schedule.py).
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "outbox-relay": {"task": "oms.tasks.outbox_relay", "schedule": 5.0},
+    # One sweeper for the order chain: every order whose next step is due and was not taken.
+    "order-chains-due": {"task": "orders.tasks.order_chains_due", "schedule": 30.0},
     "inventory-availability-changes": {"task": "inventory.tasks.availability_changes", "schedule": 5.0},
     "inventory-snapshots-resume": {"task": "inventory.tasks.snapshots_resume", "schedule": 60.0},
     "payments-retry-due": {"task": "orders.payments.tasks.payments_retry_due", "schedule": 15.0},
-    "payments-advance-stale": {"task": "orders.payments.tasks.orders_advance_stale", "schedule": 60.0},
     "payments-reauthorize-due": {"task": "orders.payments.tasks.payments_reauthorize_due", "schedule": 3600.0},
-    "fulfillment-release-due": {"task": "fulfillment.tasks.orders_release_due", "schedule": 30.0},
     "fulfillment-pick-delays": {"task": "fulfillment.tasks.pick_delays_detect", "schedule": 300.0},
     "fulfillment-carrier-misses": {"task": "fulfillment.tasks.carrier_misses_detect", "schedule": 900.0},
     "fulfillment-trackers-poll": {"task": "fulfillment.tasks.trackers_poll", "schedule": 300.0},
@@ -175,7 +175,6 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "notifications-webhooks-due": {"task": "notifications.tasks.webhooks_send_due", "schedule": 5.0},
     "routing-backorders-retry": {"task": "fulfillment.routing.tasks.backorders_retry", "schedule": 60.0},
     "routing-backorders-expire": {"task": "fulfillment.routing.tasks.backorders_expire", "schedule": 3600.0},
-    "routing-ready-sweep": {"task": "fulfillment.routing.tasks.orders_allocate_stale", "schedule": 60.0},
 }
 
 # Outbox: an event not dispatched this many seconds after it was written is re-dispatched.

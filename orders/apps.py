@@ -5,5 +5,14 @@ class OrdersConfig(AppConfig):
     name = "orders"
 
     def ready(self) -> None:
-        # Payment tasks and outbox consumers (the worker must know them by name).
-        from orders.payments import receivers, tasks  # noqa: F401
+        # Tasks and outbox consumers (the worker must know them by name).
+        from orders import receivers, tasks  # noqa: F401
+        from orders.chain import Step, chain_step_register
+        from orders.models import OrderStatus
+        from orders.payments import tasks as payment_tasks  # noqa: F401
+        from orders.payments.services import order_advance_step, orders_advance_due
+
+        # The chain's first step: the payment rule (ready, or capture first).
+        chain_step_register(
+            statuses=[OrderStatus.VALIDATED], step=Step("payment rule", order_advance_step, orders_advance_due)
+        )

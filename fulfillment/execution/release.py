@@ -92,16 +92,13 @@ def order_release(*, order: Order, actor: Actor = SYSTEM, now: datetime | None =
     return _release(order.pk, ids, actor, now)
 
 
-def orders_release_due(*, now: datetime | None = None, batch: int = 500) -> int:
-    """Beat job: release every order whose fulfilment orders wait in `created` and may go."""
-    now = now or timezone.now()
-    order_ids = list(
+def orders_release_due(now: datetime, batch: int = 500) -> list[int]:
+    """Orders whose fulfilment orders wait in `created` (a remorse period, a capture at
+    release, a re-route after release): the sweeper's question for the release step, which
+    releases what may go now."""
+    return list(
         FulfillmentOrder.objects.filter(status=FulfillmentStatus.CREATED, order__status__in=RELEASABLE)
         .values_list("order_id", flat=True)
         .distinct()
         .order_by("order_id")[:batch]
     )
-    count = 0
-    for order_id in order_ids:
-        count += len(order_release(order=Order(pk=order_id), now=now))
-    return count

@@ -21,6 +21,7 @@ from oms.actors import Actor
 from oms.alerts import exception_raise
 from oms.errors import Conflict, DomainError, FieldError, InvalidInput
 from oms.outbox import emit, enqueue_after_commit
+from orders.chain import order_chain_run
 from orders.models import CAPTURABLE, HOLDABLE, Hold, Order, OrderStatus, Payment, PaymentStatus
 from orders.payments import executor
 from orders.payments.executor import Outcome, Txn
@@ -217,10 +218,14 @@ def order_advance(*, order_id: int, actor: Actor = SYSTEM) -> None:
     executor.execute_many(_advance(order_id, actor), actor=actor)
 
 
-def orders_advance_stale(*, now: datetime | None = None, older_than: timedelta = timedelta(minutes=2)) -> int:
-    """Beat job: move on validated orders whose after-commit advance job never ran (the broker
-    was down): no open hold and no gateway call made for them yet. Return how many it ran."""
-    now = now or timezone.now()
+def order_advance_step(order_id: int, trigger: str, actor: Actor | None) -> None:
+    """The order chain's payment-rule step."""
+    order_advance(order_id=order_id, actor=actor or SYSTEM)
+
+
+def orders_advance_due(now: datetime, older_than: timedelta = timedelta(minutes=2)) -> list[int]:
+    """Validated orders whose chain never ran (the broker was down): no open hold and no
+    gateway call made for them yet (the sweeper's question for the payment-rule step)."""
     lost = (
         Order.objects.filter(status=OrderStatus.VALIDATED, created_at__lt=now - older_than)
         .exclude(Exists(Hold.objects.filter(order=OuterRef("pk"), resolved_at__isnull=True)))
@@ -228,10 +233,7 @@ def orders_advance_stale(*, now: datetime | None = None, older_than: timedelta =
         .order_by("created_at")
         .values_list("pk", flat=True)[:200]
     )
-    ids = list(lost)
-    for order_id in ids:
-        order_advance(order_id=order_id)
-    return len(ids)
+    return list(lost)
 
 
 def payment_capture(
@@ -288,7 +290,7 @@ def _captured(txn: Txn, payment: Payment, order: Order, actor: Actor) -> None:
             return
         if order.holds.filter(type=Hold.Type.PAYMENT, resolved_at__isnull=True).exists():
             holds_resolve_of_type(order=order, type=Hold.Type.PAYMENT, actor=actor, note="Payment captured")
-        transaction.on_commit(partial(order_advance, order_id=order.pk, actor=actor))
+        transaction.on_commit(partial(order_chain_run, order_id=order.pk, actor=actor))
         return
     _capture_failed(txn, payment, order, actor)
 
@@ -370,7 +372,7 @@ def _retry_capture_call(order: Order, payment: Payment, actor: Actor, *, new_tok
     amount = min(payment.capturable_amount, max(remaining, Decimal(0)))
     if amount <= 0:
         holds_resolve_of_type(order=order, type=Hold.Type.PAYMENT, actor=actor, note="Payment retried")
-        transaction.on_commit(partial(order_advance, order_id=order.pk, actor=actor))
+        transaction.on_commit(partial(order_chain_run, order_id=order.pk, actor=actor))
         return None
     return executor.prepare(payment, Txn.Kind.CAPTURE, amount, actor=actor)
 

@@ -88,17 +88,11 @@ def backorders_expire(*, now: datetime | None = None, batch: int = BATCH, actor:
     return len(expired)
 
 
-def orders_allocate_stale(*, now: datetime | None = None, batch: int = BATCH) -> int:
-    """Allocate ready orders whose job never ran (e.g. the broker was down after commit)."""
-    now = now or timezone.now()
-    stale = list(
+def orders_allocation_due(now: datetime, batch: int = BATCH) -> list[int]:
+    """Ready orders whose allocation was not taken (e.g. the broker was down after commit):
+    the sweeper's question for the allocation step."""
+    return list(
         Order.objects.filter(status=OrderStatus.READY, updated_at__lt=now - STALE_READY)
         .order_by("placed_at", "pk")
         .values_list("pk", flat=True)[:batch]
     )
-    for order_id in stale:
-        try:
-            order_allocate(order_id=order_id, trigger=RoutingDecision.Trigger.SWEEP)
-        except Exception:
-            logger.exception("allocation of order %s failed", order_id)
-    return len(stale)
