@@ -3,6 +3,9 @@ allocation after the payment rule is met, release after allocation."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from fulfillment.execution.common import SYSTEM as RELEASE_JOB
 from fulfillment.execution.release import order_release, orders_release_due
 from fulfillment.routing.models import RoutingDecision
 from fulfillment.routing.services import order_allocate, orders_allocation_due
@@ -12,18 +15,15 @@ from orders.chain import Step, chain_step_register
 from orders.models import Order, OrderStatus
 
 
-def _allocate(order_id: int, trigger: str, actor: Actor | None) -> None:
+def _allocate(order_id: int, trigger: str, actor: Actor | None, now: datetime | None = None) -> None:
     order_allocate(order_id=order_id, actor=actor or ROUTING_JOB, trigger=trigger or "ready")
 
 
-def _release(order_id: int, trigger: str, actor: Actor | None) -> None:
+def _release(order_id: int, trigger: str, actor: Actor | None, now: datetime | None) -> None:
     if trigger == RoutingDecision.Trigger.HOLD_RESOLVED:
         # Units may have stayed open while the order was held: route them before releasing.
         _allocate(order_id, trigger, actor)
-    if actor is None:
-        order_release(order=Order(pk=order_id))
-    else:
-        order_release(order=Order(pk=order_id), actor=actor)
+    order_release(order=Order(pk=order_id), actor=actor or RELEASE_JOB, now=now)
 
 
 def register() -> None:

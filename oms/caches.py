@@ -14,8 +14,9 @@ from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import F
+from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from oms.models import CacheVersion
 
@@ -28,15 +29,33 @@ _checked_at = float("-inf")
 
 
 class ProcessCache(Generic[K, V]):
-    """`get(key)` loads through `load(key)` once per process until the cache is invalidated."""
+    """`get(key)` loads through `load(key)` once per process until the cache is invalidated:
+    by a save or delete of any of `invalidated_by` (signals), or by `cache_invalidate(name)`
+    where rows change without signals (queryset updates). What `load` returns is shared: treat
+    it as read-only."""
 
-    def __init__(self, name: str, load: Callable[[K], V]) -> None:
+    def __init__(self, name: str, load: Callable[[K], V], *, invalidated_by: tuple[type[models.Model], ...] = ()):
         self.name = name
         self._load = load
         self._data: dict[K, V] = {}
+        # Set while this process has an uncommitted change: it reads around the cache, so it
+        # never keeps what its own transaction may yet roll back.
+        self.changing = False
         _caches[name] = self
+        for model in invalidated_by:
+            uid = f"process-cache:{name}:{model._meta.label}"
+            post_save.connect(self._changed, sender=model, dispatch_uid=uid, weak=False)
+            post_delete.connect(self._changed, sender=model, dispatch_uid=uid, weak=False)
+            for field in model._meta.local_many_to_many:  # e.g. a node joining a merchant
+                m2m_changed.connect(self._changed, sender=field.remote_field.through, dispatch_uid=uid, weak=False)
+
+    def _changed(self, **_: object) -> None:
+        cache_invalidate(self.name)
 
     def get(self, key: K) -> V:
+        caches_check()  # at most once every OMS_CACHE_CHECK_SECONDS: usually no query
+        if self.changing:
+            return self._load(key)
         try:
             return self._data[key]
         except KeyError:
@@ -44,6 +63,10 @@ class ProcessCache(Generic[K, V]):
             return value
 
     def clear(self) -> None:
+        self._data.clear()
+
+    def committed(self) -> None:
+        self.changing = False
         self._data.clear()
 
 
@@ -72,4 +95,14 @@ def cache_invalidate(name: str) -> None:
             CacheVersion.objects.filter(name=name).update(version=F("version") + 1)
     cache = _caches.get(name)
     if cache is not None:
-        transaction.on_commit(cache.clear)
+        cache.changing = True
+        transaction.on_commit(cache.committed)
+
+
+def caches_reset() -> None:
+    """Forget every cached value and pending change, as a fresh process would (tests)."""
+    global _checked_at
+    for cache in _caches.values():
+        cache.committed()
+    _seen.clear()
+    _checked_at = float("-inf")

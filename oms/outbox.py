@@ -66,11 +66,13 @@ def unregister_consumer(name: str) -> None:
     _consumers.pop(name, None)
 
 
-def consumer(name: str, *event_types: str) -> Callable[[Handler], Handler]:
+def consumer(
+    name: str, *event_types: str, has_work: Callable[[OutboxEvent], bool] | None = None
+) -> Callable[[Handler], Handler]:
     """Register the decorated function as the consumer `name` of `event_types` ("*" for all)."""
 
     def decorate(handler: Handler) -> Handler:
-        register_consumer(name, event_types, handler)
+        register_consumer(name, event_types, handler, has_work=has_work)
         return handler
 
     return decorate

@@ -33,8 +33,8 @@ logger = logging.getLogger(__name__)
 class Step:
     name: str
     # Run the step for the order; `trigger` says why ("" in a chain, "sweep", "hold_resolved"),
-    # `actor` who asked (None: the step's job).
-    run: Callable[[int, str, Actor | None], object]
+    # `actor` who asked (None: the step's job), `now` the sweeper's clock (None: the real one).
+    run: Callable[[int, str, Actor | None, datetime | None], object]
     # The ids of orders whose step is due and was not taken (the sweeper's question).
     due: Callable[[datetime], Iterable[int]]
 
@@ -61,7 +61,7 @@ def order_chain_run(*, order_id: int, trigger: str = "", actor: Actor | None = N
         step = _steps.get(status or "")
         if step is None or status == before:
             return
-        step.run(order_id, trigger, actor)
+        step.run(order_id, trigger, actor, None)
         before, trigger, actor = status, "", None
 
 
@@ -76,7 +76,7 @@ def order_chains_due(*, now: datetime | None = None) -> int:
                 continue
             seen.add(order_id)
             try:
-                step.run(order_id, "sweep", None)
+                step.run(order_id, "sweep", None, now)
                 order_chain_run(order_id=order_id)
             except Exception:  # one broken order must not stop the sweep of the others
                 logger.exception("the chain of order %s failed at %s", order_id, step.name)

@@ -17,6 +17,7 @@ from django.conf import settings
 from fulfillment.execution.models import NodeProfile
 from fulfillment.models import AT_NODE, FulfillmentOrder
 from fulfillment.signing import HEADER, sign
+from oms.caches import ProcessCache
 from oms.models import OutboxEvent
 from oms.outbox import consumer
 
@@ -78,7 +79,20 @@ def _integrated(node_id: int) -> NodeProfile | None:
     return profile if profile is not None and profile.integrated else None
 
 
-@consumer("fulfillment.node_messages", *FO_EVENTS, *ORDER_EVENTS)
+def _integrated_node_ids(_: None) -> frozenset[int]:
+    profiles = NodeProfile.objects.filter(mode=NodeProfile.Mode.INTEGRATED).exclude(endpoint_url="")
+    return frozenset(profiles.values_list("node_id", flat=True))
+
+
+# Per process: most networks have no integrated node, so most events cost this consumer nothing.
+_INTEGRATED = ProcessCache("fulfillment.integrated_nodes", _integrated_node_ids, invalidated_by=(NodeProfile,))
+
+
+def _any_integrated_node(event: OutboxEvent) -> bool:
+    return bool(_INTEGRATED.get(None))
+
+
+@consumer("fulfillment.node_messages", *FO_EVENTS, *ORDER_EVENTS, has_work=_any_integrated_node)
 def node_messages(event: OutboxEvent) -> None:
     if event.type in FO_EVENTS:
         fo = FulfillmentOrder.objects.select_related("order", "node").filter(pk=event.subject_id).first()

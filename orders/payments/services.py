@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from oms.actors import Actor
 from oms.alerts import exception_raise
+from oms.caches import ProcessCache
 from oms.errors import Conflict, DomainError, FieldError, InvalidInput
 from oms.outbox import emit, enqueue_after_commit
 from orders.chain import order_chain_run
@@ -81,9 +82,20 @@ def _payload(payment: Payment, order: Order, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _settings(merchant_id: int) -> MerchantPaymentSettings:
+def _payment_settings(merchant_id: int) -> MerchantPaymentSettings:
     found = MerchantPaymentSettings.objects.filter(merchant_id=merchant_id).first()
     return found or MerchantPaymentSettings(merchant_id=merchant_id)
+
+
+# Per process: read by every payment step and release, changed rarely (oms.caches).
+_PAYMENT_SETTINGS = ProcessCache(
+    "orders.payment_settings", _payment_settings, invalidated_by=(MerchantPaymentSettings,)
+)
+
+
+def payment_settings_for(merchant_id: int) -> MerchantPaymentSettings:
+    """The merchant's payment rules (capture timing, attempts): the one reader of them."""
+    return _PAYMENT_SETTINGS.get(merchant_id)
 
 
 def _capturing(payment: Payment) -> Decimal:
@@ -165,7 +177,7 @@ def payment_rule_met(order: Order, payments: list[Payment]) -> bool:
     captured = sum((p.captured_amount for p in payments), Decimal(0))
     if captured >= due:
         return True
-    if _settings(order.merchant_id).capture_timing == CaptureTiming.BEFORE_ALLOCATION:
+    if payment_settings_for(order.merchant_id).capture_timing == CaptureTiming.BEFORE_ALLOCATION:
         return False
     now = timezone.now()
     usable = sum(
@@ -206,7 +218,7 @@ def _advance(order_id: int, actor: Actor) -> list[int]:
     if payment_rule_met(order, payments):
         run_transition(order, "mark_ready", actor=actor, event_type="order.ready")
         return []
-    if _settings(order.merchant_id).capture_timing != CaptureTiming.BEFORE_ALLOCATION:
+    if payment_settings_for(order.merchant_id).capture_timing != CaptureTiming.BEFORE_ALLOCATION:
         return []
     return _plan_captures(order, payments, actor)
 
@@ -218,7 +230,7 @@ def order_advance(*, order_id: int, actor: Actor = SYSTEM) -> None:
     executor.execute_many(_advance(order_id, actor), actor=actor)
 
 
-def order_advance_step(order_id: int, trigger: str, actor: Actor | None) -> None:
+def order_advance_step(order_id: int, trigger: str, actor: Actor | None, now: datetime | None) -> None:
     """The order chain's payment-rule step."""
     order_advance(order_id=order_id, actor=actor or SYSTEM)
 
@@ -636,7 +648,7 @@ def payments_reauthorize_due(*, now: datetime | None = None) -> int:
     )
     ids: list[int] = []
     for payment_id, merchant_id in candidates:
-        window = timedelta(hours=_settings(merchant_id).reauthorize_hours_before)
+        window = timedelta(hours=payment_settings_for(merchant_id).reauthorize_hours_before)
         txn_id = _reauthorize_prepare(payment_id, now, window)
         if txn_id:
             ids.append(txn_id)

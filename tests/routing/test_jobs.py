@@ -75,7 +75,7 @@ def test_a_crash_between_steps_leaves_the_order_where_it_got_and_the_sweeper_res
     assert order.status == "ready"
     release = chain._steps["allocated"]
 
-    def crash(order_id, trigger, actor):
+    def crash(order_id, trigger, actor, now):
         raise RuntimeError("worker killed")
 
     monkeypatch.setitem(chain._steps, "allocated", chain.Step("release", crash, release.due))
