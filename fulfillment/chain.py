@@ -15,15 +15,17 @@ from orders.chain import Step, chain_step_register
 from orders.models import Order, OrderStatus
 
 
-def _allocate(order_id: int, trigger: str, actor: Actor | None, now: datetime | None = None) -> None:
-    order_allocate(order_id=order_id, actor=actor or ROUTING_JOB, trigger=trigger or "ready")
+def _allocate(order_id: int, trigger: str, actor: Actor | None, now: datetime | None = None) -> str | None:
+    decision = order_allocate(order_id=order_id, actor=actor or ROUTING_JOB, trigger=trigger or "ready")
+    return decision.order.status if decision else None
 
 
-def _release(order_id: int, trigger: str, actor: Actor | None, now: datetime | None) -> None:
+def _release(order_id: int, trigger: str, actor: Actor | None, now: datetime | None) -> str | None:
     if trigger == RoutingDecision.Trigger.HOLD_RESOLVED:
         # Units may have stayed open while the order was held: route them before releasing.
         _allocate(order_id, trigger, actor)
-    order_release(order=Order(pk=order_id), actor=actor or RELEASE_JOB, now=now)
+    released = order_release(order=Order(pk=order_id), actor=actor or RELEASE_JOB, now=now)
+    return released[0].order.status if released else None
 
 
 def register() -> None:

@@ -32,9 +32,10 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Step:
     name: str
-    # Run the step for the order; `trigger` says why ("" in a chain, "sweep", "hold_resolved"),
-    # `actor` who asked (None: the step's job), `now` the sweeper's clock (None: the real one).
-    run: Callable[[int, str, Actor | None, datetime | None], object]
+    # Run the step for the order and return the status it reached if it knows it (saves a
+    # read); `trigger` says why ("" in a chain, "sweep", "hold_resolved"), `actor` who asked
+    # (None: the step's job), `now` the sweeper's clock (None: the real one).
+    run: Callable[[int, str, Actor | None, datetime | None], str | None]
     # The ids of orders whose step is due and was not taken (the sweeper's question).
     due: Callable[[datetime], Iterable[int]]
 
@@ -55,14 +56,15 @@ def _status(order_id: int) -> str | None:
 
 def order_chain_run(*, order_id: int, trigger: str = "", actor: Actor | None = None) -> None:
     """Run the order's steps one after another until one leaves it where it was."""
-    before = None
+    status = _status(order_id)
     for _ in range(MAX_STEPS):
-        status = _status(order_id)
         step = _steps.get(status or "")
-        if step is None or status == before:
+        if step is None:
             return
-        step.run(order_id, trigger, actor, None)
-        before, trigger, actor = status, "", None
+        after = step.run(order_id, trigger, actor, None) or _status(order_id)
+        if after == status:
+            return
+        status, trigger, actor = after, "", None
 
 
 def order_chains_due(*, now: datetime | None = None) -> int:

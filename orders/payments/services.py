@@ -231,7 +231,7 @@ def order_advance(*, order_id: int, actor: Actor = SYSTEM) -> None:
 
 
 def order_advance_step(order_id: int, trigger: str, actor: Actor | None, now: datetime | None) -> None:
-    """The order chain's payment-rule step."""
+    """The order chain's payment-rule step (the chain reads where it got)."""
     order_advance(order_id=order_id, actor=actor or SYSTEM)
 
 
