@@ -40,6 +40,9 @@ class Consumer:
     # Whether the consumer has anything to do for this event, from per-process caches (no
     # query): when it says no, the relay spends nothing on it, not even a savepoint.
     has_work: Callable[[OutboxEvent], bool] | None = None
+    # A consumer that calls the network never runs in the relay's batch: the batch leaves it a
+    # delivery row, run right after in its own transaction (relay_retries).
+    calls_network: bool = False
 
     def wants(self, event_type: str) -> bool:
         return ALL in self.event_types or event_type in self.event_types
@@ -49,11 +52,16 @@ _consumers: dict[str, Consumer] = {}
 
 
 def register_consumer(
-    name: str, event_types: Iterable[str], handler: Handler, *, has_work: Callable[[OutboxEvent], bool] | None = None
+    name: str,
+    event_types: Iterable[str],
+    handler: Handler,
+    *,
+    has_work: Callable[[OutboxEvent], bool] | None = None,
+    calls_network: bool = False,
 ) -> None:
     types = frozenset(event_types)
     _check_catalogued(types - {ALL})
-    _consumers[name] = Consumer(name, types, handler, has_work)
+    _consumers[name] = Consumer(name, types, handler, has_work, calls_network)
 
 
 def _check_catalogued(event_types: Iterable[str]) -> None:
@@ -67,12 +75,12 @@ def unregister_consumer(name: str) -> None:
 
 
 def consumer(
-    name: str, *event_types: str, has_work: Callable[[OutboxEvent], bool] | None = None
+    name: str, *event_types: str, has_work: Callable[[OutboxEvent], bool] | None = None, calls_network: bool = False
 ) -> Callable[[Handler], Handler]:
     """Register the decorated function as the consumer `name` of `event_types` ("*" for all)."""
 
     def decorate(handler: Handler) -> Handler:
-        register_consumer(name, event_types, handler, has_work=has_work)
+        register_consumer(name, event_types, handler, has_work=has_work, calls_network=calls_network)
         return handler
 
     return decorate
@@ -217,37 +225,63 @@ def relay_batch(*, size: int | None = None) -> int:
     if not events:
         return 0
     caches_check(force=True)
-    failures = []
+    failures: list[OutboxDelivery] = []
+    deferred: list[OutboxDelivery] = []
     for event in events:
         for c in consumers_for(event.type):
             if c.has_work is not None and not c.has_work(event):
                 continue
+            if c.calls_network:
+                deferred.append(OutboxDelivery(event=event, consumer=c.name, next_attempt_at=timezone.now()))
+                continue
             exc = _run(event, c)
             if exc is not None:
                 failures.append(_retry_row(OutboxDelivery(event=event, consumer=c.name), exc))
-    if failures:
-        OutboxDelivery.objects.bulk_create(failures)
+    if failures or deferred:
+        OutboxDelivery.objects.bulk_create(failures + deferred)
+    if deferred:
+        global _deferred
+        _deferred = True  # (if this batch rolls back, the run it asks for finds nothing)
     OutboxEvent.objects.filter(pk__in=[e.pk for e in events]).update(dispatched_at=timezone.now())
     return len(events)
 
 
-@transaction.atomic
+# Set when a batch left network consumers their delivery rows: relay() runs them at once.
+_deferred = False
+
+
 def relay_retries(*, size: int | None = None) -> int:
-    """Run the failed consumers whose retry is due (each row claimed SKIP LOCKED, so it runs
-    once however many relays look); return how many ran."""
+    """Run the delivery rows that are due — retries of failed consumers, and the network
+    consumers' first tries — each in its own transaction, claimed SKIP LOCKED so that it runs
+    once however many relays look; return how many ran. A network call holds one row's lock,
+    never a batch."""
     due = list(
-        OutboxDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(status=OutboxDelivery.Status.PENDING, next_attempt_at__lte=timezone.now())
-        .select_related("event")
-        .order_by("next_attempt_at")[: size or settings.OUTBOX_BATCH_SIZE]
+        OutboxDelivery.objects.filter(status=OutboxDelivery.Status.PENDING, next_attempt_at__lte=timezone.now())
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[: size or settings.OUTBOX_BATCH_SIZE]
     )
-    for delivery in due:
-        registered = _consumers.get(delivery.consumer)
-        if registered is None:  # a consumer that was removed: nothing will run it again
-            delivery.status, delivery.next_attempt_at = OutboxDelivery.Status.FAILED, None
-            delivery.last_error = "This consumer is no longer registered."
-            delivery.save()
-            continue
+    ran = 0
+    for pk in due:
+        with transaction.atomic():
+            delivery = (
+                OutboxDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(pk=pk, status=OutboxDelivery.Status.PENDING, next_attempt_at__lte=timezone.now())
+                .select_related("event")
+                .first()
+            )
+            if delivery is None:  # another relay has it, or had it
+                continue
+            ran += 1
+            _retry(delivery)
+    return ran
+
+
+def _retry(delivery: OutboxDelivery) -> None:
+    registered = _consumers.get(delivery.consumer)
+    if registered is None:  # a consumer that was removed: nothing will run it again
+        delivery.status, delivery.next_attempt_at = OutboxDelivery.Status.FAILED, None
+        delivery.last_error = "This consumer is no longer registered."
+    else:
         exc = _run(delivery.event, registered)
         if exc is None:
             delivery.attempts += 1
@@ -256,18 +290,21 @@ def relay_retries(*, size: int | None = None) -> int:
             delivery.next_attempt_at = None
         else:
             _retry_row(delivery, exc)
-        delivery.save()
-    return len(due)
+    delivery.save()
 
 
 def relay(*, retries: bool = True, max_batches: int = 100) -> int:
     """Relay batches until none is left (or `max_batches`), then the due retries unless told
     not to; return the number of events and retries handled. The wake-up job (without
     retries) and the periodic run (with) both call it."""
+    global _deferred
     done = 0
     for _ in range(max_batches):
         claimed = relay_batch()
         done += claimed
         if claimed < settings.OUTBOX_BATCH_SIZE:
             break
-    return done + (relay_retries() if retries else 0)
+    if retries or _deferred:  # a batch left network consumers their rows: run them now
+        _deferred = False
+        done += relay_retries()
+    return done
