@@ -34,7 +34,9 @@ def register() -> None:
     chain_step_register(
         statuses=[OrderStatus.READY, OrderStatus.BACKORDERED], step=Step("allocation", _allocate, orders_allocation_due)
     )
+    # Released and partly shipped orders too: a part re-routed after release waits in `created`.
     chain_step_register(
-        statuses=[OrderStatus.ALLOCATED, OrderStatus.PARTIALLY_ALLOCATED],
+        statuses=[OrderStatus.ALLOCATED, OrderStatus.PARTIALLY_ALLOCATED, OrderStatus.RELEASED,
+                  OrderStatus.PARTIALLY_SHIPPED],
         step=Step("release", _release, orders_release_due),
-    )
+    )  # fmt: skip

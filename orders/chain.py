@@ -56,15 +56,17 @@ def _status(order_id: int) -> str | None:
 
 def order_chain_run(*, order_id: int, trigger: str = "", actor: Actor | None = None) -> None:
     """Run the order's steps one after another until one leaves it where it was."""
-    status = _status(order_id)
+    status, previous = _status(order_id), None
     for _ in range(MAX_STEPS):
         step = _steps.get(status or "")
-        if step is None:
+        # A step that left the order in a state it serves itself (backordered after an
+        # allocation, released after a release) has done what it could now.
+        if step is None or step is previous:
             return
         after = step.run(order_id, trigger, actor, None) or _status(order_id)
         if after == status:
             return
-        status, trigger, actor = after, "", None
+        status, previous, trigger, actor = after, step, "", None
 
 
 def order_chains_due(*, now: datetime | None = None) -> int:

@@ -121,7 +121,8 @@ def test_a_consumer_that_calls_the_network_runs_after_the_batch_commits_in_its_o
         event = emit_committed(MerchantFactory())
     finally:
         outbox.unregister_consumer("test.network")
-    assert len(seen) == 1 and seen[0] is not None, "the batch had committed before the call"
+    assert len(seen) == 1
+    assert seen[0] is not None, "the batch had committed before the call"
     delivery = OutboxDelivery.objects.get(event=event, consumer="test.network")
     assert (delivery.status, delivery.attempts) == ("done", 1)
 
