@@ -6,13 +6,14 @@ class FulfillmentConfig(AppConfig):
     verbose_name = "Fulfilment"
 
     def ready(self) -> None:
-        from fulfillment import receivers, tasks  # noqa: F401  (outbox consumers; task names for the worker)
+        from fulfillment import chain, tasks  # noqa: F401  (task names for the worker)
         from fulfillment.execution import messages  # noqa: F401  (messages to integrated nodes)
         from fulfillment.execution.hooks import on_order_cancel
         from fulfillment.routing.hooks import register as register_routing
         from orders.services.cancel import register_cancel_hook
 
         register_cancel_hook(on_order_cancel)
+        chain.register()  # allocation and release: the order chain's steps after the payment rule
         register_routing()  # routing's outbox consumers and the order API's allocations
 
         from fulfillment.api.serializers import order_fulfillment_orders

@@ -1,22 +1,11 @@
-"""Thin Celery tasks over the fulfilment services (beat jobs and the release job)."""
+"""Thin Celery tasks over the fulfilment services (beat jobs)."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from fulfillment.execution import jobs, pickup, release
+from fulfillment.execution import jobs, pickup
 from fulfillment.tracking import services as tracking
-from orders.models import Order
-
-
-@shared_task(acks_late=True)
-def order_release(order_id: int) -> int:
-    return len(release.order_release(order=Order(pk=order_id)))
-
-
-@shared_task
-def orders_release_due() -> int:
-    return release.orders_release_due()
 
 
 @shared_task

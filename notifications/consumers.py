@@ -8,9 +8,12 @@ outbox nor the other consumer.
 
 from __future__ import annotations
 
+from django.db.models.signals import post_delete, post_save
+
 from notifications.messages import email_event_types
+from notifications.models import WebhookSubscription
 from notifications.services.emails import emails_for_event
-from notifications.services.webhooks import webhooks_for_event
+from notifications.services.webhooks import subscriptions_changed, webhooks_for_event, webhooks_wanted
 from oms.events import ALL
 from oms.models import OutboxEvent
 from oms.outbox import register_consumer
@@ -29,4 +32,6 @@ def _webhooks(event: OutboxEvent) -> None:
 
 def register() -> None:
     register_consumer(EMAIL, sorted(email_event_types()), _emails)
-    register_consumer(WEBHOOKS, [ALL], _webhooks)
+    register_consumer(WEBHOOKS, [ALL], _webhooks, has_work=webhooks_wanted)
+    post_save.connect(subscriptions_changed, sender=WebhookSubscription, dispatch_uid="webhook-subscriptions-cache")
+    post_delete.connect(subscriptions_changed, sender=WebhookSubscription, dispatch_uid="webhook-subscriptions-cache")

@@ -207,3 +207,14 @@ class IdempotencyRecord(models.Model):
     def reply(self) -> tuple[int, Any]:
         """The stored (status, body)."""
         return self.response_status or 200, json.loads(self.response_body or "null")
+
+
+class CacheVersion(models.Model):
+    """A per-process cache's version: bumped where its rows change, so every process drops its
+    copy at its next check (see oms.caches)."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+    version = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"

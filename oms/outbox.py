@@ -1,10 +1,11 @@
-"""The event outbox.
+"""The event outbox and its one relay.
 
-`emit` writes an event row in the caller's transaction and, once that transaction commits,
-hands it to Celery. Each registered consumer handles an event under its own delivery row, so a
-failing consumer is retried on its own schedule (kept in the database, not in the broker) and a
-redelivered event runs each consumer once. A beat job (`outbox_sweep`) dispatches whatever the
-broker never got and retries failed deliveries that are due.
+`emit` writes event rows in the caller's transaction; once it commits, one wake-up message
+tells a relay that events wait (`oms.tasks.outbox_relay`). The relay claims undispatched events
+in batches, in commit order, with FOR UPDATE SKIP LOCKED, runs each event's consumers (each
+under a savepoint) and marks the batch dispatched in one statement, all in one transaction.
+Only a failing consumer leaves a row: its retry, with the backoff kept in the database. The
+same job runs periodically (beat), so a lost wake-up or a broker outage only delays events.
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ class Consumer:
     name: str
     event_types: frozenset[str]
     handler: Handler
+    # Whether the consumer has anything to do for this event, from per-process caches (no
+    # query): when it says no, the relay spends nothing on it, not even a savepoint.
+    has_work: Callable[[OutboxEvent], bool] | None = None
+    # A consumer that calls the network never runs in the relay's batch: the batch leaves it a
+    # delivery row, run right after in its own transaction (relay_retries).
+    calls_network: bool = False
 
     def wants(self, event_type: str) -> bool:
         return ALL in self.event_types or event_type in self.event_types
@@ -44,10 +51,17 @@ class Consumer:
 _consumers: dict[str, Consumer] = {}
 
 
-def register_consumer(name: str, event_types: Iterable[str], handler: Handler) -> None:
+def register_consumer(
+    name: str,
+    event_types: Iterable[str],
+    handler: Handler,
+    *,
+    has_work: Callable[[OutboxEvent], bool] | None = None,
+    calls_network: bool = False,
+) -> None:
     types = frozenset(event_types)
     _check_catalogued(types - {ALL})
-    _consumers[name] = Consumer(name, types, handler)
+    _consumers[name] = Consumer(name, types, handler, has_work, calls_network)
 
 
 def _check_catalogued(event_types: Iterable[str]) -> None:
@@ -60,11 +74,13 @@ def unregister_consumer(name: str) -> None:
     _consumers.pop(name, None)
 
 
-def consumer(name: str, *event_types: str) -> Callable[[Handler], Handler]:
+def consumer(
+    name: str, *event_types: str, has_work: Callable[[OutboxEvent], bool] | None = None, calls_network: bool = False
+) -> Callable[[Handler], Handler]:
     """Register the decorated function as the consumer `name` of `event_types` ("*" for all)."""
 
     def decorate(handler: Handler) -> Handler:
-        register_consumer(name, event_types, handler)
+        register_consumer(name, event_types, handler, has_work=has_work, calls_network=calls_network)
         return handler
 
     return decorate
@@ -103,8 +119,7 @@ def emit_many(
             )
         )
     OutboxEvent.objects.bulk_create(rows)
-    for row in rows:
-        transaction.on_commit(partial(publish, row.pk))
+    _wake_after_commit()
     return rows
 
 
@@ -134,21 +149,31 @@ def enqueue_now(task: Any, *args: Any) -> bool:
     return True
 
 
-def publish(event_id: Any) -> None:
-    """Hand an event to the broker. If the broker is down the sweeper dispatches it later."""
-    from oms.tasks import outbox_dispatch
+class _Wake:
+    """Tell a relay, after commit, that events are waiting. A lost wake-up only delays them until
+    the periodic relay run (beat), never loses them: the events are in the table."""
 
-    enqueue_now(outbox_dispatch, str(event_id))
+    ran = False
+
+    def __call__(self) -> None:
+        from oms.tasks import outbox_relay
+
+        self.ran = True
+        enqueue_now(outbox_relay, False)
 
 
-def dispatch(event_id: Any) -> None:
-    """Run every consumer of the event that has not handled it yet."""
-    event = OutboxEvent.objects.filter(pk=event_id).first()
-    if event is None:
-        return
-    for c in consumers_for(event.type):
-        deliver(event, c)
-    OutboxEvent.objects.filter(pk=event.pk, dispatched_at__isnull=True).update(dispatched_at=timezone.now())
+def _wake_after_commit() -> None:
+    """One wake-up per transaction, however many events it writes: none is added while one
+    registered in this block or an enclosing one is pending (a rolled-back savepoint drops its
+    own). Events written in sibling savepoints may add one each; a spare wake-up costs a relay
+    one empty claim."""
+    conn = transaction.get_connection()
+    if conn.in_atomic_block:
+        open_savepoints = set(conn.savepoint_ids)
+        for sids, func, _ in conn.run_on_commit:
+            if isinstance(func, _Wake) and not func.ran and sids <= open_savepoints:
+                return
+    transaction.on_commit(_Wake())
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -156,56 +181,133 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=base * random.uniform(0.8, 1.2))  # noqa: S311 - jitter, not crypto
 
 
-def deliver(event: OutboxEvent, c: Consumer) -> bool:
-    """Run one consumer for one event under its delivery row's lock. Return True when done."""
-    with transaction.atomic():
-        delivery, _ = OutboxDelivery.objects.get_or_create(event=event, consumer=c.name)
-        # The lock makes a concurrent redelivery wait here, then see DONE and skip.
-        delivery = OutboxDelivery.objects.select_for_update().get(pk=delivery.pk)
-        if delivery.status != OutboxDelivery.Status.PENDING:
-            return delivery.status == OutboxDelivery.Status.DONE
-        delivery.attempts += 1
-        try:
-            with transaction.atomic():
-                c.handler(event)
-        except Exception as exc:
-            logger.exception("consumer %s failed on event %s", c.name, event.pk)
-            delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            if delivery.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-                delivery.status = OutboxDelivery.Status.FAILED
-                delivery.next_attempt_at = None
-            else:
-                delivery.next_attempt_at = timezone.now() + _backoff(delivery.attempts)
-            delivery.save()
-            return False
-        delivery.status = OutboxDelivery.Status.DONE
-        delivery.done_at = timezone.now()
+def _run(event: OutboxEvent, c: Consumer) -> Exception | None:
+    """Run one consumer under its own savepoint: a failure rolls back that consumer alone."""
+    try:
+        with transaction.atomic():
+            c.handler(event)
+    except Exception as exc:
+        logger.exception("consumer %s failed on event %s", c.name, event.pk)
+        return exc
+    return None
+
+
+def _retry_row(delivery: OutboxDelivery, exc: Exception) -> OutboxDelivery:
+    delivery.attempts += 1
+    delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    if delivery.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+        delivery.status = OutboxDelivery.Status.FAILED
         delivery.next_attempt_at = None
-        delivery.save()
-        return True
+    else:
+        delivery.next_attempt_at = timezone.now() + _backoff(delivery.attempts)
+    return delivery
 
 
-def sweep(*, batch: int = 500) -> int:
-    """Dispatch events the broker never delivered and retry due deliveries; return the count."""
-    now = timezone.now()
-    cutoff = now - timedelta(seconds=settings.OUTBOX_SWEEP_AFTER_SECONDS)
-    stale = list(
-        OutboxEvent.objects.filter(dispatched_at__isnull=True, created_at__lt=cutoff)
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:batch]
+@transaction.atomic
+def relay_batch(*, size: int | None = None) -> int:
+    """Claim up to `size` undispatched events in commit order, run their consumers, mark them
+    dispatched; return how many were claimed.
+
+    The claim (FOR UPDATE SKIP LOCKED) lets several relays run at once, each on other events.
+    The consumers' effects, the failures' retry rows and the dispatched mark commit together:
+    a relay that dies mid-batch rolls all of it back and the events are claimed again, so
+    nothing is lost and nothing is done twice. A consumer that succeeds leaves no row; one that
+    fails leaves a retry row (`OutboxDelivery`) for `relay_retries`.
+    """
+    from oms.caches import caches_check
+
+    size = size or settings.OUTBOX_BATCH_SIZE
+    events = list(
+        OutboxEvent.objects.select_for_update(skip_locked=True)
+        .filter(dispatched_at__isnull=True)
+        .order_by("created_at")[:size]
     )
-    for event_id in stale:
-        dispatch(event_id)
+    if not events:
+        return 0
+    caches_check(force=True)
+    failures: list[OutboxDelivery] = []
+    deferred: list[OutboxDelivery] = []
+    for event in events:
+        for c in consumers_for(event.type):
+            if c.has_work is not None and not c.has_work(event):
+                continue
+            if c.calls_network:
+                deferred.append(OutboxDelivery(event=event, consumer=c.name, next_attempt_at=timezone.now()))
+                continue
+            exc = _run(event, c)
+            if exc is not None:
+                failures.append(_retry_row(OutboxDelivery(event=event, consumer=c.name), exc))
+    if failures or deferred:
+        OutboxDelivery.objects.bulk_create(failures + deferred)
+    if deferred:
+        global _deferred
+        _deferred = True  # (if this batch rolls back, the run it asks for finds nothing)
+    OutboxEvent.objects.filter(pk__in=[e.pk for e in events]).update(dispatched_at=timezone.now())
+    return len(events)
+
+
+# Set when a batch left network consumers their delivery rows: relay() runs them at once.
+_deferred = False
+
+
+def relay_retries(*, size: int | None = None) -> int:
+    """Run the delivery rows that are due — retries of failed consumers, and the network
+    consumers' first tries — each in its own transaction, claimed SKIP LOCKED so that it runs
+    once however many relays look; return how many ran. A network call holds one row's lock,
+    never a batch."""
     due = list(
-        OutboxDelivery.objects.filter(status=OutboxDelivery.Status.PENDING, next_attempt_at__lte=now).select_related(
-            "event"
-        )[:batch]
+        OutboxDelivery.objects.filter(status=OutboxDelivery.Status.PENDING, next_attempt_at__lte=timezone.now())
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[: size or settings.OUTBOX_BATCH_SIZE]
     )
-    for delivery in due:
-        registered = _consumers.get(delivery.consumer)
-        if registered is not None:
-            deliver(delivery.event, registered)
-    return len(stale) + len(due)
+    ran = 0
+    for pk in due:
+        with transaction.atomic():
+            delivery = (
+                OutboxDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(pk=pk, status=OutboxDelivery.Status.PENDING, next_attempt_at__lte=timezone.now())
+                .select_related("event")
+                .first()
+            )
+            if delivery is None:  # another relay has it, or had it
+                continue
+            ran += 1
+            _retry(delivery)
+    return ran
+
+
+def _retry(delivery: OutboxDelivery) -> None:
+    registered = _consumers.get(delivery.consumer)
+    if registered is None:  # a consumer that was removed: nothing will run it again
+        delivery.status, delivery.next_attempt_at = OutboxDelivery.Status.FAILED, None
+        delivery.last_error = "This consumer is no longer registered."
+    else:
+        exc = _run(delivery.event, registered)
+        if exc is None:
+            delivery.attempts += 1
+            delivery.status = OutboxDelivery.Status.DONE
+            delivery.done_at = timezone.now()
+            delivery.next_attempt_at = None
+        else:
+            _retry_row(delivery, exc)
+    delivery.save()
+
+
+def relay(*, retries: bool = True, max_batches: int = 100) -> int:
+    """Relay batches until none is left (or `max_batches`), then the due retries unless told
+    not to; return the number of events and retries handled. The wake-up job (without
+    retries) and the periodic run (with) both call it."""
+    global _deferred
+    done = 0
+    for _ in range(max_batches):
+        claimed = relay_batch()
+        done += claimed
+        if claimed < settings.OUTBOX_BATCH_SIZE:
+            break
+    if retries or _deferred:  # a batch left network consumers their rows: run them now
+        _deferred = False
+        done += relay_retries()
+    return done
 
 
 def outbox_purge(*, batch: int = 5000) -> int:

@@ -201,15 +201,15 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 # Periodic jobs; each app's module adds to this dict (see <app>/schedule.py).
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
-    "outbox-sweep": {"task": "oms.tasks.outbox_sweep", "schedule": 15.0},
+    "outbox-relay": {"task": "oms.tasks.outbox_relay", "schedule": 5.0},
+    # One sweeper for the order chain: every order whose next step is due and was not taken.
+    "order-chains-due": {"task": "orders.tasks.order_chains_due", "schedule": 15.0},
     "outbox-purge": {"task": "oms.tasks.outbox_purge", "schedule": 3600.0},
     "idempotency-purge": {"task": "oms.tasks.idempotency_purge", "schedule": 3600.0},
     "inventory-availability-changes": {"task": "inventory.tasks.availability_changes", "schedule": 5.0},
     "inventory-snapshots-resume": {"task": "inventory.tasks.snapshots_resume", "schedule": 60.0},
     "payments-retry-due": {"task": "orders.payments.tasks.payments_retry_due", "schedule": 15.0},
-    "payments-advance-stale": {"task": "orders.payments.tasks.orders_advance_stale", "schedule": 15.0},
     "payments-reauthorize-due": {"task": "orders.payments.tasks.payments_reauthorize_due", "schedule": 3600.0},
-    "fulfillment-release-due": {"task": "fulfillment.tasks.orders_release_due", "schedule": 30.0},
     "fulfillment-pick-delays": {"task": "fulfillment.tasks.pick_delays_detect", "schedule": 300.0},
     "fulfillment-carrier-misses": {"task": "fulfillment.tasks.carrier_misses_detect", "schedule": 900.0},
     "fulfillment-trackers-poll": {"task": "fulfillment.tasks.trackers_poll", "schedule": 300.0},
@@ -219,7 +219,6 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "notifications-webhooks-due": {"task": "notifications.tasks.webhooks_send_due", "schedule": 5.0},
     "routing-backorders-retry": {"task": "fulfillment.routing.tasks.backorders_retry", "schedule": 60.0},
     "routing-backorders-expire": {"task": "fulfillment.routing.tasks.backorders_expire", "schedule": 3600.0},
-    "routing-ready-sweep": {"task": "fulfillment.routing.tasks.orders_allocate_stale", "schedule": 15.0},
     "returns-expire-due": {"task": "returns.tasks.returns_expire_due", "schedule": 3600.0},
     "returns-exchanges-capture-due": {"task": "returns.tasks.exchanges_capture_due", "schedule": 3600.0},
 }
@@ -244,6 +243,10 @@ OUTBOX_RETENTION_DAYS = env_int("OUTBOX_RETENTION_DAYS", 30)
 # how long keys and their replies are kept (the IETF draft recommends 24 hours).
 IDEMPOTENCY_LEASE_SECONDS = env_int("IDEMPOTENCY_LEASE_SECONDS", 60)
 IDEMPOTENCY_RETENTION_HOURS = env_int("IDEMPOTENCY_RETENTION_HOURS", 24)
+# The relay claims this many events per transaction.
+OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 50)
+# Per-process caches (oms.caches): a request re-checks their versions at most this often.
+OMS_CACHE_CHECK_SECONDS = env_int("OMS_CACHE_CHECK_SECONDS", 1)
 
 # Only transitions marked custom={"admin": True} get a button in the admin.
 FSM_ADMIN_FORCE_PERMIT = True

@@ -7,13 +7,10 @@ from oms.celery import app
 
 
 @app.task(acks_late=True)
-def outbox_dispatch(event_id: str) -> None:
-    outbox.dispatch(event_id)
-
-
-@app.task
-def outbox_sweep() -> int:
-    return outbox.sweep()
+def outbox_relay(retries: bool = True) -> int:
+    """Sent (without retries) after each committed transaction that wrote events; run
+    periodically by beat (with the due retries)."""
+    return outbox.relay(retries=retries)
 
 
 @app.task

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from fulfillment.carriers.models import CarrierService
+from fulfillment.carriers.models import Carrier, CarrierService, RateBreak, RateCard, RateZone, Surcharge
 from fulfillment.carriers.rates import Parcel, RateRequest, rate_card_quote
 from fulfillment.routing.costs import CostEstimator, Lane, Quote, ZoneTableEstimator, zone_table
+from fulfillment.routing.models import ShippingZoneRate
 from inventory.models import Node
+from oms.caches import ProcessCache
 
 # Routing compares nodes before parcels exist: one typical parcel stands for the order.
 NOMINAL_PARCEL = Parcel(weight_kg=Decimal("1.0"))
@@ -31,7 +33,7 @@ class RateCardEstimator:
         self._fallback: CostEstimator | None = None
 
     def _node(self, code: str) -> Node | None:
-        if self._nodes is None:  # every node that can serve the merchant, in one query
+        if self._nodes is None:  # every node that can serve the merchant, in one query (at load)
             nodes = Node.objects.all() if self.merchant_id is None else Node.objects.filter(merchants=self.merchant_id)
             self._nodes = {node.code: node for node in nodes}
         return self._nodes.get(code)
@@ -65,5 +67,21 @@ class RateCardEstimator:
         return self.fallback().quote(lane)
 
 
+def _load(merchant_id: int | None) -> CostEstimator:
+    estimator = RateCardEstimator(merchant_id)
+    estimator.fallback()
+    estimator._node("")  # load everything now: the cached estimator is shared, read-only
+    return estimator
+
+
+# Per process: building the estimator (rate cards, zones, breaks, surcharges, the merchant's
+# nodes) costs five queries and about 25 ms, and every allocation of the merchant needs it.
+_ESTIMATORS = ProcessCache(
+    "fulfillment.rate_card_estimators",
+    _load,
+    invalidated_by=(Carrier, CarrierService, RateCard, RateZone, RateBreak, Surcharge, Node, ShippingZoneRate),
+)
+
+
 def rate_card_estimator(merchant_id: int | None) -> CostEstimator:
-    return RateCardEstimator(merchant_id)
+    return _ESTIMATORS.get(merchant_id)

@@ -14,27 +14,36 @@ from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine
 from inventory.models import Node
 from inventory.services.stock import StockLine, stock_consume
 from oms.actors import Actor
+from oms.caches import ProcessCache
 from oms.errors import Conflict
 from oms.outbox import emit
 from oms.refs import Ref
 from orders.models import Order, OrderLine, OrderStatus, Payment
 from orders.payments.executor import Outcome
-from orders.payments.models import CaptureTiming, MerchantPaymentSettings, PaymentTransaction
-from orders.payments.services import line_value, order_amount_due, payment_capture
+from orders.payments.models import PaymentTransaction
+from orders.payments.services import line_value, order_amount_due, payment_capture, payment_settings_for
 from orders.services.holds import order_lock
 from orders.services.timeline import timeline_entry
 
 SYSTEM = Actor.system("fulfilment")
 
 
-def settings_for(merchant_id: int) -> FulfillmentSettings:
+def _fulfillment_settings(merchant_id: int) -> FulfillmentSettings:
     found = FulfillmentSettings.objects.filter(merchant_id=merchant_id).first()
     return found or FulfillmentSettings(merchant_id=merchant_id)
 
 
+# Per process: read by every release, changed rarely (oms.caches).
+_SETTINGS = ProcessCache("fulfillment.settings", _fulfillment_settings, invalidated_by=(FulfillmentSettings,))
+
+
+def settings_for(merchant_id: int) -> FulfillmentSettings:
+    return _SETTINGS.get(merchant_id)
+
+
 def capture_timing(merchant_id: int) -> str:
-    found = MerchantPaymentSettings.objects.filter(merchant_id=merchant_id).values_list("capture_timing", flat=True)
-    return next(iter(found), CaptureTiming.BEFORE_ALLOCATION)
+    """The merchant's capture timing, as orders.payments keeps it (its one reader)."""
+    return payment_settings_for(merchant_id).capture_timing
 
 
 def profile_for(node: Node) -> NodeProfile:

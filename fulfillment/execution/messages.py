@@ -1,8 +1,10 @@
 """Messages to integrated nodes (a WMS): release, cancel request, cancellation, hold, resume.
 
-An outbox consumer POSTs a signed JSON message to the node's endpoint. A failure raises, so the
-outbox retries it with backoff from the database (`OutboxDelivery.next_attempt_at`), whatever
-happens to the broker; the node's own answers come back through the API.
+An outbox consumer POSTs a signed JSON message to the node's endpoint. It calls the network, so
+the relay never runs it inside its batch: the batch leaves it a delivery row, run right after in
+its own transaction. A failure raises, so the outbox retries it with backoff from the database
+(`OutboxDelivery.next_attempt_at`), whatever happens to the broker; the node's own answers come
+back through the API. Without an integrated node it costs nothing (a per-process cache).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from django.conf import settings
 from fulfillment.execution.models import NodeProfile
 from fulfillment.models import AT_NODE, FulfillmentOrder
 from fulfillment.signing import HEADER, sign
+from oms.caches import ProcessCache
 from oms.models import OutboxEvent
 from oms.outbox import consumer
 
@@ -78,7 +81,20 @@ def _integrated(node_id: int) -> NodeProfile | None:
     return profile if profile is not None and profile.integrated else None
 
 
-@consumer("fulfillment.node_messages", *FO_EVENTS, *ORDER_EVENTS)
+def _integrated_node_ids(_: None) -> frozenset[int]:
+    profiles = NodeProfile.objects.filter(mode=NodeProfile.Mode.INTEGRATED).exclude(endpoint_url="")
+    return frozenset(profiles.values_list("node_id", flat=True))
+
+
+# Per process: most networks have no integrated node, so most events cost this consumer nothing.
+_INTEGRATED = ProcessCache("fulfillment.integrated_nodes", _integrated_node_ids, invalidated_by=(NodeProfile,))
+
+
+def _any_integrated_node(event: OutboxEvent) -> bool:
+    return bool(_INTEGRATED.get(None))
+
+
+@consumer("fulfillment.node_messages", *FO_EVENTS, *ORDER_EVENTS, has_work=_any_integrated_node, calls_network=True)
 def node_messages(event: OutboxEvent) -> None:
     if event.type in FO_EVENTS:
         fo = FulfillmentOrder.objects.select_related("order", "node").filter(pk=event.subject_id).first()

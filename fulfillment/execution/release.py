@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from fulfillment.execution.common import SYSTEM, capture_timing, capture_value, fo_transition, lock, settings_for
+from fulfillment.execution.common import SYSTEM, capture_timing, capture_value, fo_transition, settings_for
 from fulfillment.models import FulfillmentOrder, FulfillmentStatus
 from oms.actors import Actor
 from orders.models import Order, OrderStatus
@@ -29,17 +29,16 @@ RELEASABLE = [
 ]
 
 
-def _releasable(order: Order, now: datetime) -> list[FulfillmentOrder]:
+def _releasable(order: Order, now: datetime, *, lock: bool = False) -> list[FulfillmentOrder]:
     if order.status not in RELEASABLE:
         return []
     remorse = timedelta(minutes=settings_for(order.merchant_id).remorse_minutes)
     if order.placed_at + remorse > now:
         return []
-    return list(
-        FulfillmentOrder.objects.filter(order=order, status=FulfillmentStatus.CREATED)
-        .select_related("node")
-        .order_by("pk")
-    )
+    found = FulfillmentOrder.objects.filter(order=order, status=FulfillmentStatus.CREATED).select_related("node")
+    if lock:  # after the order's lock, as every service takes them
+        found = found.select_for_update(of=("self",))
+    return list(found.order_by("pk"))
 
 
 def _capture_reference(fo: FulfillmentOrder) -> str:
@@ -47,12 +46,17 @@ def _capture_reference(fo: FulfillmentOrder) -> str:
 
 
 @transaction.atomic
-def _release(order_id: int, fo_ids: list[int], actor: Actor, now: datetime) -> list[FulfillmentOrder]:
+def _release(order_id: int, fo_ids: list[int] | None, actor: Actor, now: datetime) -> list[FulfillmentOrder] | None:
+    """Release the order's releasable fulfilment orders (those of `fo_ids`, whose capture was
+    taken; None: all of them, unless the merchant captures at release, then return None)."""
     order = order_lock(Order(pk=order_id))
-    wanted = {fo.pk for fo in _releasable(order, now)} & set(fo_ids)
+    if fo_ids is None and capture_timing(order.merchant_id) == CaptureTiming.AT_RELEASE:
+        return None
     released = []
-    for fo_id in sorted(wanted):
-        order, fo, _lines = lock(FulfillmentOrder(pk=fo_id, order=order))
+    for fo in _releasable(order, now, lock=True):
+        if fo_ids is not None and fo.pk not in fo_ids:
+            continue
+        fo.order = order
         fo_transition(fo, "release", actor=actor, event_type="fulfillment_order.released")
         released.append(fo)
     if released and order.status in (OrderStatus.ALLOCATED, OrderStatus.PARTIALLY_ALLOCATED):
@@ -71,37 +75,36 @@ def order_release(*, order: Order, actor: Actor = SYSTEM, now: datetime | None =
     and a capture asked before is found again by its reference, never taken twice.
     """
     now = now or timezone.now()
+    # Without a capture at release, one transaction does it all.
+    released = _release(order.pk, None, actor, now)
+    if released is not None:
+        return released
     with transaction.atomic():
         order = order_lock(order)
         candidates = _releasable(order, now)
-    if not candidates:
-        return []
-    ids = [fo.pk for fo in candidates]
-    if capture_timing(order.merchant_id) == CaptureTiming.AT_RELEASE:
-        ids = []
-        for fo in candidates:
-            units = {line.order_line_id: line.qty_open for line in fo.lines.all() if line.qty_open}
-            # A decline puts the order on a payment hold (orders.payments); a pending capture is
-            # retried by the payments job and the next run of this one finds it by reference.
-            if capture_value(order, units, reference=_capture_reference(fo), actor=actor):
-                ids.append(fo.pk)
-            else:
-                break
+    # The merchant captures at release: each node gets its part once its value is captured,
+    # outside the release transaction (the gateway is called).
+    ids = []
+    for fo in candidates:
+        units = {line.order_line_id: line.qty_open for line in fo.lines.all() if line.qty_open}
+        # A decline puts the order on a payment hold (orders.payments); a pending capture is
+        # retried by the payments job and the next run of this one finds it by reference.
+        if capture_value(order, units, reference=_capture_reference(fo), actor=actor):
+            ids.append(fo.pk)
+        else:
+            break
     if not ids:
         return []
-    return _release(order.pk, ids, actor, now)
+    return _release(order.pk, ids, actor, now) or []
 
 
-def orders_release_due(*, now: datetime | None = None, batch: int = 500) -> int:
-    """Beat job: release every order whose fulfilment orders wait in `created` and may go."""
-    now = now or timezone.now()
-    order_ids = list(
+def orders_release_due(now: datetime, batch: int = 500) -> list[int]:
+    """Orders whose fulfilment orders wait in `created` (a remorse period, a capture at
+    release, a re-route after release): the sweeper's question for the release step, which
+    releases what may go now."""
+    return list(
         FulfillmentOrder.objects.filter(status=FulfillmentStatus.CREATED, order__status__in=RELEASABLE)
         .values_list("order_id", flat=True)
         .distinct()
         .order_by("order_id")[:batch]
     )
-    count = 0
-    for order_id in order_ids:
-        count += len(order_release(order=Order(pk=order_id), now=now))
-    return count

@@ -1,6 +1,5 @@
 """Outbox consumers of routing (registered when FulfillmentConfig.ready() imports this module).
 
-- `order.ready` (and `order.hold_resolved`): the allocation job for the order, after commit.
 - `order.amended` (destination, service level or pick-up store): routed again before release.
 - `inventory.received`: backorders waiting for those SKUs become due; the retry job runs.
 - `inventory.shortfall`: the lost units come off their fulfilment orders and are routed again.
@@ -17,13 +16,6 @@ from oms.models import OutboxEvent
 from oms.outbox import consumer, enqueue_after_commit
 
 logger = logging.getLogger(__name__)
-
-
-@consumer("fulfillment.routing.allocate", "order.ready", "order.hold_resolved")
-def allocate_when_ready(event: OutboxEvent) -> None:
-    if event.subject_type == "orders.order":
-        trigger = "ready" if event.type == "order.ready" else "hold_resolved"
-        enqueue_after_commit(tasks.order_allocate, int(event.subject_id), trigger)
 
 
 @consumer("fulfillment.routing.amended", "order.amended")

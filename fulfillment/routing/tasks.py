@@ -11,12 +11,6 @@ JOB = Actor.system("routing job")
 
 
 @shared_task(acks_late=True)
-def order_allocate(order_id: int, trigger: str = "ready") -> int | None:
-    decision = services.order_allocate(order_id=order_id, actor=JOB, trigger=trigger)
-    return decision.pk if decision else None
-
-
-@shared_task(acks_late=True)
 def order_reroute_amended(order_id: int) -> int | None:
     decision = services.order_reroute_after_amendment(order_id=order_id, actor=JOB)
     return decision.pk if decision else None
@@ -30,8 +24,3 @@ def backorders_retry(trigger: str = "retry") -> int:
 @shared_task
 def backorders_expire() -> int:
     return services.backorders_expire()
-
-
-@shared_task
-def orders_allocate_stale() -> int:
-    return services.orders_allocate_stale()

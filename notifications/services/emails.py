@@ -28,12 +28,23 @@ from notifications.models import EmailLog, NotificationSettings
 from notifications.rendering import branding, render, sender
 from notifications.subjects import subject_object
 from oms.alerts import exception_raise
+from oms.caches import ProcessCache
 from oms.models import OutboxEvent
 from oms.outbox import enqueue_after_commit
 
 logger = logging.getLogger(__name__)
 
 EMAIL_FAILED = "email_failed"
+
+
+def _notification_settings(merchant_id: int) -> NotificationSettings | None:
+    return NotificationSettings.objects.filter(merchant_id=merchant_id).first()
+
+
+# Per process: read for every e-mail, changed rarely (oms.caches).
+NOTIFICATION_SETTINGS = ProcessCache(
+    "notifications.settings", _notification_settings, invalidated_by=(NotificationSettings,)
+)
 
 
 def _enqueue(email_id: uuid.UUID) -> None:
@@ -53,7 +64,7 @@ def emails_for_event(*, event: OutboxEvent) -> list[EmailLog]:
     if order is None or not order.email:
         logger.info("event %s (%s) names no order with an e-mail address: no e-mail", event.pk, event.type)
         return []
-    prefs = NotificationSettings.objects.filter(merchant_id=event.merchant_id).first()
+    prefs = NOTIFICATION_SETTINGS.get(event.merchant_id)
     base = order_context(order, status_url=prefs.order_status_url if prefs else "")
     brand = branding(order.merchant, prefs)
     # The subject as the API shows it (a shipment's carrier name, say) completes the payload.
@@ -61,8 +72,8 @@ def emails_for_event(*, event: OutboxEvent) -> list[EmailLog]:
     now = timezone.now()
     created = []
     for message in messages:
-        if EmailLog.objects.filter(event_id=event.pk, recipient=order.email, template=message.key).exists():
-            continue
+        # No look-up first: the relay delivers an event once, and a re-run meets the unique
+        # (event, recipient, template) below.
         tracking = prefs.tracking_url_template if prefs else ""
         context = build_context(message, event, base, tracking_template=tracking, subject=subject)
         rendered = render(message, {**context, "brand": brand})

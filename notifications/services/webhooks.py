@@ -38,6 +38,7 @@ from notifications.subjects import event_envelope
 from oms import events
 from oms.actors import Actor
 from oms.alerts import exception_raise, exceptions_close_for
+from oms.caches import ProcessCache, cache_invalidate
 from oms.errors import Conflict, FieldError, InvalidInput
 from oms.models import Merchant, OpsException, OutboxEvent
 from oms.outbox import enqueue_after_commit
@@ -117,6 +118,7 @@ def webhook_subscription_enable(*, subscription: WebhookSubscription, actor: Act
     WebhookSubscription.objects.filter(pk=subscription.pk).update(
         active=True, consecutive_failures=0, failing_since=None, retry_at=None, disabled_at=None, disabled_reason=""
     )
+    subscriptions_changed()
     exceptions_close_for(subject=subscription, type=WEBHOOK_DISABLED, actor=actor, note="Webhook re-enabled")
 
 
@@ -151,6 +153,28 @@ def webhook_subscription_delete(*, subscription: WebhookSubscription) -> None:
 
 
 # Fan-out: the outbox consumer.
+
+
+def _active_patterns(merchant_id: int) -> list[list[str]]:
+    active = WebhookSubscription.objects.filter(merchant_id=merchant_id, active=True)
+    return list(active.values_list("event_types", flat=True))
+
+
+# Per process: the event types each merchant's active subscriptions want, so an event nobody
+# subscribed to costs the relay nothing. Any save or delete of a subscription (a signal) and
+# re-enabling one invalidate it.
+_SUBSCRIBED = ProcessCache("notifications.webhook_subscriptions", _active_patterns)
+
+
+def subscriptions_changed(**_: Any) -> None:
+    cache_invalidate(_SUBSCRIBED.name)
+
+
+def webhooks_wanted(event: OutboxEvent) -> bool:
+    """Whether any active subscription of the event's merchant matches its type (cached)."""
+    if event.merchant_id is None:
+        return False
+    return any(events.matches(patterns, event.type) for patterns in _SUBSCRIBED.get(event.merchant_id))
 
 
 def _enqueue(delivery_ids: list[str]) -> None:

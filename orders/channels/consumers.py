@@ -6,6 +6,7 @@ Orders never import fulfilment: shipments are known here by their event payloads
 
 from __future__ import annotations
 
+from oms.caches import ProcessCache
 from oms.models import OutboxEvent
 from oms.outbox import register_consumer
 from orders.channels.models import ChannelConnection, ChannelPush
@@ -64,5 +65,17 @@ def channel_pushes_for_event(event: OutboxEvent) -> None:
     )
 
 
+def _has_connection(merchant_id: int | None) -> bool:
+    return ChannelConnection.objects.filter(merchant_id=merchant_id, active=True).exists()
+
+
+# Per process: a merchant without an active channel connection costs this consumer nothing.
+_CONNECTED = ProcessCache("orders.channel_connections", _has_connection, invalidated_by=(ChannelConnection,))
+
+
+def _may_push(event: OutboxEvent) -> bool:
+    return _CONNECTED.get(event.merchant_id)
+
+
 def register() -> None:
-    register_consumer(CONSUMER, EVENT_TYPES, channel_pushes_for_event)
+    register_consumer(CONSUMER, EVENT_TYPES, channel_pushes_for_event, has_work=_may_push)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from oms.actors import Actor
+from oms.caches import ProcessCache
 from orders.fraud.models import FraudDecision, FraudSettings
 from orders.fraud.rules import RULES, Hit
 from orders.models import Hold, Order
@@ -10,8 +11,16 @@ from orders.services.cancel import order_cancel
 from orders.services.holds import hold_place
 
 
-def fraud_settings_for(merchant_id: int) -> FraudSettings:
+def _fraud_settings(merchant_id: int) -> FraudSettings:
     return FraudSettings.objects.filter(merchant_id=merchant_id).first() or FraudSettings(merchant_id=merchant_id)
+
+
+# Per process: read on every capture, changed rarely (oms.caches).
+_FRAUD_SETTINGS = ProcessCache("orders.fraud_settings", _fraud_settings, invalidated_by=(FraudSettings,))
+
+
+def fraud_settings_for(merchant_id: int) -> FraudSettings:
+    return _FRAUD_SETTINGS.get(merchant_id)
 
 
 def order_fraud_screen(*, order: Order, actor: Actor) -> FraudDecision | None:

@@ -16,7 +16,7 @@ from orders.tax.services import order_tax_check
 def order_after_validation(*, order: Order, actor: Actor, held: bool = False) -> None:
     """The capture service's hook, inside its transaction; `held` says whether capture already
     put the order on hold (e.g. an address hold)."""
-    from orders.payments.tasks import order_advance
+    from orders.tasks import order_chain
 
     payments_record_at_capture(order=order, payments=list(order.payments.all()), actor=actor)
     decision = order_fraud_screen(order=order, actor=actor)
@@ -25,4 +25,4 @@ def order_after_validation(*, order: Order, actor: Actor, held: bool = False) ->
     held = held or (decision is not None and decision.outcome == FraudDecision.Outcome.REVIEW)
     tax = order_tax_check(order=order, actor=actor)
     if not held and not (tax and tax["held"]):
-        enqueue_after_commit(order_advance, order.pk)
+        enqueue_after_commit(order_chain, order.pk)

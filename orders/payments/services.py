@@ -20,8 +20,10 @@ from django.utils import timezone
 
 from oms.actors import Actor
 from oms.alerts import exception_raise
+from oms.caches import ProcessCache
 from oms.errors import Conflict, DomainError, FieldError, InvalidInput
 from oms.outbox import emit, enqueue_after_commit
+from orders.chain import order_chain_run
 from orders.models import CAPTURABLE, HOLDABLE, Hold, Order, OrderStatus, Payment, PaymentStatus
 from orders.payments import executor
 from orders.payments.executor import Outcome, Txn
@@ -81,9 +83,20 @@ def _payload(payment: Payment, order: Order, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _settings(merchant_id: int) -> MerchantPaymentSettings:
+def _payment_settings(merchant_id: int) -> MerchantPaymentSettings:
     found = MerchantPaymentSettings.objects.filter(merchant_id=merchant_id).first()
     return found or MerchantPaymentSettings(merchant_id=merchant_id)
+
+
+# Per process: read by every payment step and release, changed rarely (oms.caches).
+_PAYMENT_SETTINGS = ProcessCache(
+    "orders.payment_settings", _payment_settings, invalidated_by=(MerchantPaymentSettings,)
+)
+
+
+def payment_settings_for(merchant_id: int) -> MerchantPaymentSettings:
+    """The merchant's payment rules (capture timing, attempts): the one reader of them."""
+    return _PAYMENT_SETTINGS.get(merchant_id)
 
 
 def _capturing(payment: Payment) -> Decimal:
@@ -165,7 +178,7 @@ def payment_rule_met(order: Order, payments: list[Payment]) -> bool:
     captured = sum((p.captured_amount for p in payments), Decimal(0))
     if captured >= due:
         return True
-    if _settings(order.merchant_id).capture_timing == CaptureTiming.BEFORE_ALLOCATION:
+    if payment_settings_for(order.merchant_id).capture_timing == CaptureTiming.BEFORE_ALLOCATION:
         return False
     now = timezone.now()
     usable = sum(
@@ -206,7 +219,7 @@ def _advance(order_id: int, actor: Actor) -> list[int]:
     if payment_rule_met(order, payments):
         run_transition(order, "mark_ready", actor=actor, event_type="order.ready")
         return []
-    if _settings(order.merchant_id).capture_timing != CaptureTiming.BEFORE_ALLOCATION:
+    if payment_settings_for(order.merchant_id).capture_timing != CaptureTiming.BEFORE_ALLOCATION:
         return []
     return _plan_captures(order, payments, actor)
 
@@ -218,10 +231,14 @@ def order_advance(*, order_id: int, actor: Actor = SYSTEM) -> None:
     executor.execute_many(_advance(order_id, actor), actor=actor)
 
 
-def orders_advance_stale(*, now: datetime | None = None, older_than: timedelta | None = None) -> int:
-    """Beat job: move on validated orders whose after-commit advance job never ran (the broker
-    was down): no open hold and no gateway call made for them yet. Return how many it ran."""
-    now = now or timezone.now()
+def order_advance_step(order_id: int, trigger: str, actor: Actor | None, now: datetime | None) -> None:
+    """The order chain's payment-rule step (the chain reads where it got)."""
+    order_advance(order_id=order_id, actor=actor or SYSTEM)
+
+
+def orders_advance_due(now: datetime, older_than: timedelta | None = None) -> list[int]:
+    """Validated orders whose chain never ran (the broker was down): no open hold and no
+    gateway call made for them yet (the sweeper's question for the payment-rule step)."""
     older_than = older_than or timedelta(seconds=settings.PIPELINE_STALE_SECONDS)
     lost = (
         Order.objects.filter(status=OrderStatus.VALIDATED, created_at__lt=now - older_than)
@@ -230,10 +247,7 @@ def orders_advance_stale(*, now: datetime | None = None, older_than: timedelta |
         .order_by("created_at")
         .values_list("pk", flat=True)[:200]
     )
-    ids = list(lost)
-    for order_id in ids:
-        order_advance(order_id=order_id)
-    return len(ids)
+    return list(lost)
 
 
 def payment_capture(
@@ -290,7 +304,7 @@ def _captured(txn: Txn, payment: Payment, order: Order, actor: Actor) -> None:
             return
         if order.holds.filter(type=Hold.Type.PAYMENT, resolved_at__isnull=True).exists():
             holds_resolve_of_type(order=order, type=Hold.Type.PAYMENT, actor=actor, note="Payment captured")
-        transaction.on_commit(partial(order_advance, order_id=order.pk, actor=actor))
+        transaction.on_commit(partial(order_chain_run, order_id=order.pk, actor=actor))
         return
     _capture_failed(txn, payment, order, actor)
 
@@ -372,7 +386,7 @@ def _retry_capture_call(order: Order, payment: Payment, actor: Actor, *, new_tok
     amount = min(payment.capturable_amount, max(remaining, Decimal(0)))
     if amount <= 0:
         holds_resolve_of_type(order=order, type=Hold.Type.PAYMENT, actor=actor, note="Payment retried")
-        transaction.on_commit(partial(order_advance, order_id=order.pk, actor=actor))
+        transaction.on_commit(partial(order_chain_run, order_id=order.pk, actor=actor))
         return None
     return executor.prepare(payment, Txn.Kind.CAPTURE, amount, actor=actor)
 
@@ -710,7 +724,7 @@ def payments_reauthorize_due(*, now: datetime | None = None) -> int:
     )
     ids: list[int] = []
     for payment_id, merchant_id in candidates:
-        window = timedelta(hours=_settings(merchant_id).reauthorize_hours_before)
+        window = timedelta(hours=payment_settings_for(merchant_id).reauthorize_hours_before)
         txn_id = _reauthorize_prepare(payment_id, now, window)
         if txn_id:
             ids.append(txn_id)

@@ -11,12 +11,6 @@ JOB = Actor.system("payments job")
 
 
 @shared_task(acks_late=True)
-def order_advance(order_id: int) -> None:
-    """The job after order capture (and after a hold is resolved): ready, or capture first."""
-    services.order_advance(order_id=order_id, actor=JOB)
-
-
-@shared_task(acks_late=True)
 def payment_transactions_execute(txn_ids: list[int]) -> None:
     executor.execute_many(txn_ids, actor=JOB)
 
@@ -29,8 +23,3 @@ def payments_retry_due() -> int:
 @shared_task
 def payments_reauthorize_due() -> int:
     return services.payments_reauthorize_due()
-
-
-@shared_task
-def orders_advance_stale() -> int:
-    return services.orders_advance_stale()

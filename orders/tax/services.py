@@ -6,6 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from oms.actors import Actor
+from oms.caches import ProcessCache
 from orders.models import Hold, Order
 from orders.services.holds import hold_place
 from orders.tax.models import TaxSettings
@@ -17,10 +18,18 @@ def declared_tax(order: Order) -> Decimal:
     return sum((line.tax for line in order.lines.all()), Decimal(0)) + order.shipping_tax
 
 
+def _tax_settings(merchant_id: int) -> TaxSettings:
+    return TaxSettings.objects.filter(merchant_id=merchant_id).first() or TaxSettings()
+
+
+# Per process: read on every capture, changed rarely (oms.caches).
+TAX_SETTINGS = ProcessCache("orders.tax_settings", _tax_settings, invalidated_by=(TaxSettings,))
+
+
 def order_tax_check(*, order: Order, actor: Actor) -> dict[str, Any] | None:
     """Compare the declared tax with the provider's; outside the merchant's tolerance the
     order is put on a tax hold (not rejected). Return the comparison, or None if unchecked."""
-    settings = TaxSettings.objects.filter(merchant_id=order.merchant_id).first() or TaxSettings()
+    settings = TAX_SETTINGS.get(order.merchant_id)
     if not settings.check_declared_tax:
         return None
     quote = tax_provider().calculate_order(order=order)

@@ -11,7 +11,7 @@ import pytest
 from fulfillment.execution.release import order_release
 from fulfillment.signing import verify
 from oms.models import OutboxDelivery
-from oms.outbox import sweep
+from oms.outbox import relay
 from orders.services.holds import hold_place
 from tests.factories import NodeProfileFactory
 from tests.fulfillment.helpers import NODE_ACTOR, dc, routed_order, stock
@@ -87,7 +87,7 @@ def test_a_failed_delivery_is_retried_from_the_database(api, wms, django_capture
     assert delivery.next_attempt_at is not None
     assert wms.received == []
     OutboxDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=delivery.event.created_at)
-    sweep()
+    relay()
     delivery.refresh_from_db()
     assert delivery.status == "done"
     assert [m["type"] for m, _ in wms.received] == ["release"]

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
+from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from oms import outbox
-from oms.models import OutboxDelivery, OutboxEvent
+from oms.models import CacheVersion, OutboxDelivery, OutboxEvent
 from oms.refs import Ref
 from tests.conftest import unreachable_broker
 from tests.factories import MerchantFactory
@@ -40,39 +44,43 @@ def emit_committed(merchant, event_type="order.validated"):
         return outbox.emit(event_type, subject=Ref("orders.order", "1"), merchant_id=merchant.pk, payload={"n": 1})
 
 
-def make_due(event=None):
-    """Age events and retries so the sweeper treats them as due (instead of sleeping)."""
-    past = timezone.now() - timedelta(hours=1)
-    OutboxEvent.objects.update(created_at=past)
-    OutboxDelivery.objects.filter(status="pending").update(next_attempt_at=past)
+def make_due():
+    """Make the retries due (instead of sleeping)."""
+    OutboxDelivery.objects.filter(status="pending").update(next_attempt_at=timezone.now() - timedelta(hours=1))
 
 
-def test_it_dispatches_after_commit_and_retries_only_the_failing_consumer(consumers):
+def test_it_relays_after_commit_and_retries_only_the_failing_consumer(consumers):
     merchant = MerchantFactory()
     event = emit_committed(merchant)
     assert consumers["steady"] == [event.pk]
     assert consumers["flaky"] == [event.pk]
+    assert OutboxEvent.objects.get(pk=event.pk).dispatched_at is not None
     flaky = OutboxDelivery.objects.get(consumer="test.flaky")
     assert (flaky.status, flaky.attempts, "endpoint down" in flaky.last_error) == ("pending", 1, True)
     assert flaky.next_attempt_at > timezone.now()
+    assert not OutboxDelivery.objects.filter(consumer="test.steady").exists(), "success leaves no row"
+    outbox.relay()
+    assert consumers["flaky"] == [event.pk], "not due yet: the backoff is kept in the database"
     make_due()
-    outbox.sweep()
+    outbox.relay()
     assert consumers["steady"] == [event.pk], "the consumer that succeeded must not run again"
     assert consumers["flaky"] == [event.pk, event.pk]
-    mine = OutboxDelivery.objects.filter(consumer__startswith="test.")
-    assert set(mine.values_list("consumer", "status")) == {("test.steady", "done"), ("test.flaky", "done")}
+    flaky.refresh_from_db()
+    assert (flaky.status, flaky.attempts) == ("done", 2)
 
 
-def test_a_redelivered_event_is_handled_once_per_consumer(consumers):
-    event = emit_committed(MerchantFactory(), "inventory.received")
-    outbox.dispatch(event.pk)
-    outbox.dispatch(event.pk)
-    assert consumers["steady"] == []  # not subscribed to this type
-    assert len(consumers["flaky"]) == 2  # the first failed, the second succeeded, then never again
-    assert OutboxDelivery.objects.get(consumer="test.flaky").status == "done"
+def test_one_transaction_writing_many_events_sends_one_wake_up(consumers, monkeypatch):
+    sent = []
+    monkeypatch.setattr(outbox, "enqueue_now", lambda task, *args: sent.append(task.name))
+    merchant = MerchantFactory()
+    with transaction.atomic():
+        for _ in range(3):
+            outbox.emit("order.validated", subject=Ref("orders.order", "1"), merchant_id=merchant.pk)
+        outbox.emit_many([("order.ready", Ref("orders.order", "1"), {})], merchant_id=merchant.pk)
+    assert sent == ["oms.tasks.outbox_relay"]
 
 
-def test_nothing_is_dispatched_for_a_rolled_back_transaction(consumers):
+def test_nothing_is_relayed_for_a_rolled_back_transaction(consumers):
     merchant = MerchantFactory()
 
     def write_then_fail():
@@ -82,22 +90,41 @@ def test_nothing_is_dispatched_for_a_rolled_back_transaction(consumers):
 
     with pytest.raises(RuntimeError):
         write_then_fail()
+    outbox.relay()
     assert OutboxEvent.objects.count() == 0
     assert consumers["steady"] == []
 
 
-def test_an_event_written_while_the_broker_is_down_is_delivered_by_the_sweeper(consumers, settings):
-    """A real unreachable broker: publishing fails, the event waits in the table, the sweeper
-    delivers it once the broker is back."""
+def test_an_event_written_while_the_broker_is_down_is_delivered_by_the_periodic_relay(consumers):
+    """A real unreachable broker: the wake-up fails, the event waits in the table, the periodic
+    run delivers it."""
     merchant = MerchantFactory()
     with unreachable_broker():
         event = emit_committed(merchant)
     assert consumers["steady"] == []
     assert OutboxEvent.objects.get(pk=event.pk).dispatched_at is None
-    make_due()
-    outbox.sweep()
+    from oms.tasks import outbox_relay
+
+    outbox_relay.apply()
     assert consumers["steady"] == [event.pk]
     assert OutboxEvent.objects.get(pk=event.pk).dispatched_at is not None
+
+
+def test_a_consumer_that_calls_the_network_runs_after_the_batch_commits_in_its_own_transaction():
+    seen = []
+
+    def post(event):  # stands for an HTTP call: it must not hold the batch's locks
+        seen.append(OutboxEvent.objects.get(pk=event.pk).dispatched_at)
+
+    outbox.register_consumer("test.network", ["order.validated"], post, calls_network=True)
+    try:
+        event = emit_committed(MerchantFactory())
+    finally:
+        outbox.unregister_consumer("test.network")
+    assert len(seen) == 1
+    assert seen[0] is not None, "the batch had committed before the call"
+    delivery = OutboxDelivery.objects.get(event=event, consumer="test.network")
+    assert (delivery.status, delivery.attempts) == ("done", 1)
 
 
 def test_a_consumer_gives_up_after_the_configured_attempts(settings):
@@ -110,8 +137,183 @@ def test_a_consumer_gives_up_after_the_configured_attempts(settings):
     try:
         emit_committed(MerchantFactory())
         make_due()
-        outbox.sweep()
+        outbox.relay()
     finally:
         outbox.unregister_consumer("test.broken")
     delivery = OutboxDelivery.objects.get(consumer="test.broken")
     assert (delivery.status, delivery.attempts, delivery.next_attempt_at) == ("failed", 2, None)
+
+
+# --- the relay on PostgreSQL, with real parallel connections --------------------------------------
+
+
+@pytest.fixture
+def effects():
+    """Two consumers that record each delivery as a row in the relay's transaction; returns a
+    reader of (event, consumer) -> times delivered."""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS test_relay_effect (event_id uuid, consumer text)")
+        cursor.execute("TRUNCATE test_relay_effect")
+    hooks = {"before": lambda event: None}
+
+    def record(name):
+        def handler(event):
+            hooks["before"](event)
+            with connection.cursor() as cursor:
+                cursor.execute("INSERT INTO test_relay_effect VALUES (%s, %s)", [event.pk, name])
+
+        return handler
+
+    outbox.register_consumer("test.a", ["order.validated"], record("test.a"))
+    outbox.register_consumer("test.b", ["order.validated"], record("test.b"))
+
+    def counts():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT event_id, consumer, count(*) FROM test_relay_effect GROUP BY 1, 2")
+            return {(event_id, name): n for event_id, name, n in cursor.fetchall()}
+
+    counts.hooks = hooks
+    yield counts
+    outbox.unregister_consumer("test.a")
+    outbox.unregister_consumer("test.b")
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE test_relay_effect")
+
+
+def committed_events(n):
+    """Events as an app's transaction leaves them (its wake-up lost): undispatched rows."""
+    merchant = MerchantFactory()
+    rows = [
+        OutboxEvent(type="order.validated", merchant=merchant, subject_type="orders.order", subject_id=str(i))
+        for i in range(n)
+    ]
+    OutboxEvent.objects.bulk_create(rows)
+    return {row.pk for row in rows}
+
+
+def in_thread(target):
+    """Run `target` on its own thread and database connection; return (thread, outcome)."""
+    outcome = {}
+
+    def run():
+        try:
+            outcome["result"] = target()
+        except Exception as exc:
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+@pytest.mark.postgres
+def test_a_relay_killed_mid_batch_loses_nothing_and_delivers_nothing_twice(effects):
+    ids = committed_events(10)
+    halfway, resume = threading.Event(), threading.Event()
+    backend = {}
+
+    def pause_at_the_fifth(event):
+        if len(backend.setdefault("seen", [])) == 4 and "pid" not in backend:
+            backend["pid"] = connection.connection.info.backend_pid
+            halfway.set()
+            resume.wait(10)
+        backend["seen"].append(event.pk)
+
+    effects.hooks["before"] = pause_at_the_fifth
+    thread, outcome = in_thread(lambda: outbox.relay_batch(size=10))
+    assert halfway.wait(10), "the relay never reached the fifth event"
+    with connection.cursor() as cursor:  # the relay's process dies: its backend goes with it
+        cursor.execute("SELECT pg_terminate_backend(%s)", [backend["pid"]])
+    resume.set()
+    thread.join(10)
+    assert isinstance(outcome.get("error"), OperationalError)
+    assert effects() == {}, "the dead relay's effects rolled back with its transaction"
+    assert OutboxEvent.objects.filter(pk__in=ids, dispatched_at__isnull=True).count() == 10
+    effects.hooks["before"] = lambda event: None
+    assert outbox.relay() == 10
+    assert effects() == {(pk, name): 1 for pk in ids for name in ("test.a", "test.b")}
+    assert not OutboxEvent.objects.filter(dispatched_at__isnull=True).exists()
+
+
+@pytest.mark.postgres
+def test_two_relays_at_once_deliver_every_event_once_per_consumer(effects):
+    ids = committed_events(60)
+    effects.hooks["before"] = lambda event: time.sleep(0.002)  # keep both relays busy together
+    start = threading.Barrier(2)
+
+    def drain():
+        start.wait(10)
+        claimed = 0
+        while n := outbox.relay_batch(size=5):
+            claimed += n
+        return claimed
+
+    runs = [in_thread(drain) for _ in range(2)]
+    for thread, _ in runs:
+        thread.join(30)
+    claimed = [outcome.get("result", outcome.get("error")) for _, outcome in runs]
+    assert sum(claimed) == 60, claimed
+    assert all(n > 0 for n in claimed), f"both relays must have worked: {claimed}"
+    assert effects() == {(pk, name): 1 for pk in ids for name in ("test.a", "test.b")}
+
+
+# --- consumers with nothing to do cost nothing; the caches behind that ---------------------------
+
+
+def test_a_batch_nobody_subscribed_to_costs_five_statements_and_no_rows():
+    """Webhooks listen for everything, but this merchant has no subscription: the relay claims
+    the batch, checks the cache versions and marks it dispatched (BEGIN and COMMIT are the other
+    two). No savepoint, no row, whatever the batch size."""
+    merchant = MerchantFactory()
+
+    def exceptions_resolved(n):
+        OutboxEvent.objects.bulk_create(
+            OutboxEvent(type="exception.resolved", merchant=merchant, subject_type="oms.opsexception", subject_id=i)
+            for i in range(n)
+        )
+
+    exceptions_resolved(1)
+    outbox.relay()  # loads the merchant's (empty) subscriptions into this process's cache
+    exceptions_resolved(20)
+    with CaptureQueriesContext(connection) as ctx:
+        assert outbox.relay_batch(size=50) == 20
+    assert len(ctx) == 5, [q["sql"] for q in ctx.captured_queries]
+    assert not OutboxDelivery.objects.exists()
+
+
+def test_a_subscription_made_in_another_process_reaches_this_process_at_its_next_batch():
+    from notifications.models import WebhookDelivery, WebhookSubscription
+    from notifications.services.webhooks import _SUBSCRIBED
+
+    merchant = MerchantFactory()
+    OutboxEvent.objects.create(type="order.cancelled", merchant=merchant, subject_type="orders.order", subject_id=1)
+    outbox.relay()  # this process now caches "no subscription" for the merchant
+    # Another process subscribes: its rows and its version bump are all this process sees.
+    WebhookSubscription.objects.bulk_create(
+        [WebhookSubscription(merchant=merchant, url="http://127.0.0.1:9/h", event_types=["order.*"], secret="s")]
+    )
+    OutboxEvent.objects.create(type="order.cancelled", merchant=merchant, subject_type="orders.order", subject_id=2)
+    outbox.relay()
+    assert not WebhookDelivery.objects.exists(), "without a version bump the cached answer stands"
+    CacheVersion.objects.get_or_create(name=_SUBSCRIBED.name)
+    CacheVersion.objects.filter(name=_SUBSCRIBED.name).update(version=F("version") + 1)
+    OutboxEvent.objects.create(type="order.cancelled", merchant=merchant, subject_type="orders.order", subject_id=3)
+    with unreachable_broker():  # the delivery's send job is not what this test is about
+        outbox.relay()
+    assert list(WebhookDelivery.objects.values_list("event_type", flat=True)) == ["order.cancelled"]
+
+
+def test_saving_or_deleting_a_subscription_bumps_the_cache_version():
+    from notifications.services.webhooks import _SUBSCRIBED
+    from tests.factories import WebhookSubscriptionFactory
+
+    def version():
+        return CacheVersion.objects.filter(name=_SUBSCRIBED.name).values_list("version", flat=True).first() or 0
+
+    before = version()
+    sub = WebhookSubscriptionFactory()
+    assert version() == before + 1
+    sub.delete()
+    assert version() == before + 2

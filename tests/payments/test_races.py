@@ -14,9 +14,9 @@ from django.db import connection
 from oms.actors import Actor
 from oms.errors import Conflict
 from orders.models import Order, Payment
-from orders.payments import tasks
 from orders.payments.models import PaymentTransaction, SandboxLedgerEntry
 from orders.payments.services import refund_issue
+from orders.tasks import order_chain
 from tests.factories import OrderFactory, OrderLineFactory, PaymentFactory
 from tests.payments.helpers import reached_ready
 
@@ -64,7 +64,7 @@ def validated_order(api, token: str, kind: str = "authorize") -> Order:
 def test_the_capture_job_run_concurrently_charges_once(api, runs):
     orders = [validated_order(api, f"tok_visa_ok_race_{runs}_{i}") for i in range(5)]
     for order in orders:
-        results = run_together(runs, lambda _i, order=order: tasks.order_advance(order.pk))
+        results = run_together(runs, lambda _i, order=order: order_chain(order.pk))
         assert all(r is None for r in results), results
     for order in orders:
         token = order.payments.get().token

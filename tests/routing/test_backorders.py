@@ -14,7 +14,6 @@ from fulfillment.routing.services import (
     backorders_retry_due,
     order_allocate,
     order_route_again,
-    orders_allocate_stale,
 )
 from inventory.services import stock_receive
 from orders.models import Order
@@ -124,8 +123,13 @@ def test_unfilled_lines_are_cancelled_after_the_strategys_days(net):
 
 
 def test_the_sweeper_allocates_ready_orders_whose_job_never_ran(net):
+    from orders.chain import order_chains_due
+
     net.stock("DC-EAST", "A", 5)
     order = net.order(("A", 1))
-    assert orders_allocate_stale(now=timezone.now()) == 0
-    assert orders_allocate_stale(now=timezone.now() + timedelta(minutes=5)) == 1
-    assert Order.objects.get(pk=order.pk).status == "allocated"
+    order_chains_due(now=timezone.now())
+    assert Order.objects.get(pk=order.pk).status == "ready", "too recent: its job may still be on its way"
+    assert order_chains_due(now=timezone.now() + timedelta(minutes=5)) == 1
+    # Allocated by the sweeper, then released by the same chain.
+    assert Order.objects.get(pk=order.pk).status == "released"
+    assert RoutingDecision.objects.get(order=order).trigger == "sweep"

@@ -5,7 +5,7 @@ from fulfillment.routing.services.backorders import (
     backorders_expire,
     backorders_mark_due,
     backorders_retry_due,
-    orders_allocate_stale,
+    orders_allocation_due,
 )
 from fulfillment.routing.services.policies import policy_create, policy_version_create
 from fulfillment.routing.services.reroute import (
@@ -30,7 +30,7 @@ __all__ = [
     "order_route_again",
     "order_route_preview",
     "policy_create",
-    "orders_allocate_stale",
+    "orders_allocation_due",
     "policy_version_create",
     "shortfall_reroute",
     "units_returned_reroute",

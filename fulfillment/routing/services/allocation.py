@@ -32,18 +32,21 @@ from fulfillment.routing.planner import Network, Plan, _zone, plan_order
 from fulfillment.routing.selectors import network_for, open_quantities, order_info, policy_current
 from inventory.services import ReserveItem, stock_reserve
 from oms.actors import Actor
-from oms.outbox import emit
+from oms.outbox import emit, enqueue_after_commit
 from oms.refs import Ref
 from orders.models import Hold, Order, OrderLine, OrderStatus
 from orders.services.holds import hold_place
 from orders.services.status import order_allocation_reconcile
 from orders.services.timeline import order_payload, record
+from orders.tasks import order_chain
 
 logger = logging.getLogger(__name__)
 
 SYSTEM = Actor.system("routing")
 MAX_REPLANS = 3
 # Order states in which routing may place open quantities.
+# Triggers under which the order's chain itself runs the allocation (and goes on to release).
+CHAIN_TRIGGERS = {"ready", "hold_resolved", "sweep"}
 ALLOCATABLE = [
     OrderStatus.READY,
     OrderStatus.ALLOCATED,
@@ -271,6 +274,10 @@ def allocate_locked(
             ),
         )  # fmt: skip
     _backorder_next(order, plan, bool(backordered), now, bool(plan.details.get("gave_up")), first_run)
+    if plan.allocations and trigger not in CHAIN_TRIGGERS:
+        # Routed outside the order's chain (stock arrived, a node rejected, a re-route): the
+        # chain goes on from here after commit (release what may go).
+        enqueue_after_commit(order_chain, order.pk)
     if not backordered:
         outcome = RoutingDecision.Outcome.ALLOCATED
     elif any(line.qty_allocated for line in lines):

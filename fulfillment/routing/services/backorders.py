@@ -93,17 +93,11 @@ def stale_after() -> timedelta:
     return timedelta(seconds=settings.PIPELINE_STALE_SECONDS)
 
 
-def orders_allocate_stale(*, now: datetime | None = None, batch: int = BATCH) -> int:
-    """Allocate ready orders whose job never ran (e.g. the broker was down after commit)."""
-    now = now or timezone.now()
-    stale = list(
+def orders_allocation_due(now: datetime, batch: int = BATCH) -> list[int]:
+    """Ready orders whose allocation was not taken (e.g. the broker was down after commit):
+    the sweeper's question for the allocation step."""
+    return list(
         Order.objects.filter(status=OrderStatus.READY, updated_at__lt=now - stale_after())
         .order_by("placed_at", "pk")
         .values_list("pk", flat=True)[:batch]
     )
-    for order_id in stale:
-        try:
-            order_allocate(order_id=order_id, trigger=RoutingDecision.Trigger.SWEEP)
-        except Exception:
-            logger.exception("allocation of order %s failed", order_id)
-    return len(stale)

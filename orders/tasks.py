@@ -1,0 +1,18 @@
+"""Thin Celery tasks over the order chain."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from orders import chain
+
+
+@shared_task(acks_late=True)
+def order_chain(order_id: int, trigger: str = "") -> None:
+    """After capture, after a resolved hold: the order's steps, one pick-up for all of them."""
+    chain.order_chain_run(order_id=order_id, trigger=trigger)
+
+
+@shared_task
+def order_chains_due() -> int:
+    return chain.order_chains_due()
