@@ -176,6 +176,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "routing-backorders-retry": {"task": "fulfillment.routing.tasks.backorders_retry", "schedule": 60.0},
     "routing-backorders-expire": {"task": "fulfillment.routing.tasks.backorders_expire", "schedule": 3600.0},
     "routing-ready-sweep": {"task": "fulfillment.routing.tasks.orders_allocate_stale", "schedule": 60.0},
+    "routing-backorders-age": {"task": "fulfillment.routing.tasks.backorders_age_detect", "schedule": 900.0},
 }
 
 # Outbox: an event not dispatched this many seconds after it was written is re-dispatched.
@@ -225,6 +226,11 @@ WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 6 * 3600)
 WEBHOOK_CONCURRENCY = env_int("WEBHOOK_CONCURRENCY", 8)
 # Production refuses endpoints on loopback or private addresses (SSRF); development allows them.
 WEBHOOK_ALLOW_PRIVATE_HOSTS = env_bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", DEBUG)
+
+# Exception queues (docs/EXCEPTIONS.md): an exception this close to its SLA deadline is
+# "breaching soon"; an order waiting this long for backordered units raises an exception.
+OMS_EXCEPTION_BREACH_WARNING_MINUTES = env_int("OMS_EXCEPTION_BREACH_WARNING_MINUTES", 60)
+OMS_BACKORDER_AGE_HOURS = env_int("OMS_BACKORDER_AGE_HOURS", 48)
 
 LOGGING = {
     "version": 1,

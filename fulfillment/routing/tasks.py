@@ -35,3 +35,8 @@ def backorders_expire() -> int:
 @shared_task
 def orders_allocate_stale() -> int:
     return services.orders_allocate_stale()
+
+
+@shared_task
+def backorders_age_detect() -> int:
+    return services.backorders_age_detect()
