@@ -41,7 +41,8 @@ def fraud_review(total: str) -> OpsException:
 def test_a_high_value_fraud_review_is_high_and_a_small_one_medium():
     big, small = fraud_review("6255.00"), fraud_review("48.38")
     assert (big.severity, small.severity) == ("high", "medium")
-    assert big.value == Decimal("6255.00") and big.order_number
+    assert big.value == Decimal("6255.00")
+    assert big.order_number
     assert round((big.first_touch_due_at - big.created_at).total_seconds()) == 30 * 60
     assert round((big.resolve_due_at - big.created_at).total_seconds()) == 4 * 3600
 

@@ -40,7 +40,8 @@ def test_an_old_backorder_raises_one_exception_resolved_when_the_units_are_alloc
     assert backorders_age_detect(now=now) == 1
     assert backorders_age_detect(now=now + timedelta(hours=1)) == 0  # deduplicated while open
     aged = open_exceptions(order, "backorder_age").get()
-    assert "Waiting 25 h" in aged.message and "428 of 500 × A" in aged.message
+    assert "Waiting 25 h" in aged.message
+    assert "428 of 500 × A" in aged.message
 
     with django_capture_on_commit_callbacks(execute=True):
         stock_receive(product=net.product("A"), node=net.node("DC-EAST"), quantity=428, actor=ACTOR)
@@ -49,7 +50,8 @@ def test_an_old_backorder_raises_one_exception_resolved_when_the_units_are_alloc
     assert not open_exceptions(order, "backorder_age").exists()
     assert not open_exceptions(order, "unfulfillable_units").exists()
     aged.refresh_from_db()
-    assert aged.status == "resolved" and "Units allocated" in aged.notes
+    assert aged.status == "resolved"
+    assert "Units allocated" in aged.notes
 
 
 def test_a_fully_allocated_order_raises_nothing(net):
