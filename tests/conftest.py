@@ -97,12 +97,16 @@ def other_api(db: Any) -> MerchantApi:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Any:
-    """Under CI, a PostgreSQL-marked test that skips (for any reason) fails the run."""
+    """Under CI, a PostgreSQL-marked or browser test that skips (for any reason) fails the run."""
     outcome = yield
     report = outcome.get_result()
     if report.skipped and "postgres" in item.keywords and os.environ.get("OMS_REQUIRE_POSTGRES"):
         report.outcome = "failed"
         report.longrepr = f"PostgreSQL-marked test was skipped under CI: {report.longrepr}"
+    # Likewise a browser test (tests/browser/) that found no Chromium or Playwright.
+    if report.skipped and "browser" in item.keywords and os.environ.get("OMS_REQUIRE_BROWSER"):
+        report.outcome = "failed"
+        report.longrepr = f"Browser test was skipped under CI (OMS_REQUIRE_BROWSER): {report.longrepr}"
 
 
 @pytest.fixture
