@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus
 from fulfillment.tracking.models import Shipment, ShipmentDocument, TrackingEvent
@@ -96,3 +96,8 @@ def order_tracking(*, merchant: Merchant, number: str) -> tuple[Order, QuerySet[
     if order is None:
         raise NotFound(f"No order {number}.")
     return order, order_shipments(order=order)
+
+
+def shipment_tracking_matches(term: str) -> Exists:
+    """The order has a shipment whose tracking number contains `term` (order search)."""
+    return Exists(Shipment.objects.filter(order=OuterRef("pk"), tracking_number__icontains=term))

@@ -26,6 +26,7 @@ from oms.errors import DomainError
 from orders.admin_forms import AmendForm, CancelForm, PlaceHoldForm, ResolveHoldForm
 from orders.api.inputs import OrderAmendIn
 from orders.models import Customer, Hold, Order
+from orders.search import order_search
 from orders.services.amend import order_amend
 from orders.services.cancel import order_cancel
 from orders.services.holds import hold_place, hold_resolve
@@ -110,7 +111,12 @@ class OrderAdmin(FSMAdminMixin, RecordAdmin):
         OpenHoldTypeFilter,
         "service_level",
     ]
-    search_fields = ["=number", "=external_id", "email", "first_name", "last_name", "=lines__sku"]
+    # The search box runs orders.search (numbers, SKUs, product names, tracking, phone, postal code…).
+    search_fields = ["number"]
+    search_help_text = (
+        "Part of an order number, SKU, product name, tracking number, e-mail, external id or channel order "
+        "name; a phone number; a postal code."
+    )
     list_select_related = ["merchant", "channel"]
     date_hierarchy = "placed_at"
     list_per_page = 50
@@ -129,6 +135,11 @@ class OrderAdmin(FSMAdminMixin, RecordAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
         return super().get_queryset(request).prefetch_related("holds")
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Order], search_term: str
+    ) -> tuple[QuerySet[Order], bool]:
+        return order_search(queryset, search_term), False  # EXISTS matches: no duplicate rows
 
     # List columns
 

@@ -12,6 +12,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Upper
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
 from inventory.models import Node, Product
@@ -90,6 +92,8 @@ class Order(ConcurrentTransitionMixin, models.Model):
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="orders")
     number = models.CharField(max_length=32)
     external_id = models.CharField(max_length=100)
+    # The channel's own name for the order, as its customers see it (e.g. Shopify's "#1001").
+    channel_order_name = models.CharField(max_length=100, blank=True)
     status = FSMField(default=S.RECEIVED, choices=S.choices, protected=True, db_index=True)
     status_before_hold = models.CharField(max_length=30, choices=S.choices, blank=True)
     placed_at = models.DateTimeField()
@@ -120,7 +124,12 @@ class Order(ConcurrentTransitionMixin, models.Model):
             models.UniqueConstraint(fields=["merchant", "channel", "external_id"], name="order_once_per_external_id"),
             models.UniqueConstraint(fields=["merchant", "number"], name="order_unique_number"),
         ]
-        indexes = [models.Index(fields=["merchant", "-created_at"], name="order_merchant_recent")]
+        indexes = [
+            models.Index(fields=["merchant", "-created_at"], name="order_merchant_recent"),
+            # Order search matches a postal code whole (orders.search); the trigram indexes of the
+            # other searched columns are PostgreSQL-only (migration 0004).
+            models.Index(Upper(KeyTextTransform("postal_code", "shipping_address")), name="order_postal_code"),
+        ]
 
     def __str__(self) -> str:
         return self.number
