@@ -158,7 +158,7 @@ class OpsExceptionAdmin(admin.ModelAdmin):
         return exceptions_by_urgency(super().get_queryset(request))
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
-        if not request.GET:  # the queue opens on what needs work
+        if request.method == "GET" and not request.GET:  # the queue opens on what needs work
             return HttpResponseRedirect(f"{request.path}?open=yes")
         return super().changelist_view(request, extra_context)
 
