@@ -438,5 +438,6 @@ class Payment(ConcurrentTransitionMixin, models.Model):
 
 # Models of the payments, fraud and tax sub-packages live in their own modules (same app).
 from orders.fraud.models import *  # noqa: E402, F403
+from orders.notes.models import *  # noqa: E402, F403
 from orders.payments.models import *  # noqa: E402, F403
 from orders.tax.models import *  # noqa: E402, F403
