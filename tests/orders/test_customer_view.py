@@ -51,8 +51,8 @@ def test_a_csr_adds_a_note_to_an_order_and_it_joins_both_timelines(csr):
     form = csr.get(reverse("admin:orders_note_add"), {"order": order.pk})
     assert f"Note on order {order.number}" in form.content.decode()
 
-    response = csr.post(reverse("admin:orders_note_add") + f"?order={order.pk}",
-                        {"order": order.pk, "customer": order.customer_id, "text": "Called: wants gift wrap"})  # fmt: skip
+    data = {"order": order.pk, "customer": order.customer_id, "text": "Called: wants gift wrap"}
+    response = csr.post(reverse("admin:orders_note_add") + f"?order={order.pk}", data)
 
     assert response.status_code == 302
     assert response.url == reverse("admin:orders_order_change", args=[order.pk])
