@@ -227,8 +227,11 @@ class OpsExceptionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Assign (to me, or to the person chosen)")
     def assign(self, request: HttpRequest, queryset: QuerySet[OpsException]) -> None:
-        form = AssignForm(request.POST)
-        assignee = (form.cleaned_data.get("assignee") if form.is_valid() else None) or request.user
+        try:  # the action form's own field (its "action" choices are only set on the rendered form)
+            assignee = AssignForm.base_fields["assignee"].clean(request.POST.get("assignee") or None) or request.user
+        except forms.ValidationError:
+            self.message_user(request, "That person cannot be assigned exceptions.", level=messages.ERROR)
+            return
         ids = list(queryset.values_list("pk", flat=True))
         changed = exceptions_assign(ids=ids, assignee=assignee, actor=Actor.user(request.user))
         who = "you" if assignee == request.user else assignee.get_username()

@@ -306,6 +306,7 @@ class HoldAdmin(admin.ModelAdmin):
     """The holds queue: open holds, oldest first; saving a hold with a note resolves it."""
 
     list_display = ["order_link", "type", "reason", "age", "created_by", "created_at", "resolved_at"]
+    list_display_links = ["type"]  # the first column is already a link (to the order)
     list_filter = [("resolved_at", admin.EmptyFieldListFilter), "type", "order__merchant"]
     search_fields = ["=order__number", "reason"]
     list_select_related = ["order"]
