@@ -143,6 +143,7 @@ def test_a_warehouse_user_prints_a_pick_list_and_packs_two_parcels_by_scanning(a
     assert text.index("A-07-4") < text.index("B-02-1")
 
     page.goto("/admin/fulfillment/fulfillmentorder/?status__in=accepted")
+    screenshot(page, "work-queues/warehouse-queue")
     page.locator("tr", has_text=order.number).get_by_role("link", name="Pick…").click()
     page.keyboard.press("Enter")  # the counts start at what is to pick: Enter confirms
     page.wait_for_url(f"**/{fo.pk}/act/pack/")
