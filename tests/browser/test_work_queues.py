@@ -43,7 +43,9 @@ def fraud_review(total: str) -> OpsException:
 
 def test_a_csr_finds_an_order_by_a_partial_sku_and_by_its_tracking_number(api, page, login):
     east = dc(api)
-    lamp = ProductFactory(merchant=api.merchant, sku="LAMP-BRASS-XL", name="Brass reading lamp", barcode="0099887766554")
+    lamp = ProductFactory(
+        merchant=api.merchant, sku="LAMP-BRASS-XL", name="Brass reading lamp", barcode="0099887766554"
+    )
     stock(lamp, east, 3)
     order = shipped(api, [(lamp, east, 1)])
     OrderFactory.create_batch(3, merchant=api.merchant, channel=api.web)
@@ -120,6 +122,8 @@ def test_a_csr_bulk_assigns_three_exceptions(page, login, db):
 
 
 def test_a_warehouse_user_prints_a_pick_list_and_packs_two_parcels_by_scanning(api, page, login):
+    from playwright.sync_api import expect  # installed wherever the `page` fixture did not skip
+
     carriers()
     east = dc(api)
     stock(api.red, east, 10)
@@ -145,12 +149,17 @@ def test_a_warehouse_user_prints_a_pick_list_and_packs_two_parcels_by_scanning(a
     page.goto("/admin/fulfillment/fulfillmentorder/?status__in=accepted")
     screenshot(page, "work-queues/warehouse-queue")
     page.locator("tr", has_text=order.number).get_by_role("link", name="Pick…").click()
+    expect(page.locator("input[name^=picked-]").first).to_be_focused()  # keyboard-first: no click needed
     page.keyboard.press("Enter")  # the counts start at what is to pick: Enter confirms
     page.wait_for_url(f"**/{fo.pk}/act/pack/")
 
+    expect(page.locator("#scan")).to_be_focused()
     for code in (RED, RED, "+", "4006381333931", BLUE):
-        page.fill("#scan", code) if code != "+" else None
-        page.keyboard.press("Enter" if code != "+" else "+")
+        if code == "+":  # the key that starts the next parcel
+            page.keyboard.press("+")
+            continue
+        page.fill("#scan", code)
+        page.keyboard.press("Enter")
         if code == "4006381333931":
             assert "Scan mismatch: 4006381333931 is not in this order" in page.locator("#scan-msg").inner_text()
             screenshot(page, "work-queues/warehouse-scan-mismatch")
