@@ -135,7 +135,7 @@ class FulfillmentOrderAdmin(RecordAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
         if request.method == "GET" and not request.GET:  # the queue opens on the work still at the nodes
             return HttpResponseRedirect(f"{request.path}?status__in={','.join(AT_NODE)}")
-        return super().changelist_view(request, extra_context)
+        return super().changelist_view(request, {"title": "Warehouse queue", **(extra_context or {})})
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[FulfillmentOrder]:
         return super().get_queryset(request).prefetch_related("lines")

@@ -160,7 +160,7 @@ class OpsExceptionAdmin(admin.ModelAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
         if request.method == "GET" and not request.GET:  # the queue opens on what needs work
             return HttpResponseRedirect(f"{request.path}?open=yes")
-        return super().changelist_view(request, extra_context)
+        return super().changelist_view(request, {"title": "Exception queue", **(extra_context or {})})
 
     @admin.display(description="exception")
     def subject_line(self, obj: OpsException) -> SafeString:
