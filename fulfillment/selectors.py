@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db.models import Case, Exists, F, IntegerField, OuterRef, Prefetch, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, Prefetch, QuerySet, Value, When
 
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus
 from fulfillment.tracking.models import Shipment, ShipmentDocument, TrackingEvent
@@ -98,9 +98,9 @@ def order_tracking(*, merchant: Merchant, number: str) -> tuple[Order, QuerySet[
     return order, order_shipments(order=order)
 
 
-def shipment_tracking_matches(term: str) -> Exists:
-    """The order has a shipment whose tracking number contains `term` (order search)."""
-    return Exists(Shipment.objects.filter(order=OuterRef("pk"), tracking_number__icontains=term))
+def shipment_tracking_matches(term: str) -> QuerySet[Any]:
+    """The ids of orders with a shipment whose tracking number contains `term` (order search)."""
+    return Shipment.objects.filter(tracking_number__icontains=term).values("order_id")
 
 
 # The most urgent service first: it leaves earliest on the carrier's collection.

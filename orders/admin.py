@@ -142,7 +142,7 @@ class OrderAdmin(FSMAdminMixin, RecordAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Order], search_term: str
     ) -> tuple[QuerySet[Order], bool]:
-        return order_search(queryset, search_term), False  # EXISTS matches: no duplicate rows
+        return order_search(queryset, search_term), False  # pk IN (…): no duplicate rows
 
     # List columns
 
