@@ -7,8 +7,8 @@ class Migration(migrations.Migration):
     """Order search finds an order by part of a tracking number (orders.search): PostgreSQL only."""
 
     dependencies = [
-        ("fulfillment", "0007_routing_trigger_amendment"),
-        ("orders", "0004_search"),  # creates the pg_trgm extension first
+        ("fulfillment", "0008_tracking_event_for_hooks"),
+        ("orders", "0006_search"),  # creates the pg_trgm extension first
     ]
 
     operations = [*trigram_indexes(("shipment_tracking_trgm", "fulfillment_shipment", "tracking_number"))]

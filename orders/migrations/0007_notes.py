@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0004_search'),
+        ('orders', '0006_search'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
