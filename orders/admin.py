@@ -392,7 +392,14 @@ class CustomerAdmin(admin.ModelAdmin):
     @admin.display(description="spent")
     def spent(self, customer: Customer) -> str:
         rows = customer_spent(customer=customer)
-        return "; ".join(f"{total:.2f} {currency} over {n} order(s)" for currency, n, total in rows) or "nothing yet"
+        return (
+            "; ".join(
+                f"{total:.2f} {currency} over {n} order(s)"
+                + (f", {refunded:.2f} {currency} refunded" if refunded else "")
+                for currency, n, total, refunded in rows
+            )
+            or "nothing yet"
+        )
 
     @admin.display(description="orders")
     def orders_table(self, customer: Customer) -> SafeString:

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.db.models import Count, QuerySet, Sum
 
-from orders.models import Customer, Order, OrderStatus
+from orders.models import Customer, Order, OrderStatus, Payment
 from orders.notes.models import Note
 
 # How many entries of each kind the timeline shows (the newest).
@@ -34,15 +34,22 @@ def customer_orders(*, customer: Customer) -> QuerySet[Order]:
     return customer.orders.select_related("channel").order_by("-placed_at", "-id")
 
 
-def customer_spent(*, customer: Customer) -> list[tuple[str, int, Decimal]]:
-    """(currency, orders, total) over the customer's orders that were not cancelled."""
+def customer_spent(*, customer: Customer) -> list[tuple[str, int, Decimal, Decimal]]:
+    """(currency, orders, total, refunded) over the customer's orders that were not cancelled;
+    refunded is what the payments gave back (returns, appeasements, partial cancellations)."""
     rows = (
         customer.orders.exclude(status=OrderStatus.CANCELLED)
         .values("currency")
         .annotate(orders=Count("pk"), total=Sum("total"))
         .order_by("currency")
     )
-    return [(row["currency"], row["orders"], row["total"]) for row in rows]
+    refunded = dict(
+        Payment.objects.filter(order__customer=customer)
+        .values("currency")
+        .annotate(refunded=Sum("refunded_amount"))
+        .values_list("currency", "refunded")
+    )
+    return [(r["currency"], r["orders"], r["total"], refunded.get(r["currency"]) or Decimal(0)) for r in rows]
 
 
 def customer_notes(*, customer: Customer) -> QuerySet[Note]:

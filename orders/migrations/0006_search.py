@@ -1,4 +1,3 @@
-
 import django.db.models.fields.json
 import django.db.models.functions.text
 from django.db import migrations, models

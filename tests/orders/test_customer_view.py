@@ -16,7 +16,7 @@ from oms.errors import InvalidInput
 from oms.permissions import CSR
 from orders.models import Note, OrderEvent
 from orders.notes.services import note_add
-from tests.factories import CustomerFactory, OrderFactory, UserFactory
+from tests.factories import CustomerFactory, OrderFactory, PaymentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -36,11 +36,13 @@ def test_the_customer_page_shows_orders_spend_notes_and_messages(csr):
     OrderFactory(customer=customer, merchant=customer.merchant, total=Decimal("99.00"), status="cancelled")
     EmailLog.objects.create(merchant=customer.merchant, order=first, template="shipping_notification", event_id=uuid4(),
                             recipient=customer.email, subject="Your order shipped", status="sent")  # fmt: skip
+    PaymentFactory(order=first, amount=Decimal("40.00"), status="partially_refunded", authorized_amount=Decimal(40),
+                   captured_amount=Decimal(40), refunded_amount=Decimal(5))  # fmt: skip
     note_add(actor=Actor.system("tests"), text="Prefers deliveries after 5 pm", customer=customer)
 
     page = csr.get(reverse("admin:orders_customer_change", args=[customer.pk])).content.decode()
 
-    assert "50.50 USD over 2 order(s)" in page  # the cancelled order is not spent
+    assert "50.50 USD over 2 order(s), 5.00 USD refunded" in page  # the cancelled order is not spent
     assert first.number in page
     assert "Prefers deliveries after 5 pm" in page
     assert "to jo@example.org: sent" in page
