@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from inventory.models import Node
 from oms.celery import app as celery_app
+from oms.permissions import CSR, WAREHOUSE
 from oms.tenancy import api_key_issue
 from tests.factories import ChannelFactory, MerchantFactory, NodeFactory, ProductFactory
 
@@ -189,3 +190,28 @@ def celery_worker_process(transactional_db: Any, tmp_path: Any, request: pytest.
             process.wait()
         redis.Redis.from_url(broker).flushdb()
         print(log.read_text()[-5000:])  # shown by pytest when the test failed
+
+
+def staff_client(client: Any, username: str, group: str) -> Any:
+    """`client` logged in as a staff user of that admin group (oms.permissions); `client.user` is them."""
+    from django.contrib.auth.models import Group
+
+    from tests.factories import UserFactory
+
+    user = UserFactory(username=username)
+    user.groups.add(Group.objects.get(name=group))
+    client.force_login(user)
+    client.user = user
+    return client
+
+
+@pytest.fixture
+def csr(client: Any, db: Any) -> Any:
+    """The test client logged in as a CSR (casey)."""
+    return staff_client(client, "casey", CSR)
+
+
+@pytest.fixture
+def warehouse(client: Any, db: Any) -> Any:
+    """The test client logged in as a warehouse user (packer)."""
+    return staff_client(client, "packer", WAREHOUSE)

@@ -5,25 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from fulfillment.execution.release import order_release
 from fulfillment.models import FulfillmentOrder
 from fulfillment.tracking.models import Shipment
-from oms.permissions import WAREHOUSE
-from tests.factories import UserFactory
 from tests.fulfillment.helpers import carriers, fos_of, routed_order, stock
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def warehouse(client):
-    user = UserFactory(username="packer")
-    user.groups.add(Group.objects.get(name=WAREHOUSE))
-    client.force_login(user)
-    return client
 
 
 def act(client, fo, action, data=None):

@@ -8,7 +8,6 @@ from datetime import time, timedelta
 
 import pypdfium2
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
@@ -18,22 +17,13 @@ from fulfillment.tracking.models import Shipment
 from inventory.models import StockLevel
 from oms.actors import Actor
 from oms.models import OpsException
-from oms.permissions import WAREHOUSE
 from orders.services.holds import hold_place
-from tests.factories import ProductFactory, UserFactory
+from tests.factories import ProductFactory
 from tests.fulfillment.helpers import carriers, dc, fos_of, routed_order, stock
 
 pytestmark = pytest.mark.django_db
 QUEUE = "admin:fulfillment_fulfillmentorder_changelist"
 RED, BLUE = "0012345678905", "0012345678912"
-
-
-@pytest.fixture
-def warehouse(client):
-    user = UserFactory(username="packer")
-    user.groups.add(Group.objects.get(name=WAREHOUSE))
-    client.force_login(user)
-    return client
 
 
 def released(api, parts, **order):

@@ -6,7 +6,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
@@ -14,22 +13,12 @@ from oms.actors import Actor
 from oms.alerts import exception_raise
 from oms.exception_queues import exception_counts, exceptions_in_queue
 from oms.models import ExceptionPolicy, OpsException
-from oms.permissions import CSR
 from orders.models import Hold
 from orders.services.holds import hold_place
-from tests.factories import OrderFactory, UserFactory
+from tests.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "admin:oms_opsexception_changelist"
-
-
-@pytest.fixture
-def csr(client):
-    user = UserFactory(username="casey")
-    user.groups.add(Group.objects.get(name=CSR))
-    client.force_login(user)
-    client.user = user
-    return client
 
 
 def fraud_review(total: str) -> OpsException:

@@ -7,26 +7,16 @@ from decimal import Decimal
 from uuid import uuid4
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from notifications.models import EmailLog
 from oms.actors import Actor
 from oms.errors import InvalidInput
-from oms.permissions import CSR
 from orders.models import Note, OrderEvent
 from orders.notes.services import note_add
-from tests.factories import CustomerFactory, OrderFactory, PaymentFactory, UserFactory
+from tests.factories import CustomerFactory, OrderFactory, PaymentFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def csr(client):
-    user = UserFactory(username="casey")
-    user.groups.add(Group.objects.get(name=CSR))
-    client.force_login(user)
-    return client
 
 
 def test_the_customer_page_shows_orders_spend_notes_and_messages(csr):

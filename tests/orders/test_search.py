@@ -4,17 +4,15 @@ a customer or a colleague quotes, and the order list's query count does not grow
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from fulfillment.tracking.models import Shipment
-from oms.permissions import CSR
 from orders.models import Order
 from orders.search import order_search
 from tests.conftest import ON_POSTGRES
-from tests.factories import OrderFactory, OrderLineFactory, ProductFactory, UserFactory
+from tests.factories import OrderFactory, OrderLineFactory, ProductFactory
 from tests.fulfillment.helpers import dc, shipped, stock
 
 pytestmark = pytest.mark.django_db
@@ -58,14 +56,6 @@ def test_it_finds_the_order_by_a_part_of_its_tracking_number(target):
 def test_a_postal_code_is_matched_whole_and_a_short_number_is_not_a_phone(target):
     assert found("7870") == []
     assert found("0123") == []
-
-
-@pytest.fixture
-def csr(client):
-    user = UserFactory(username="casey")
-    user.groups.add(Group.objects.get(name=CSR))
-    client.force_login(user)
-    return client
 
 
 def list_queries(client, term: str) -> tuple[int, str]:
