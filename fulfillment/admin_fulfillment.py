@@ -9,11 +9,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import URLField
+from django.db.models import QuerySet, URLField
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django_fsm import TransitionNotAllowed
@@ -27,26 +28,27 @@ from fulfillment.carriers.models import (
     RateZone,
     Surcharge,
 )
+from fulfillment.execution.bench import fulfillment_order_pack_and_ship
 from fulfillment.execution.models import FulfillmentSettings, NodeApiKey, NodeProfile
 from fulfillment.execution.node import (
     fulfillment_order_accept,
     fulfillment_order_cancel_confirm,
-    fulfillment_order_pack,
     fulfillment_order_pick,
 )
 from fulfillment.execution.node_keys import node_key_revoke
+from fulfillment.execution.picklist import pick_list_make, pick_list_pdf
 from fulfillment.execution.pickup import fulfillment_order_picked_up
 from fulfillment.execution.shipping import fulfillment_order_ship
-from fulfillment.models import AT_NODE, FulfillmentOrder, FulfillmentOrderLine
+from fulfillment.models import AT_NODE, FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus
 from fulfillment.routing.services.reroute import fulfillment_order_reject
-from fulfillment.selectors import fulfillment_orders_of, order_shipments
+from fulfillment.selectors import SERVICE_RANK, WAREHOUSE_ORDERING, bins_of, fulfillment_orders_of, order_shipments
 from fulfillment.tracking.models import Shipment, ShipmentDocument, TrackingEvent
 from oms.actors import Actor
 from oms.admin import RecordAdmin
 from oms.errors import DomainError
 from oms.forms import RefusesCardNumbers
 from orders.admin import ORDER_PAGE_SECTIONS, _table
-from orders.models import Order
+from orders.models import Order, OrderStatus
 
 
 def _doc_links(shipment: Shipment) -> SafeString:
@@ -57,14 +59,23 @@ def _doc_links(shipment: Shipment) -> SafeString:
     )  # fmt: skip
 
 
-class PackForm(forms.Form):
-    scans = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 8, "autofocus": True}),
-        help_text="Scan every unit: one barcode per line.",
-    )
+class PackShipForm(forms.Form):
+    """What the packing screen's script posts: the barcodes of each parcel, and the scans it refused."""
 
-    def scan_list(self) -> list[str]:
-        return [line.strip() for line in self.cleaned_data["scans"].splitlines() if line.strip()]
+    parcels = forms.JSONField()
+    rejected = forms.JSONField(required=False)
+
+    def clean_parcels(self) -> list[list[str]]:
+        parcels = self.cleaned_data["parcels"]
+        if not isinstance(parcels, list) or not all(
+            isinstance(p, list) and all(isinstance(c, str) for c in p) for p in parcels
+        ):
+            raise forms.ValidationError("A list of parcels, each a list of barcodes.")
+        return [p for p in parcels if p]
+
+    def clean_rejected(self) -> list[str]:
+        rejected = self.cleaned_data.get("rejected") or []
+        return [str(code)[:64] for code in rejected] if isinstance(rejected, list) else []
 
 
 class RejectForm(RefusesCardNumbers, forms.Form):
@@ -74,17 +85,16 @@ class RejectForm(RefusesCardNumbers, forms.Form):
 # Buttons without a form: action name -> (label, service taking fulfillment_order= and actor=).
 SIMPLE_ACTIONS: dict[str, tuple[str, Callable[..., Any]]] = {
     "accept": ("Accept", fulfillment_order_accept),
-    "pick": ("Picked (all)", fulfillment_order_pick),
     "ship": ("Ship (one parcel)", fulfillment_order_ship),
     "picked_up": ("Customer collected", fulfillment_order_picked_up),
     "cancel": ("Confirm cancellation", fulfillment_order_cancel_confirm),
 }
 # Which buttons a fulfilment order in each state shows.
 BUTTONS = {
-    "released": ["accept", "reject"],
+    "released": ["pick", "accept", "reject"],
     "accepted": ["pick", "reject"],
     "picked": ["pack"],
-    "packed": ["ship"],
+    "packed": ["pack", "ship"],
     "ready_for_pickup": ["picked_up"],
 }
 
@@ -100,28 +110,82 @@ class FulfillmentOrderLineInline(admin.TabularInline):
         return False
 
 
+def _button_label(name: str) -> str:
+    return SIMPLE_ACTIONS[name][0] if name in SIMPLE_ACTIONS else SCREENS.get(name, name.title() + "…")
+
+
+SCREENS = {"pick": "Pick…", "pack": "Pack and ship…"}
+
+
 @admin.register(FulfillmentOrder)
 class FulfillmentOrderAdmin(RecordAdmin):
-    """The Warehouse queue: work at the nodes, oldest release first (routing creates them)."""
+    """The Warehouse queue: work at the nodes, the earliest cut-off first (warehouse_queue)."""
 
-    list_display = ["id", "order_number", "node", "status", "units", "released_at", "packed_at", "flags"]
-    list_filter = ["status", "node", "order__merchant"]
+    list_display = ["id", "order_number", "node", "status", "service_level", "promise_date", "age", "units",
+                    "flags", "work"]  # fmt: skip
+    list_filter = ["status", "node", "order__service_level", "order__merchant"]
     search_fields = ["=order__number", "=id", "=shipments__tracking_number"]
     list_select_related = ["order", "node"]
-    ordering = ["released_at", "id"]
+    ordering = WAREHOUSE_ORDERING
     inlines = [FulfillmentOrderLineInline]
+    actions = ["pick_list_by_bin", "pick_list_by_sku"]
     fields = ["order_link", "node", "status", "actions_block", "released_at", "accepted_at", "picked_at", "packed_at",
               "shipped_at", "ready_for_pickup_at", "picked_up_at", "closed_at", "rejection_reason", "cancel_request",
               "pack_attempts", "pack_corrected", "shipments_block"]  # fmt: skip
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
-        if not request.GET:  # the queue opens on the work still at the nodes
+        if request.method == "GET" and not request.GET:  # the queue opens on the work still at the nodes
             return HttpResponseRedirect(f"{request.path}?status__in={','.join(AT_NODE)}")
-        return super().changelist_view(request, extra_context)
+        return super().changelist_view(request, {"title": "Warehouse queue", **(extra_context or {})})
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[FulfillmentOrder]:
+        return super().get_queryset(request).prefetch_related("lines")
 
     @admin.display(description="order", ordering="order__number")
     def order_number(self, fo: FulfillmentOrder) -> str:
         return fo.order.number
+
+    @admin.display(description="service", ordering=SERVICE_RANK)
+    def service_level(self, fo: FulfillmentOrder) -> str:
+        cutoff = f" · cut-off {fo.node.cutoff_time:%H:%M}" if fo.node.cutoff_time else ""
+        return f"{fo.order.get_service_level_display()}{cutoff}"
+
+    @admin.display(description="promise", ordering="order__promise_date")
+    def promise_date(self, fo: FulfillmentOrder) -> str:
+        return f"{fo.order.promise_date:%a %d %b}" if fo.order.promise_date else "—"
+
+    @admin.display(description="age", ordering="released_at")
+    def age(self, fo: FulfillmentOrder) -> str:
+        if fo.released_at is None:
+            return "—"
+        hours = (timezone.now() - fo.released_at).total_seconds() / 3600
+        return f"{hours:.0f} h" if hours >= 1 else f"{hours * 60:.0f} min"
+
+    @admin.display(description="")
+    def work(self, fo: FulfillmentOrder) -> SafeString:
+        name = {"released": "pick", "accepted": "pick", "picked": "pack", "packed": "pack"}.get(fo.status)
+        if name is None or fo.order.status == OrderStatus.ON_HOLD:
+            return format_html("{}", "")
+        url = reverse("admin:fulfillment_fulfillmentorder_act", args=[fo.pk, name])
+        return format_html('<a class="button" href="{}">{}</a>', url, SCREENS[name])
+
+    @admin.action(description="Print a pick list (bin order)")
+    def pick_list_by_bin(self, request: HttpRequest, queryset: QuerySet[FulfillmentOrder]) -> HttpResponse:
+        return self._pick_list(request, queryset, "bin")
+
+    @admin.action(description="Print a pick list (SKU order)")
+    def pick_list_by_sku(self, request: HttpRequest, queryset: QuerySet[FulfillmentOrder]) -> HttpResponse:
+        return self._pick_list(request, queryset, "sku")
+
+    def _pick_list(self, request: HttpRequest, queryset: QuerySet[FulfillmentOrder], sort: str) -> HttpResponse:
+        ids = list(queryset.values_list("pk", flat=True))
+        pick_list = pick_list_make(fulfillment_order_ids=ids, sort=sort, actor=Actor.user(request.user))
+        for fo in pick_list.fulfillment_orders:
+            self._log(request, fo, f"On a pick list ({sort} order)")
+        response = HttpResponse(pick_list_pdf(pick_list, printed_by=request.user.get_username()),
+                                content_type="application/pdf")  # fmt: skip
+        response["Content-Disposition"] = f'attachment; filename="pick-list-{timezone.now():%Y%m%d-%H%M}.pdf"'
+        return response
 
     @admin.display(description="order")
     def order_link(self, fo: FulfillmentOrder) -> SafeString:
@@ -134,7 +198,7 @@ class FulfillmentOrderAdmin(RecordAdmin):
 
     @admin.display(description="")
     def flags(self, fo: FulfillmentOrder) -> str:
-        out = []
+        out = ["ON HOLD"] if fo.order.status == OrderStatus.ON_HOLD else []
         if fo.cancel_requested_at:
             out.append("cancellation pending")
         if fo.pick_delay_alerted_at:
@@ -152,8 +216,8 @@ class FulfillmentOrderAdmin(RecordAdmin):
             return format_html("{}", "—")
         return format_html_join(
             " ", '<a class="button" href="{}">{}</a>',
-            ((reverse("admin:fulfillment_fulfillmentorder_act", args=[fo.pk, name]),
-              SIMPLE_ACTIONS[name][0] if name in SIMPLE_ACTIONS else name.title() + "…") for name in names),
+            ((reverse("admin:fulfillment_fulfillmentorder_act", args=[fo.pk, name]), _button_label(name))
+             for name in names),
         )  # fmt: skip
 
     @admin.display(description="shipments")
@@ -183,20 +247,10 @@ class FulfillmentOrderAdmin(RecordAdmin):
                 SIMPLE_ACTIONS[action][0],
                 back,
             )
+        if action == "pick":
+            return self._pick_screen(request, fo, actor, back)
         if action == "pack":
-            form = PackForm(request.POST or None)
-            if request.method == "POST" and form.is_valid():
-                try:
-                    fulfillment_order_pack(fulfillment_order=fo, scans=form.scan_list(), actor=actor)
-                except (DomainError, TransitionNotAllowed) as exc:
-                    form.add_error("scans", f"{exc} Rescan the parcel.")
-                else:
-                    self._log(request, fo, "Packed (scans verified)")
-                    self.message_user(request, f"{fo} packed.", level=messages.SUCCESS)
-                    return HttpResponseRedirect(back)
-            expected = [(line.order_line.sku, line.order_line.name, ", ".join(line.order_line.product.all_barcodes),
-                         line.qty_to_ship) for line in fo.lines.select_related("order_line__product")]  # fmt: skip
-            return self._form(request, fo, "Pack", form, "Scan every unit into the parcel.", expected)
+            return self._pack_screen(request, fo, actor, back)
         if action == "reject":
             form = RejectForm(request.POST or None)
             if request.method == "POST" and form.is_valid():
@@ -206,6 +260,63 @@ class FulfillmentOrderAdmin(RecordAdmin):
             return self._form(request, fo, "Reject", form, "The units go back to routing for another node.")
         self.message_user(request, f"'{action}' is not an action here.", level=messages.ERROR)
         return HttpResponseRedirect(back)
+
+    def _screen(self, request: HttpRequest, fo: FulfillmentOrder, template: str, **context: Any) -> TemplateResponse:
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "original": fo, **context}
+        return TemplateResponse(request, f"admin/fulfillment/fulfillmentorder/{template}", context)
+
+    def _pick_screen(self, request: HttpRequest, fo: FulfillmentOrder, actor: Actor, back: str) -> HttpResponse:
+        """Every line with its bin and a count prefilled with what is to pick: lower a count to pick short."""
+        lines = list(fo.lines.select_related("order_line__product"))
+        rows = [(line, bin) for line, bin in zip(lines, bins_of(fo, lines), strict=True) if line.qty_open]
+        error = ""
+        if request.method == "POST":
+            try:
+                picked = [
+                    {"line": line.pk, "picked": int(request.POST.get(f"picked-{line.pk}", ""))} for line, _ in rows
+                ]
+                if fo.status == FulfillmentStatus.RELEASED:
+                    fulfillment_order_accept(fulfillment_order=fo, actor=actor)
+                fulfillment_order_pick(fulfillment_order=fo, actor=actor, lines=picked)
+            except ValueError:
+                error = "Each count must be a whole number."
+            except (DomainError, TransitionNotAllowed) as exc:
+                error = str(exc)
+            else:
+                short = sum(line.qty_open - p["picked"] for (line, _), p in zip(rows, picked, strict=True))
+                summary = f"Picked, {short} unit(s) short (sent back to routing)" if short else "Picked"
+                self._log(request, fo, summary)
+                self.message_user(request, f"{fo}: {summary}.", level=messages.WARNING if short else messages.SUCCESS)
+                if FulfillmentOrder.objects.filter(pk=fo.pk, status=FulfillmentStatus.PICKED).exists():
+                    return HttpResponseRedirect(reverse("admin:fulfillment_fulfillmentorder_act", args=[fo.pk, "pack"]))
+                return HttpResponseRedirect(back)
+        return self._screen(request, fo, "pick.html", rows=rows, error=error, title=f"Pick {fo}")
+
+    def _pack_screen(self, request: HttpRequest, fo: FulfillmentOrder, actor: Actor, back: str) -> HttpResponse:
+        """Scan units into parcels; one submit packs (verifying the scans) and ships a label per parcel."""
+        lines = [line for line in fo.lines.select_related("order_line__product") if line.qty_to_ship]
+        error = ""
+        if request.method == "POST":
+            form = PackShipForm(request.POST)
+            if form.is_valid():
+                parcels = form.cleaned_data["parcels"]
+                try:
+                    shipments = fulfillment_order_pack_and_ship(fulfillment_order=fo, parcels=parcels, actor=actor,
+                                                                rejected=form.cleaned_data["rejected"])  # fmt: skip
+                except (DomainError, TransitionNotAllowed) as exc:
+                    error = f"{exc} Rescan the parcels."
+                else:
+                    tracking = ", ".join(s.tracking_number for s in shipments)
+                    self._log(request, fo, f"Packed and shipped {len(shipments)} parcel(s): {tracking}")
+                    self.message_user(request, f"{fo}: packed and shipped {len(shipments)} parcel(s), one label each: "
+                                      f"{tracking}.", level=messages.SUCCESS)  # fmt: skip
+                    return HttpResponseRedirect(back)
+            else:
+                error = "The scans did not arrive whole; rescan the parcels."
+        expected = [{"line": line.pk, "sku": line.order_line.sku, "name": line.order_line.name,
+                     "barcodes": line.order_line.product.all_barcodes, "quantity": line.qty_to_ship}
+                    for line in lines]  # fmt: skip
+        return self._screen(request, fo, "pack_ship.html", expected=expected, error=error, title=f"Pack and ship {fo}")
 
     def _run(self, request: HttpRequest, fo: FulfillmentOrder, run: Callable[[], Any], summary: str, back: str) -> Any:
         try:

@@ -27,3 +27,9 @@ class FulfillmentConfig(AppConfig):
 
         # Routing's cost factor now prices lanes from the carrier rate cards.
         register_estimator_factory(rate_card_estimator)
+
+        from fulfillment.selectors import shipment_tracking_matches
+        from orders.search import ORDER_SEARCH_MATCHERS
+
+        # Order search finds an order by (a part of) one of its tracking numbers.
+        ORDER_SEARCH_MATCHERS.append(shipment_tracking_matches)

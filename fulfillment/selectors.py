@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Case, F, IntegerField, Prefetch, QuerySet, Value, When
 
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus
 from fulfillment.tracking.models import Shipment, ShipmentDocument, TrackingEvent
-from inventory.models import Node
+from inventory.models import Node, StockLevel
 from oms.errors import InvalidInput, NotFound
 from oms.models import Merchant
 from orders.models import Order
@@ -96,3 +96,38 @@ def order_tracking(*, merchant: Merchant, number: str) -> tuple[Order, QuerySet[
     if order is None:
         raise NotFound(f"No order {number}.")
     return order, order_shipments(order=order)
+
+
+def shipment_tracking_matches(term: str) -> QuerySet[Any]:
+    """The ids of orders with a shipment whose tracking number contains `term` (order search)."""
+    return Shipment.objects.filter(tracking_number__icontains=term).values("order_id")
+
+
+# The most urgent service first: it leaves earliest on the carrier's collection.
+SERVICE_URGENCY = ["next_day", "express", "pickup", "standard"]
+
+
+SERVICE_RANK = Case(
+    *(When(order__service_level=level, then=Value(i)) for i, level in enumerate(SERVICE_URGENCY)),
+    default=Value(len(SERVICE_URGENCY)),
+    output_field=IntegerField(),
+)
+# The order a node works its fulfilment orders in: its cut-off, then the most urgent service, the
+# earliest promise date, the oldest release (the Warehouse queue's default ordering).
+WAREHOUSE_ORDERING = [
+    F("node__cutoff_time").asc(nulls_last=True),
+    SERVICE_RANK.asc(),
+    F("order__promise_date").asc(nulls_last=True),
+    F("released_at").asc(nulls_last=True),
+    "pk",
+]
+
+
+def bins_of(fo: FulfillmentOrder, lines: list[FulfillmentOrderLine]) -> list[str]:
+    """The bin of each line's SKU at the fulfilment order's node ("" where none is recorded)."""
+    bins = dict(
+        StockLevel.objects.filter(
+            node_id=fo.node_id, product_id__in=[line.order_line.product_id for line in lines]
+        ).values_list("product_id", "bin_location")
+    )
+    return [bins.get(line.order_line.product_id, "") for line in lines]

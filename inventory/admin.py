@@ -205,7 +205,7 @@ class StockImportForm(forms.Form):
 class StockLevelForm(forms.ModelForm):
     class Meta:
         model = StockLevel
-        fields = ["safety_stock", "reorder_threshold"]
+        fields = ["bin_location", "safety_stock", "reorder_threshold"]
 
 
 @admin.register(StockLevel)
@@ -230,8 +230,8 @@ class StockLevelAdmin(admin.ModelAdmin):
     search_fields = ["product__sku", "product__name", "product__barcode", "node__code"]
     list_select_related = ["product", "node"]
     readonly_fields = ["product", "node", "on_hand", "allocated", "atp_display", "low_stock", "updated_at", "ledger"]
-    fields = ["product", "node", "on_hand", "allocated", "safety_stock", "atp_display", "reorder_threshold",
-              "low_stock", "updated_at", "ledger"]  # fmt: skip
+    fields = ["product", "node", "bin_location", "on_hand", "allocated", "safety_stock", "atp_display",
+              "reorder_threshold", "low_stock", "updated_at", "ledger"]  # fmt: skip
     ordering = ["product__sku", "node__code"]
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -270,6 +270,7 @@ class StockLevelAdmin(admin.ModelAdmin):
             actor=_actor(request),
             safety_stock=form.cleaned_data["safety_stock"],
             reorder_threshold=form.cleaned_data["reorder_threshold"],
+            bin_location=form.cleaned_data["bin_location"],
         )
 
 

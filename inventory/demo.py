@@ -6,7 +6,7 @@ from datetime import time
 from decimal import Decimal
 
 from inventory.models import Node, Product, StockLevel
-from inventory.services import stock_counts_apply
+from inventory.services import stock_counts_apply, stock_settings_update
 from oms.actors import Actor
 from oms.models import Merchant
 
@@ -104,3 +104,8 @@ def seed_stock(nodes: list[Node], products: dict[str, Product]) -> None:
         units = DC_UNITS if node.type == Node.Type.DC else STORE_UNITS
         counts = [(p, 0 if sku in OUT_OF_STOCK else units) for sku, p in sorted(products.items())]
         stock_counts_apply(node=node, counts=counts, actor=actor, reason="demo opening count")
+        # Bins for the pick lists: aisles A-F, ten bays, three levels, in catalogue order.
+        for i, stock in enumerate(StockLevel.objects.filter(node=node).order_by("product__sku")):
+            stock_settings_update(
+                stock=stock, actor=actor, bin_location=f"{'ABCDEF'[i // 30 % 6]}-{i // 3 % 10 + 1:02d}-{i % 3 + 1}"
+            )

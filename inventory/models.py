@@ -138,6 +138,9 @@ class StockLevel(models.Model):
     # Set while ATP is below the threshold, so a crossing alerts once, not once per reservation.
     low_stock = models.BooleanField(default=False, editable=False)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    bin_location = models.CharField(
+        max_length=30, blank=True, help_text="Where the SKU sits at this node, e.g. A-03-2 (pick lists walk by it)."
+    )
 
     class Meta:
         # By id, not by product/node: their orderings would join and sort on every stock query.

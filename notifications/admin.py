@@ -28,7 +28,7 @@ from notifications.models import (
 )
 from notifications.rendering import branding, render
 from notifications.samples import sample_context
-from notifications.selectors import emails_of_order, webhook_deliveries_of_order
+from notifications.selectors import emails_of_customer, emails_of_order, webhook_deliveries_of_order
 from notifications.services.emails import email_retry
 from notifications.services.webhooks import (
     webhook_delivery_replay,
@@ -43,7 +43,8 @@ from oms.admin import RecordAdmin
 from oms.errors import DomainError
 from oms.models import Merchant
 from orders.admin import ORDER_PAGE_SECTIONS, _table
-from orders.models import Order
+from orders.customers import CUSTOMER_TIMELINE_SOURCES, TimelineEntry
+from orders.models import Customer, Order
 
 
 def _when(value: Any) -> str:
@@ -429,3 +430,20 @@ def _webhooks_section(order: Order) -> SafeString:
 
 
 ORDER_PAGE_SECTIONS += [("E-mails", _emails_section), ("Webhooks", _webhooks_section)]
+
+
+def _message_title(e: EmailLog) -> str:
+    return MESSAGES[e.template].title if e.template in MESSAGES else e.template
+
+
+def _customer_emails(customer: Customer) -> list[TimelineEntry]:
+    """The customer timeline's messages: what was sent (or tried) to them."""
+    return [
+        TimelineEntry(e.sent_at or e.created_at, "email", f"E-mail “{_message_title(e)}” to {e.recipient}: {e.status}"
+                      + (f" (order {e.order.number})" if e.order else ""),
+                      url=reverse("admin:notifications_emaillog_change", args=[e.pk]))
+        for e in emails_of_customer(merchant_id=customer.merchant_id, customer_id=customer.pk, email=customer.email)
+    ]  # fmt: skip
+
+
+CUSTOMER_TIMELINE_SOURCES.append(_customer_emails)

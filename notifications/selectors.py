@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from notifications.models import EmailLog, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from oms.errors import NotFound
@@ -38,6 +38,12 @@ def event_types() -> list[dict[str, str]]:
 
 def emails_of_order(*, order_id: int) -> QuerySet[EmailLog]:
     return EmailLog.objects.filter(order_id=order_id).order_by("created_at")
+
+
+def emails_of_customer(*, merchant_id: int, customer_id: int, email: str, limit: int = 100) -> list[EmailLog]:
+    """The newest messages to a customer: about their orders, or to their address."""
+    found = EmailLog.objects.filter(Q(order__customer_id=customer_id) | Q(merchant_id=merchant_id, recipient=email))
+    return list(found.select_related("order").order_by("-created_at")[:limit])
 
 
 def webhook_deliveries_of_order(*, order_id: int) -> QuerySet[WebhookDelivery]:

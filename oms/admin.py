@@ -4,16 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.text import Truncator
 
 from oms.actors import Actor
-from oms.alerts import exception_close
+from oms.alerts import exception_close, exceptions_assign, exceptions_close
+from oms.exception_policy import title_of
+from oms.exception_queues import (
+    QUEUES,
+    admin_url_of,
+    breach_warning,
+    exception_subject_line,
+    exceptions_by_urgency,
+    exceptions_in_queue,
+    subject_name,
+)
 from oms.forms import CardSafeModelForm
-from oms.models import ApiKey, Channel, Merchant, OpsException, OutboxDelivery, OutboxEvent
+from oms.models import ApiKey, Channel, ExceptionPolicy, Merchant, OpsException, OutboxDelivery, OutboxEvent
 from oms.tenancy import api_key_issue, api_key_revoke
 
 admin.site.site_header = "OMS operations console"
@@ -72,53 +88,177 @@ class OpenFilter(admin.SimpleListFilter):
         return queryset
 
 
+class QueueFilter(admin.SimpleListFilter):
+    """The work queues: each holds open exceptions only."""
+
+    title = "queue"
+    parameter_name = "queue"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(name, label) for name, label in QUEUES.items()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() in QUEUES:
+            return exceptions_in_queue(queryset, queue=self.value(), user=request.user, now=timezone.now())
+        return queryset
+
+
+class TypeFilter(admin.SimpleListFilter):
+    title = "type"
+    parameter_name = "type"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        types = OpsException.objects.order_by().values_list("type", flat=True).distinct()
+        return sorted(((t, title_of(t)) for t in types), key=lambda pair: pair[1])
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset.filter(type=self.value()) if self.value() else queryset
+
+
+class AssignForm(ActionForm):
+    assignee = forms.ModelChoiceField(
+        queryset=get_user_model().objects.filter(is_active=True, is_staff=True).order_by("username"),
+        required=False,
+        empty_label="me",
+        label="Assign to",
+    )
+
+
+def _minutes(delta_seconds: float) -> str:
+    minutes = abs(delta_seconds) / 60
+    if minutes >= 48 * 60:
+        return f"{minutes / 1440:.0f} d"
+    return f"{minutes / 60:.0f} h" if minutes >= 90 else f"{minutes:.0f} min"
+
+
 @admin.register(OpsException)
 class OpsExceptionAdmin(admin.ModelAdmin):
-    """The exception queue: open ones first, oldest first."""
+    """The exception queue: open ones first, the nearest SLA deadline first, then severity."""
 
     form = CardSafeModelForm
 
-    list_display = ["type", "severity", "status", "subject_label", "merchant", "assignee", "age", "created_at"]
-    list_filter = [OpenFilter, "type", "severity", "status", "merchant"]
-    search_fields = ["subject_label", "subject_id", "message", "type"]
+    list_display = ["subject_line", "severity_badge", "status", "order_link", "due", "assignee", "age"]
+    list_display_links = None
+    list_filter = [QueueFilter, OpenFilter, TypeFilter, "severity", "status", "merchant"]
+    search_fields = ["subject_label", "subject_id", "message", "type", "=order_number"]
     list_select_related = ["merchant", "assignee"]
+    list_per_page = 50
+    action_form = AssignForm
     readonly_fields = [
-        "type",
-        "merchant",
-        "subject_type",
-        "subject_id",
-        "subject_label",
+        "subject_line",
+        "links",
         "message",
+        "merchant",
+        "value_display",
+        "due",
         "created_at",
+        "first_touched_at",
         "resolved_at",
     ]
     fields = [*readonly_fields, "severity", "status", "assignee", "notes"]
-    actions = ["assign_to_me", "resolve", "dismiss"]
+    actions = ["assign", "resolve", "dismiss"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[OpsException]:
-        return super().get_queryset(request).order_by("resolved_at", "created_at")
+        return exceptions_by_urgency(super().get_queryset(request))
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        if request.method == "GET" and not request.GET:  # the queue opens on what needs work
+            return HttpResponseRedirect(f"{request.path}?open=yes")
+        return super().changelist_view(request, {"title": "Exception queue", **(extra_context or {})})
+
+    @admin.display(description="exception")
+    def subject_line(self, obj: OpsException) -> SafeString:
+        url = reverse("admin:oms_opsexception_change", args=[obj.pk])
+        return format_html('<a href="{}">{}</a><div class="help">{}</div>', url, exception_subject_line(obj),
+                           Truncator(obj.message).chars(140))  # fmt: skip
+
+    @admin.display(description="severity", ordering="severity")
+    def severity_badge(self, obj: OpsException) -> SafeString:
+        return format_html('<span class="oms-sev oms-sev-{}">{}</span>', obj.severity, obj.get_severity_display())
+
+    @admin.display(description="order", ordering="order_number")
+    def order_link(self, obj: OpsException) -> SafeString:
+        if obj.order_pk is None:
+            return format_html("{}", "—")
+        url = reverse("admin:orders_order_change", args=[obj.order_pk])
+        return format_html('<a href="{}">{}</a>', url, obj.order_number)
+
+    @admin.display(description="links")
+    def links(self, obj: OpsException) -> SafeString:
+        out = []
+        if obj.order_pk is not None:
+            out.append(("Order " + obj.order_number, reverse("admin:orders_order_change", args=[obj.order_pk])))
+            if obj.type.endswith("_hold"):
+                out.append(("Its holds", f"{reverse('admin:orders_hold_changelist')}?q={obj.order_number}"))
+        subject_url = admin_url_of(obj.subject_type, obj.subject_id)
+        if subject_url and obj.subject_type != "orders.order":
+            out.append((f"{subject_name(obj.subject_type).capitalize()} {obj.subject_label}", subject_url))
+        return format_html_join(" · ", '<a href="{1}">{0}</a>', out) or format_html("{}", "—")
+
+    @admin.display(description="order value")
+    def value_display(self, obj: OpsException) -> str:
+        return f"{obj.value:.2f} {obj.currency}" if obj.value is not None else "—"
+
+    @admin.display(description="SLA", ordering="due")
+    def due(self, obj: OpsException) -> SafeString:
+        due = obj.due_at()
+        if due is None:
+            return format_html("{}", "—")
+        what = "first touch" if obj.first_touched_at is None else "resolve"
+        left = (due - timezone.now()).total_seconds()
+        if left < 0:
+            return format_html('<span class="oms-breached">{} overdue by {}</span>', what, _minutes(left))
+        soon = left <= breach_warning().total_seconds()
+        return format_html('<span class="{}">{} in {}</span>', "oms-soon" if soon else "", what, _minutes(left))
 
     @admin.display(description="age")
     def age(self, obj: OpsException) -> str:
-        end = obj.resolved_at or timezone.now()
-        hours = (end - obj.created_at).total_seconds() / 3600
-        return f"{hours:.0f} h" if hours >= 1 else f"{hours * 60:.0f} min"
+        return _minutes(((obj.resolved_at or timezone.now()) - obj.created_at).total_seconds())
 
-    @admin.action(description="Assign to me")
-    def assign_to_me(self, request: HttpRequest, queryset: QuerySet[OpsException]) -> None:
-        queryset.filter(status__in=OpsException.OPEN_STATUSES).update(
-            assignee=request.user, status=OpsException.Status.IN_PROGRESS
-        )
+    def save_model(self, request: HttpRequest, obj: OpsException, form: Any, change: bool) -> None:
+        """Closing from the form goes through the service (event, note); any edit is a first touch."""
+        actor = Actor.user(request.user)
+        if obj.status not in OpsException.OPEN_STATUSES and form.initial.get("status") in OpsException.OPEN_STATUSES:
+            closing = obj.status
+            obj.status = form.initial["status"]
+            obj.first_touched_at = obj.first_touched_at or timezone.now()
+            super().save_model(request, obj, form, change)
+            exception_close(exception=obj, actor=actor, note="closed from its page",
+                            dismiss=closing == OpsException.Status.DISMISSED)  # fmt: skip
+            return
+        obj.first_touched_at = obj.first_touched_at or timezone.now()
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Assign (to me, or to the person chosen)")
+    def assign(self, request: HttpRequest, queryset: QuerySet[OpsException]) -> None:
+        try:  # the action form's own field (its "action" choices are only set on the rendered form)
+            assignee = AssignForm.base_fields["assignee"].clean(request.POST.get("assignee") or None) or request.user
+        except forms.ValidationError:
+            self.message_user(request, "That person cannot be assigned exceptions.", level=messages.ERROR)
+            return
+        ids = list(queryset.values_list("pk", flat=True))
+        changed = exceptions_assign(ids=ids, assignee=assignee, actor=Actor.user(request.user))
+        who = "you" if assignee == request.user else assignee.get_username()
+        skipped = f" ({len(ids) - changed} were closed or already theirs)" if changed < len(ids) else ""
+        self.message_user(request, f"Assigned {changed} exception(s) to {who}{skipped}.", level=messages.SUCCESS)
 
     @admin.action(description="Resolve")
     def resolve(self, request: HttpRequest, queryset: QuerySet[OpsException]) -> None:
-        for exc in queryset:
-            exception_close(exception=exc, actor=Actor.user(request.user), note="resolved in the queue")
+        ids = list(queryset.values_list("pk", flat=True))
+        closed = exceptions_close(ids=ids, actor=Actor.user(request.user), note="resolved in the queue")
+        skipped = f" ({len(ids) - closed} were already closed)" if closed < len(ids) else ""
+        self.message_user(request, f"Resolved {closed} exception(s){skipped}.", level=messages.SUCCESS)
 
     @admin.action(description="Dismiss")
     def dismiss(self, request: HttpRequest, queryset: QuerySet[OpsException]) -> None:
-        for exc in queryset:
-            exception_close(exception=exc, actor=Actor.user(request.user), dismiss=True)
+        ids = list(queryset.values_list("pk", flat=True))
+        closed = exceptions_close(ids=ids, actor=Actor.user(request.user), dismiss=True)
+        self.message_user(request, f"Dismissed {closed} exception(s).", level=messages.SUCCESS)
+
+
+@admin.register(ExceptionPolicy)
+class ExceptionPolicyAdmin(admin.ModelAdmin):
+    list_display = ["type", "title", "severity", "high_value", "first_touch_minutes", "resolve_minutes"]
 
 
 class RecordAdmin(admin.ModelAdmin):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -159,6 +160,16 @@ class OpsException(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # The order it is about (directly, or through a shipment or fulfilment order): a plain id,
+    # since oms sits below orders; its value raises the severity (oms.exception_policy).
+    order_pk = models.BigIntegerField("order id", null=True, blank=True, db_index=True)
+    order_number = models.CharField(max_length=32, blank=True)
+    value = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    # SLA from the type's policy: someone must pick it up by the first, close it by the second.
+    first_touch_due_at = models.DateTimeField(null=True, blank=True)
+    resolve_due_at = models.DateTimeField(null=True, blank=True)
+    first_touched_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "exception"
@@ -171,10 +182,51 @@ class OpsException(models.Model):
                 name="exception_open_once",
             )
         ]
-        indexes = [models.Index(fields=["subject_type", "subject_id"], name="exception_subject")]
+        indexes = [
+            models.Index(fields=["subject_type", "subject_id"], name="exception_subject"),
+            # The queues read open exceptions by due time (breaching first).
+            models.Index(
+                fields=["resolve_due_at"], name="exception_open_due", condition=Q(status__in=["open", "in_progress"])
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type}: {self.subject_label or self.subject_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    def due_at(self) -> datetime | None:
+        """The next SLA deadline: first touch until someone touched it, then resolution."""
+        if not self.is_open:
+            return None
+        if self.first_touched_at is None and self.first_touch_due_at is not None:
+            return min(self.first_touch_due_at, self.resolve_due_at or self.first_touch_due_at)
+        return self.resolve_due_at
+
+
+class ExceptionPolicy(models.Model):
+    """How an exception type is worked: its severity, when a high order value raises it, and its
+    SLA. Types without a row use the defaults in oms.exception_policy."""
+
+    type = models.CharField(max_length=60, unique=True)
+    title = models.CharField(max_length=100, help_text="How the queue names this type, e.g. 'Fraud review'.")
+    severity = models.CharField(max_length=10, choices=OpsException.Severity.choices)
+    high_value = models.DecimalField(
+        max_digits=12, decimal_places=3, null=True, blank=True,
+        help_text="An order worth at least this much (in its own currency) raises the severity one step.",
+    )  # fmt: skip
+    first_touch_minutes = models.PositiveIntegerField(help_text="Someone picks it up within this many minutes.")
+    resolve_minutes = models.PositiveIntegerField(help_text="It is resolved within this many minutes.")
+
+    class Meta:
+        verbose_name = "exception policy"
+        verbose_name_plural = "exception policies"
+        ordering = ["type"]
+
+    def __str__(self) -> str:
+        return self.title or self.type
 
 
 class IdempotencyRecord(models.Model):

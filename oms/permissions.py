@@ -25,10 +25,11 @@ GROUPS: dict[str, list[str]] = {
     CSR: [
         "orders.view_order", "orders.change_order", "orders.view_orderline", "orders.view_orderevent",
         "orders.view_hold", "orders.add_hold", "orders.change_hold",
-        "orders.view_customer", "orders.change_customer", "orders.view_payment",
+        "orders.view_customer", "orders.change_customer", "orders.view_note", "orders.add_note", "orders.view_payment",
         "orders.view_paymenttransaction", "orders.view_refund", "orders.view_frauddecision",
         "orders.view_fraudsettings", *manage("orders", "denylistentry"),
-        "oms.view_opsexception", "oms.change_opsexception",
+        "oms.view_opsexception", "oms.change_opsexception", "oms.view_exceptionpolicy",
+        "fulfillment.view_backorder", "fulfillment.view_routingdecision",
         "inventory.view_*",
         # e-mail and webhook logs; retry e-mails and replay webhook deliveries
         "notifications.view_*", "notifications.change_emaillog", "notifications.change_webhookdelivery",

@@ -219,6 +219,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "notifications-webhooks-due": {"task": "notifications.tasks.webhooks_send_due", "schedule": 5.0},
     "routing-backorders-retry": {"task": "fulfillment.routing.tasks.backorders_retry", "schedule": 60.0},
     "routing-backorders-expire": {"task": "fulfillment.routing.tasks.backorders_expire", "schedule": 3600.0},
+    "routing-backorders-age": {"task": "fulfillment.routing.tasks.backorders_age_detect", "schedule": 900.0},
     "returns-expire-due": {"task": "returns.tasks.returns_expire_due", "schedule": 3600.0},
     "returns-exchanges-capture-due": {"task": "returns.tasks.exchanges_capture_due", "schedule": 3600.0},
 }
@@ -306,6 +307,11 @@ CELERY_BEAT_SCHEDULE.update(
         "channels-availability-full": {"task": "orders.channels.tasks.availability_full_sync", "schedule": 3600.0},
     }
 )
+
+# Exception queues (docs/EXCEPTIONS.md): an exception this close to its SLA deadline is
+# "breaching soon"; an order waiting this long for backordered units raises an exception.
+OMS_EXCEPTION_BREACH_WARNING_MINUTES = env_int("OMS_EXCEPTION_BREACH_WARNING_MINUTES", 60)
+OMS_BACKORDER_AGE_HOURS = env_int("OMS_BACKORDER_AGE_HOURS", 48)
 
 LOGGING = {
     "version": 1,

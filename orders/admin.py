@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
@@ -26,7 +27,10 @@ from oms.errors import DomainError
 from oms.forms import CardSafeModelForm
 from orders.admin_forms import AmendForm, CancelForm, PlaceHoldForm, ResolveHoldForm
 from orders.api.inputs import OrderAmendIn
-from orders.models import Customer, Hold, Order
+from orders.customers import customer_notes, customer_orders, customer_spent, customer_timeline
+from orders.models import Customer, Hold, Note, Order
+from orders.notes.services import note_add
+from orders.search import order_search
 from orders.services.amend import order_amend
 from orders.services.cancel import order_cancel
 from orders.services.holds import hold_place, hold_resolve
@@ -111,15 +115,12 @@ class OrderAdmin(FSMAdminMixin, RecordAdmin):
         OpenHoldTypeFilter,
         "service_level",
     ]
-    search_fields = [
-        "=number",
-        "=external_id",
-        "=channel_order_name",
-        "email",
-        "first_name",
-        "last_name",
-        "=lines__sku",
-    ]
+    # The search box runs orders.search (numbers, SKUs, product names, tracking, phone, postal code…).
+    search_fields = ["number"]
+    search_help_text = (
+        "Part of an order number, SKU, product name, tracking number, e-mail, external id or channel order "
+        "name; a phone number; a postal code."
+    )
     list_select_related = ["merchant", "channel"]
     date_hierarchy = "placed_at"
     list_per_page = 50
@@ -139,6 +140,11 @@ class OrderAdmin(FSMAdminMixin, RecordAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
         return super().get_queryset(request).prefetch_related("holds")
 
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Order], search_term: str
+    ) -> tuple[QuerySet[Order], bool]:
+        return order_search(queryset, search_term), False  # pk IN (…): no duplicate rows
+
     # List columns
 
     @admin.display(description="channel", ordering="channel__code")
@@ -146,8 +152,9 @@ class OrderAdmin(FSMAdminMixin, RecordAdmin):
         return order.channel.code
 
     @admin.display(description="customer")
-    def customer_display(self, order: Order) -> str:
-        return order.customer_name or order.email
+    def customer_display(self, order: Order) -> SafeString:
+        url = reverse("admin:orders_customer_change", args=[order.customer_id])
+        return format_html('<a href="{}">{}</a>', url, order.customer_name or order.email)
 
     @admin.display(description="total", ordering="total")
     def total_display(self, order: Order) -> str:
@@ -302,6 +309,7 @@ class HoldAdmin(admin.ModelAdmin):
     form = CardSafeModelForm
 
     list_display = ["order_link", "type", "reason", "age", "created_by", "created_at", "resolved_at"]
+    list_display_links = ["type"]  # the first column is already a link (to the order)
     list_filter = [("resolved_at", admin.EmptyFieldListFilter), "type", "order__merchant"]
     search_fields = ["=order__number", "reason"]
     list_select_related = ["order"]
@@ -360,13 +368,134 @@ class HoldAdmin(admin.ModelAdmin):
         return f"{hours:.0f} h" if hours >= 1 else f"{hours * 60:.0f} min"
 
 
+def _order_url(order: Order) -> str:
+    return reverse("admin:orders_order_change", args=[order.pk])
+
+
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
+    """The customer view: contact details, orders, what they spent, notes and one timeline."""
+
     form = CardSafeModelForm
+
     list_display = ["email", "first_name", "last_name", "phone", "merchant", "created_at"]
     list_filter = ["merchant"]
     search_fields = ["email", "first_name", "last_name", "phone"]
     list_select_related = ["merchant"]
+    readonly_fields = ["merchant", "spent", "orders_table", "notes_block", "timeline", "more_sections"]
+    fieldsets = [
+        (None, {"fields": ["merchant", "email", "first_name", "last_name", "phone", "spent"]}),
+        ("Orders", {"fields": ["orders_table"]}),
+        ("Notes", {"fields": ["notes_block"]}),
+        ("Timeline", {"fields": ["timeline"]}),
+        ("From the other apps", {"fields": ["more_sections"]}),
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # customers come with their orders
+
+    @admin.display(description="spent")
+    def spent(self, customer: Customer) -> str:
+        rows = customer_spent(customer=customer)
+        return (
+            "; ".join(
+                f"{total:.2f} {currency} over {n} order(s)"
+                + (f", {refunded:.2f} {currency} refunded" if refunded else "")
+                for currency, n, total, refunded in rows
+            )
+            or "nothing yet"
+        )
+
+    @admin.display(description="orders")
+    def orders_table(self, customer: Customer) -> SafeString:
+        rows = [(format_html('<a href="{}">{}</a>', _order_url(o), o.number), f"{o.placed_at:%Y-%m-%d %H:%M}",
+                 o.channel.code, o.get_status_display(), f"{o.total:.2f} {o.currency}")
+                for o in customer_orders(customer=customer)]  # fmt: skip
+        return _table(["order", "placed", "channel", "status", "total"], rows)
+
+    @admin.display(description="notes")
+    def notes_block(self, customer: Customer) -> SafeString:
+        add = format_html('<p><a class="button" href="{}?customer={}">Add a note…</a></p>',
+                          reverse("admin:orders_note_add"), customer.pk)  # fmt: skip
+        rows = [(f"{n.created_at:%Y-%m-%d %H:%M}", n.author_label,
+                 format_html('<a href="{}">{}</a>', _order_url(n.order), n.order.number) if n.order else "—", n.text)
+                for n in customer_notes(customer=customer)]  # fmt: skip
+        return add + _table(["when", "who", "order", "note"], rows)
+
+    @admin.display(description="timeline")
+    def timeline(self, customer: Customer) -> SafeString:
+        rows = [(f"{e.at:%Y-%m-%d %H:%M}", e.kind, format_html('<a href="{}">{}</a>', e.url, e.text) if e.url
+                 else e.text, e.who) for e in customer_timeline(customer=customer, order_url=_order_url)]  # fmt: skip
+        return _table(["when", "what", "", "who"], rows)
+
+    @admin.display(description="from the other apps")
+    def more_sections(self, customer: Customer) -> SafeString:
+        return format_html_join(
+            "", "<h3>{}</h3>{}", ((title, render(customer)) for title, render in CUSTOMER_PAGE_SECTIONS)
+        ) or format_html("<p>{}</p>", "Nothing yet.")
+
+
+class NoteForm(forms.ModelForm):
+    class Meta:
+        model = Note
+        fields = ["customer", "order", "text"]
+        widgets = {"customer": forms.HiddenInput, "order": forms.HiddenInput, "text": forms.Textarea(
+            attrs={"rows": 4, "autofocus": True})}  # fmt: skip
+
+
+@admin.register(Note)
+class NoteAdmin(admin.ModelAdmin):
+    """Notes are written from the customer or order page (the add form comes prefilled) and kept."""
+
+    form = NoteForm
+    list_display = ["created_at", "author_label", "customer", "order", "text"]
+    list_select_related = ["customer", "order"]
+    search_fields = ["text", "=order__number", "customer__email"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        initial = super().get_changeform_initial_data(request)
+        order = Order.objects.filter(pk=request.GET.get("order") or None).first()
+        if order is not None:
+            initial["customer"] = order.customer_id
+        return initial
+
+    def render_change_form(self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        form = context["adminform"].form
+        about = form["order"].value() and Order.objects.filter(pk=form["order"].value()).first()
+        customer = Customer.objects.filter(pk=form["customer"].value() or None).first()
+        context["title"] = f"Note on order {about.number}" if about else f"Note on {customer or 'a customer'}"
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Note, form: Any, change: bool) -> None:
+        note = note_add(actor=Actor.user(request.user), text=form.cleaned_data["text"],
+                        customer=form.cleaned_data["customer"], order=form.cleaned_data["order"])  # fmt: skip
+        obj.pk = note.pk
+
+    def response_add(self, request: HttpRequest, obj: Note, post_url_continue: str | None = None) -> HttpResponse:
+        self.message_user(request, "Note added.", level=messages.SUCCESS)
+        target = (
+            _order_url(obj.order) if obj.order_id else reverse("admin:orders_customer_change", args=[obj.customer_id])
+        )
+        return HttpResponseRedirect(target)
+
+
+def _notes_section(order: Order) -> SafeString:
+    add = format_html('<p><a class="button" href="{}?order={}">Add a note…</a> <a href="{}">Customer view</a></p>',
+                      reverse("admin:orders_note_add"), order.pk,
+                      reverse("admin:orders_customer_change", args=[order.customer_id]))  # fmt: skip
+    rows = [(f"{n.created_at:%Y-%m-%d %H:%M}", n.author_label, n.text) for n in order.csr_notes.order_by("-created_at")]
+    return add + _table(["when", "who", "note"], rows)
+
+
+# Sections later apps add to the customer page from their admin.py: (title, render(customer) -> HTML).
+CUSTOMER_PAGE_SECTIONS: list[tuple[str, Callable[[Customer], SafeString]]] = []
+ORDER_PAGE_SECTIONS.insert(0, ("Notes", _notes_section))
 
 
 # Payments, fraud and tax pages and the order page's payment sections (orders/payments/admin.py);

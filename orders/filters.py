@@ -4,6 +4,7 @@ import django_filters
 from django.db.models import Exists, OuterRef, QuerySet
 
 from orders.models import Hold, Order, OrderLine, OrderStatus
+from orders.search import order_search
 
 
 class OrderFilter(django_filters.FilterSet):
@@ -18,6 +19,7 @@ class OrderFilter(django_filters.FilterSet):
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     has_open_hold = django_filters.BooleanFilter(method="filter_open_hold")
+    q = django_filters.CharFilter(method="filter_search", label="Search (as the admin's search box, orders.search)")
 
     class Meta:
         model = Order
@@ -25,6 +27,9 @@ class OrderFilter(django_filters.FilterSet):
 
     def filter_sku(self, queryset: QuerySet[Order], name: str, value: str) -> QuerySet[Order]:
         return queryset.filter(Exists(OrderLine.objects.filter(order=OuterRef("pk"), sku=value)))
+
+    def filter_search(self, queryset: QuerySet[Order], name: str, value: str) -> QuerySet[Order]:
+        return order_search(queryset, value)
 
     def filter_open_hold(self, queryset: QuerySet[Order], name: str, value: bool) -> QuerySet[Order]:
         open_hold = Exists(Hold.objects.filter(order=OuterRef("pk"), resolved_at__isnull=True))

@@ -12,6 +12,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Upper
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
 from inventory.models import Node, Product
@@ -122,7 +124,12 @@ class Order(ConcurrentTransitionMixin, models.Model):
             models.UniqueConstraint(fields=["merchant", "channel", "external_id"], name="order_once_per_external_id"),
             models.UniqueConstraint(fields=["merchant", "number"], name="order_unique_number"),
         ]
-        indexes = [models.Index(fields=["merchant", "-created_at"], name="order_merchant_recent")]
+        indexes = [
+            models.Index(fields=["merchant", "-created_at"], name="order_merchant_recent"),
+            # Order search matches a postal code whole (orders.search); the trigram indexes of the
+            # other searched columns are PostgreSQL-only (migration 0004).
+            models.Index(Upper(KeyTextTransform("postal_code", "shipping_address")), name="order_postal_code"),
+        ]
 
     def __str__(self) -> str:
         return self.number
@@ -441,5 +448,6 @@ class Payment(ConcurrentTransitionMixin, models.Model):
 # Models of the payments, fraud and tax sub-packages live in their own modules (same app).
 from orders.channels.models import *  # noqa: E402, F403
 from orders.fraud.models import *  # noqa: E402, F403
+from orders.notes.models import *  # noqa: E402, F403
 from orders.payments.models import *  # noqa: E402, F403
 from orders.tax.models import *  # noqa: E402, F403

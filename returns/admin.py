@@ -25,7 +25,8 @@ from oms.actors import Actor
 from oms.admin import RecordAdmin
 from oms.errors import DomainError
 from orders.admin import ORDER_PAGE_SECTIONS, _table
-from orders.models import Order
+from orders.customers import CUSTOMER_TIMELINE_SOURCES, TimelineEntry
+from orders.models import Customer, Order
 from returns.admin_forms import AppeaseForm, ClaimForm, GradeForm, ReasonForm, ScanForm, StartReturnForm
 from returns.models import (
     OPEN,
@@ -456,3 +457,16 @@ class ReturnSettingsAdmin(admin.ModelAdmin):
 class PutawayRuleAdmin(admin.ModelAdmin):
     list_display = ["merchant", "grade", "node", "disposition", "target_node"]
     list_filter = ["merchant", "grade", "disposition"]
+
+
+def _customer_returns(customer: Customer) -> list[TimelineEntry]:
+    """The customer view's returns: each RMA as it was opened, with where it stands."""
+    return [
+        TimelineEntry(r.created_at, "return", f"Return {r.number} for order {r.order.number}: {r.get_status_display()}"
+                      + (f", refunded {r.refund.amount}" if r.refund else ""),
+                      url=reverse("admin:returns_return_change", args=[r.pk]))
+        for r in Return.objects.filter(order__customer=customer).select_related("order", "refund")[:100]
+    ]  # fmt: skip
+
+
+CUSTOMER_TIMELINE_SOURCES.append(_customer_returns)

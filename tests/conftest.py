@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from inventory.models import Node
 from oms.celery import app as celery_app
+from oms.permissions import CSR, WAREHOUSE
 from oms.tenancy import api_key_issue
 from tests.factories import ChannelFactory, MerchantFactory, NodeFactory, ProductFactory
 
@@ -110,12 +111,16 @@ def other_api(db: Any) -> MerchantApi:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Any:
-    """Under CI, a PostgreSQL-marked test that skips (for any reason) fails the run."""
+    """Under CI, a PostgreSQL-marked or browser test that skips (for any reason) fails the run."""
     outcome = yield
     report = outcome.get_result()
     if report.skipped and "postgres" in item.keywords and os.environ.get("OMS_REQUIRE_POSTGRES"):
         report.outcome = "failed"
         report.longrepr = f"PostgreSQL-marked test was skipped under CI: {report.longrepr}"
+    # Likewise a browser test (tests/browser/) that found no Chromium or Playwright.
+    if report.skipped and "browser" in item.keywords and os.environ.get("OMS_REQUIRE_BROWSER"):
+        report.outcome = "failed"
+        report.longrepr = f"Browser test was skipped under CI (OMS_REQUIRE_BROWSER): {report.longrepr}"
 
 
 def suite_database_url() -> str:
@@ -205,3 +210,28 @@ def celery_worker_process(transactional_db: Any, tmp_path: Any, request: pytest.
             process.wait()
         redis.Redis.from_url(broker).flushdb()
         print(log.read_text()[-5000:])  # shown by pytest when the test failed
+
+
+def staff_client(client: Any, username: str, group: str) -> Any:
+    """`client` logged in as a staff user of that admin group (oms.permissions); `client.user` is them."""
+    from django.contrib.auth.models import Group
+
+    from tests.factories import UserFactory
+
+    user = UserFactory(username=username)
+    user.groups.add(Group.objects.get(name=group))
+    client.force_login(user)
+    client.user = user
+    return client
+
+
+@pytest.fixture
+def csr(client: Any, db: Any) -> Any:
+    """The test client logged in as a CSR (casey)."""
+    return staff_client(client, "casey", CSR)
+
+
+@pytest.fixture
+def warehouse(client: Any, db: Any) -> Any:
+    """The test client logged in as a warehouse user (packer)."""
+    return staff_client(client, "packer", WAREHOUSE)

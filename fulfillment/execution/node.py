@@ -185,7 +185,7 @@ def scan_check(lines: list[FulfillmentOrderLine], scans: list[str]) -> ScanCheck
 
 
 @transaction.atomic
-def _pack(fo: FulfillmentOrder, scans: list[str], actor: Actor) -> ScanCheck:
+def _pack(fo: FulfillmentOrder, scans: list[str], actor: Actor, rejected: list[str]) -> ScanCheck:
     order, fo, lines = lock(fo)
     guard_node_action(order)
     if fo.status != FulfillmentStatus.PICKED:
@@ -201,11 +201,11 @@ def _pack(fo: FulfillmentOrder, scans: list[str], actor: Actor) -> ScanCheck:
             merchant=order.merchant,
         )
         return check
-    fo.pack_corrected = fo.pack_attempts > 1
-    fo_transition(
-        fo, "pack", actor=actor, payload={"attempts": fo.pack_attempts, "corrected": fo.pack_corrected},
-        event_type="fulfillment_order.packed",
-    )  # fmt: skip
+    fo.pack_corrected = fo.pack_attempts > 1 or bool(rejected)
+    payload = {"attempts": fo.pack_attempts, "corrected": fo.pack_corrected}
+    if rejected:
+        payload["rejected_scans"] = rejected
+    fo_transition(fo, "pack", actor=actor, payload=payload, event_type="fulfillment_order.packed")
     exceptions_close_for(subject=fo, type=PACK_MISMATCH, actor=actor, note="Rescanned and packed")
     if fo.is_pickup:
         from fulfillment.execution.pickup import ready_for_pickup
@@ -214,10 +214,13 @@ def _pack(fo: FulfillmentOrder, scans: list[str], actor: Actor) -> ScanCheck:
     return check
 
 
-def fulfillment_order_pack(*, fulfillment_order: FulfillmentOrder, scans: list[str], actor: Actor) -> FulfillmentOrder:
+def fulfillment_order_pack(
+    *, fulfillment_order: FulfillmentOrder, scans: list[str], actor: Actor, rejected: list[str] | None = None
+) -> FulfillmentOrder:
     """Pack after verifying every scanned unit. A mismatch is recorded (attempt, exception) and
-    refused with the difference named; the packer rescans."""
-    check = _pack(fulfillment_order, scans, actor)
+    refused with the difference named; the packer rescans. `rejected`: scans the packing screen
+    already refused at the bench (they count as a corrected pack)."""
+    check = _pack(fulfillment_order, scans, actor, rejected or [])
     if not check.ok:
         raise DomainError(f"Scans do not match the order: {check.message}.", field="scans", code="scan_mismatch")
     return FulfillmentOrder.objects.select_related("order", "node").get(pk=fulfillment_order.pk)

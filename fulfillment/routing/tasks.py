@@ -24,3 +24,8 @@ def backorders_retry(trigger: str = "retry") -> int:
 @shared_task
 def backorders_expire() -> int:
     return services.backorders_expire()
+
+
+@shared_task
+def backorders_age_detect() -> int:
+    return services.backorders_age_detect()

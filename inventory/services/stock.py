@@ -794,9 +794,14 @@ def stock_transfer(
 
 @transaction.atomic
 def stock_settings_update(
-    *, stock: StockLevel, actor: Actor, safety_stock: int | None = None, reorder_threshold: int | None | str = "keep"
+    *,
+    stock: StockLevel,
+    actor: Actor,
+    safety_stock: int | None = None,
+    reorder_threshold: int | None | str = "keep",
+    bin_location: str | None = None,
 ) -> StockLevel:
-    """Change a row's safety stock and/or reorder threshold (policy, not a ledger movement)."""
+    """Change a row's safety stock, reorder threshold and/or bin (policy, not a ledger movement)."""
     locked = stock_lock(product_id=stock.product_id, node_id=stock.node_id)
     assert locked is not None
     if safety_stock is not None:
@@ -805,8 +810,11 @@ def stock_settings_update(
         locked.safety_stock = safety_stock
     if reorder_threshold != "keep":
         locked.reorder_threshold = reorder_threshold  # type: ignore[assignment]
+    if bin_location is not None:
+        locked.bin_location = bin_location.strip().upper()
     StockLevel.objects.filter(pk=locked.pk).update(
-        safety_stock=locked.safety_stock, reorder_threshold=locked.reorder_threshold, updated_at=timezone.now()
-    )
+        safety_stock=locked.safety_stock, reorder_threshold=locked.reorder_threshold,
+        bin_location=locked.bin_location, updated_at=timezone.now(),
+    )  # fmt: skip
     low_stock_check(stock=locked)
     return locked

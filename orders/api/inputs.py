@@ -110,6 +110,7 @@ def _phone_region(attrs: dict[str, Any]) -> str | None:
 class OrderIn(StrictSerializer):
     channel = StrictCharField(max_length=40)
     external_id = StrictCharField(max_length=100)
+    channel_order_name = StrictCharField(max_length=100, required=False, allow_blank=True)
     placed_at = BoundedDateTimeField()
     currency = StrictCharField(min_length=3, max_length=3)
     customer = CustomerIn()

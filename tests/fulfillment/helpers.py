@@ -97,3 +97,21 @@ def tracking_event(client: Any, *, carrier: str, tracking_number: str, status: s
     return client.generic(
         "POST", "/api/v1/tracking-events/", body, content_type="application/json", HTTP_X_OMS_SIGNATURE=signature
     )
+
+
+def shipped(api: Any, parts: list[tuple[Product, Node, int]], **order: Any) -> Order:
+    """An order routed, released, picked, packed and shipped (one parcel per fulfilment order)
+    through the services, as a node working its queue would."""
+    from fulfillment.execution.node import fulfillment_order_accept, fulfillment_order_pack, fulfillment_order_pick
+    from fulfillment.execution.release import order_release
+    from fulfillment.execution.shipping import fulfillment_order_ship
+
+    carriers()
+    result = routed_order(api, parts, **order)
+    order_release(order=result)
+    for fo in fos_of(result):
+        fulfillment_order_accept(fulfillment_order=fo, actor=NODE_ACTOR)
+        fulfillment_order_pick(fulfillment_order=fo, actor=NODE_ACTOR)
+        fulfillment_order_pack(fulfillment_order=fo, scans=scans_for(fo), actor=NODE_ACTOR)
+        fulfillment_order_ship(fulfillment_order=fo, actor=NODE_ACTOR)
+    return result

@@ -2,54 +2,45 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from fulfillment.execution.release import order_release
 from fulfillment.models import FulfillmentOrder
 from fulfillment.tracking.models import Shipment
-from oms.permissions import WAREHOUSE
-from tests.factories import UserFactory
 from tests.fulfillment.helpers import carriers, fos_of, routed_order, stock
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def warehouse(client):
-    user = UserFactory(username="packer")
-    user.groups.add(Group.objects.get(name=WAREHOUSE))
-    client.force_login(user)
-    return client
 
 
 def act(client, fo, action, data=None):
     return client.post(reverse("admin:fulfillment_fulfillmentorder_act", args=[fo.pk, action]), data or {})
 
 
-def test_a_store_works_its_queue_and_packs_with_the_scan_form(api, warehouse):
+def test_a_store_works_its_queue_picks_and_packs_with_the_scan_screens(api, warehouse):
     carriers()
     stock(api.red, api.store, 5)
     order = routed_order(api, [(api.red, api.store, 2)])
     order_release(order=order)
     fo = fos_of(order)[0]
+    line = fo.lines.get()
 
     queue = warehouse.get(reverse("admin:fulfillment_fulfillmentorder_changelist"), follow=True)
     assert queue.status_code == 200
     assert order.number in queue.content.decode()
-    act(warehouse, fo, "accept")
-    act(warehouse, fo, "pick")
-    form = warehouse.get(reverse("admin:fulfillment_fulfillmentorder_act", args=[fo.pk, "pack"]))
+    picked = act(warehouse, fo, "pick", {f"picked-{line.pk}": "2"})
+    assert picked.url == reverse("admin:fulfillment_fulfillmentorder_act", args=[fo.pk, "pack"])
+    form = warehouse.get(picked.url)
     assert "0012345678905" in form.content.decode()
 
-    wrong = act(warehouse, fo, "pack", {"scans": "0012345678905\n"})
+    wrong = act(warehouse, fo, "pack", {"parcels": json.dumps([["0012345678905"]])})
     assert wrong.status_code == 200
     assert "scanned 1 × 0012345678905, expected 2" in wrong.content.decode()
     assert FulfillmentOrder.objects.get(pk=fo.pk).status == "picked"
 
-    act(warehouse, fo, "pack", {"scans": "0012345678905\n0012345678905\n"})
-    act(warehouse, fo, "ship")
+    act(warehouse, fo, "pack", {"parcels": json.dumps([["0012345678905", "0012345678905"]])})
 
     fo.refresh_from_db()
     assert (fo.status, fo.pack_corrected) == ("shipped", True)
@@ -59,7 +50,7 @@ def test_a_store_works_its_queue_and_packs_with_the_scan_form(api, warehouse):
     page = warehouse.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
     assert shipment.tracking_number in page
     assert "Shipments and labels" in page
-    assert f"Fulfilment order {fo.pk} at {fo.node}: Packed (scans verified)" in page  # the admin log
+    assert f"Fulfilment order {fo.pk} at {fo.node}: Packed and shipped 1 parcel(s)" in page  # the admin log
     detail = warehouse.get(reverse("admin:fulfillment_fulfillmentorder_change", args=[fo.pk]))
     assert shipment.tracking_number in detail.content.decode()
 

@@ -1,6 +1,7 @@
 """Routing services: allocation, re-routing, backorders, policy versions."""
 
 from fulfillment.routing.services.allocation import ALLOCATABLE, allocate_locked, order_allocate, order_route_preview
+from fulfillment.routing.services.backorder_alerts import backorders_age_detect
 from fulfillment.routing.services.backorders import (
     backorders_expire,
     backorders_mark_due,
@@ -21,6 +22,7 @@ __all__ = [
     "ALLOCATABLE",
     "ROUTING_INPUTS",
     "allocate_locked",
+    "backorders_age_detect",
     "backorders_expire",
     "backorders_mark_due",
     "backorders_retry_due",

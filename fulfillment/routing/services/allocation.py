@@ -30,6 +30,7 @@ from fulfillment.routing.costs import estimator_for
 from fulfillment.routing.models import Backorder, NodeDailyLoad, RoutingDecision
 from fulfillment.routing.planner import Network, Plan, _zone, plan_order
 from fulfillment.routing.selectors import network_for, open_quantities, order_info, policy_current
+from fulfillment.routing.services.backorder_alerts import backorder_alert_unfilled, backorder_alerts_clear
 from inventory.services import ReserveItem, stock_reserve
 from oms.actors import Actor
 from oms.outbox import emit, enqueue_after_commit
@@ -153,6 +154,7 @@ def _backorder_next(
     if not any_backordered:
         if not first_run:  # a ready order has never waited: there is nothing to drop
             Backorder.objects.filter(order=order).delete()
+            backorder_alerts_clear(order=order, actor=SYSTEM, note="Units allocated")
         return
     existing = Backorder.objects.filter(order=order).first()
     attempts = existing.attempts + 1 if existing else 1
@@ -190,6 +192,7 @@ def allocate_locked(
         if order.status != OrderStatus.RELEASED:
             order_allocation_reconcile(order, lines, actor=actor, reason="Nothing left to route")
         Backorder.objects.filter(order=order).delete()
+        backorder_alerts_clear(order=order, actor=actor, note="Nothing left to route")
         return None
     now = now or timezone.now()
     first_run = order.status == OrderStatus.READY
@@ -278,6 +281,8 @@ def allocate_locked(
         # Routed outside the order's chain (stock arrived, a node rejected, a re-route): the
         # chain goes on from here after commit (release what may go).
         enqueue_after_commit(order_chain, order.pk)
+    if backordered and not hold_reason:  # a hold raises its own exception
+        backorder_alert_unfilled(order=order, lines=lines, explanation=plan.explanation)
     if not backordered:
         outcome = RoutingDecision.Outcome.ALLOCATED
     elif any(line.qty_allocated for line in lines):

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from fulfillment.routing.models import Backorder, RoutingDecision
 from fulfillment.routing.services.allocation import SYSTEM, order_allocate
+from fulfillment.routing.services.backorder_alerts import backorder_alerts_clear
 from oms.actors import Actor
 from oms.errors import DomainError
 from orders.models import Order, OrderLine, OrderStatus
@@ -60,6 +61,7 @@ def backorders_retry_due(
             status = Order.objects.filter(pk=order_id).values_list("status", flat=True).first()
             if status != OrderStatus.ON_HOLD:
                 Backorder.objects.filter(order_id=order_id).delete()
+                backorder_alerts_clear(order=Order(pk=order_id), actor=SYSTEM, note=f"The order is {status}")
             else:
                 Backorder.objects.filter(order_id=order_id).update(next_attempt_at=now + timedelta(hours=1))
     return len(due)
@@ -85,6 +87,7 @@ def backorders_expire(*, now: datetime | None = None, batch: int = BATCH, actor:
             except DomainError as exc:
                 logger.warning("could not cancel the backordered lines of %s: %s", order.number, exc)
         Backorder.objects.filter(order_id=order_id).delete()
+        backorder_alerts_clear(order=order, actor=actor, note="Backordered lines cancelled")
     return len(expired)
 
 

@@ -1,0 +1,88 @@
+"""Browser tests: Playwright driving the system's Chromium against pytest-django's live server.
+
+Mark a test `@pytest.mark.browser` and take the `page` fixture (a 1440 x 900 window, based at
+the live server) and `login` (`login(user)` gives the page that user's session).
+`screenshot(page, name)` saves a PNG under var/screenshots/ (gitignored).
+Without Chromium or Playwright the tests skip; under CI (OMS_REQUIRE_BROWSER=1) a skipped
+browser test fails the run (tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+# Playwright's sync API keeps an asyncio loop in this thread, which Django would take for an
+# async context and refuse ORM calls in: the test code itself is synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("OMS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+WINDOW = {"width": 1440, "height": 900}
+SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium for the whole session."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("the playwright package is not installed")
+    if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
+        pytest.skip(f"no Chromium at {CHROMIUM} (set OMS_CHROMIUM)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium: Any, live_server: Any) -> Iterator[Any]:
+    """A fresh browser context (no cookies) with a page at 1440 x 900, based at the live server."""
+    context = chromium.new_context(viewport=WINDOW, base_url=live_server.url)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def login(page: Any, live_server: Any) -> Callable[[Any], None]:
+    """`login(user)`: give the page a session for `user` (no login-form round trip)."""
+
+    def login_as(user: Any) -> None:
+        client = Client()
+        client.force_login(user)
+        cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+        page.context.clear_cookies()
+        page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+
+    return login_as
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """Save the whole page as var/screenshots/<name>.png and return the path."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def assert_no_horizontal_scroll(page: Any) -> None:
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"the page scrolls sideways by {overflow} px at {WINDOW['width']} px"
