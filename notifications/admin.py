@@ -18,6 +18,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from fulfillment.selectors import fulfillment_orders_of
 from notifications import events
 from notifications.messages import MESSAGES
 from notifications.models import (
@@ -29,7 +30,7 @@ from notifications.models import (
 )
 from notifications.rendering import branding, render
 from notifications.samples import sample_context
-from notifications.selectors import emails_of_order, webhook_deliveries_of_order
+from notifications.selectors import emails_of_order, webhook_deliveries_about
 from notifications.services.emails import email_retry
 from notifications.services.webhooks import (
     webhook_delivery_replay,
@@ -42,6 +43,7 @@ from oms.actors import Actor
 from oms.admin import RecordAdmin
 from oms.errors import DomainError
 from oms.models import Merchant
+from oms.refs import Ref
 from orders.admin import ORDER_PAGE_SECTIONS, _table
 from orders.models import Order
 
@@ -412,6 +414,12 @@ def _emails_section(order: Order) -> SafeString:
     return _table(["when", "message", "to", "status", "attempts", "sent", "last error"], rows)
 
 
+def order_subjects(order: Order) -> list[Ref]:
+    """The order and the fulfilment objects events are about (the interface layer may read them)."""
+    fos = fulfillment_orders_of(order)
+    return [Ref.to(order), *(Ref.to(fo) for fo in fos), *(Ref.to(s) for fo in fos for s in fo.shipments.all())]
+
+
 def _webhooks_section(order: Order) -> SafeString:
     rows = [
         (
@@ -423,7 +431,7 @@ def _webhooks_section(order: Order) -> SafeString:
             d.attempts,
             d.last_status_code or "—",
         )
-        for d in webhook_deliveries_of_order(order_id=order.pk)
+        for d in webhook_deliveries_about(subjects=order_subjects(order))
     ]  # fmt: skip
     return _table(["when", "event", "endpoint", "status", "attempts", "last status"], rows)
 

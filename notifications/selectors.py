@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from notifications.events import EVENT_TYPES
 from notifications.models import EmailLog, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from oms.errors import NotFound
 from oms.models import Merchant, OutboxEvent
+from oms.refs import Ref
 
 
 def subscriptions_of(*, merchant: Merchant) -> QuerySet[WebhookSubscription]:
@@ -40,7 +41,11 @@ def emails_of_order(*, order_id: int) -> QuerySet[EmailLog]:
     return EmailLog.objects.filter(order_id=order_id).order_by("created_at")
 
 
-def webhook_deliveries_of_order(*, order_id: int) -> QuerySet[WebhookDelivery]:
-    """Deliveries of the events whose subject is the order (not those about its shipments)."""
-    event_ids = OutboxEvent.objects.filter(subject_type="orders.order", subject_id=str(order_id)).values("pk")
+def webhook_deliveries_about(*, subjects: list[Ref]) -> QuerySet[WebhookDelivery]:
+    """Deliveries of the events about any of `subjects` (an order, its fulfilment orders and
+    shipments: `shipment.shipped` is about the shipment, yet belongs on the order's page)."""
+    about = Q(pk__in=[])
+    for ref in subjects:
+        about |= Q(subject_type=ref.type, subject_id=ref.id)
+    event_ids = OutboxEvent.objects.filter(about).values("pk")
     return WebhookDelivery.objects.filter(event_id__in=event_ids).select_related("subscription").order_by("created_at")

@@ -5,13 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
 from oms.actors import Actor
-from oms.alerts import exception_close
+from oms.alerts import exception_resolve
+from oms.errors import DomainError
 from oms.models import ApiKey, Channel, Merchant, OpsException, OutboxDelivery, OutboxEvent
 from oms.tenancy import api_key_issue, api_key_revoke
 
@@ -109,12 +113,43 @@ class OpsExceptionAdmin(admin.ModelAdmin):
     @admin.action(description="Resolve")
     def resolve(self, request: HttpRequest, queryset: QuerySet[OpsException]) -> None:
         for exc in queryset:
-            exception_close(exception=exc, actor=Actor.user(request.user), note="resolved in the queue")
+            self._resolve(request, exc, "resolved in the queue")
 
     @admin.action(description="Dismiss")
     def dismiss(self, request: HttpRequest, queryset: QuerySet[OpsException]) -> None:
         for exc in queryset:
-            exception_close(exception=exc, actor=Actor.user(request.user), dismiss=True)
+            self._resolve(request, exc, "dismissed in the queue", dismiss=True)
+
+    def _resolve(self, request: HttpRequest, exc: OpsException, note: str, *, dismiss: bool = False) -> bool:
+        """Resolve through what the exception stands for (an order's hold); say so if refused."""
+        try:
+            exception_resolve(exception=exc, actor=Actor.user(request.user), note=note, dismiss=dismiss)
+        except DomainError as error:
+            self.message_user(request, f"{exc.subject_label}: {error.message}", level=messages.ERROR)
+            return False
+        self.log_change(request, exc, "Dismissed" if dismiss else f"Resolved: {note}")
+        return True
+
+    def save_model(self, request: HttpRequest, obj: OpsException, form: Any, change: bool) -> None:
+        """Setting the status to resolved or dismissed resolves through the same service."""
+        closing = obj.status not in OpsException.OPEN_STATUSES and form.initial.get("status") in obj.OPEN_STATUSES
+        if not closing:
+            super().save_model(request, obj, form, change)
+            return
+        wanted, obj.status = obj.status, form.initial["status"]
+        super().save_model(request, obj, form, change)
+        dismiss = wanted == OpsException.Status.DISMISSED
+        self._resolve(request, obj, "resolved on its page", dismiss=dismiss)
+
+
+def admin_log_rows(obj: models.Model) -> list[tuple[str, str, str]]:
+    """The admin's change log of one object: (when, who, what), oldest first."""
+    entries = (
+        LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk))
+        .select_related("user")
+        .order_by("action_time")
+    )
+    return [(f"{e.action_time:%Y-%m-%d %H:%M}", e.user.get_username(), e.get_change_message()) for e in entries]
 
 
 class RecordAdmin(admin.ModelAdmin):

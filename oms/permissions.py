@@ -11,6 +11,14 @@ from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 
 CSR, WAREHOUSE, FINANCE, ADMIN = "CSR", "Warehouse", "Finance", "Admin"
+# Approves what a CSR may only ask for: releasing an address hold by override (orders.services.holds).
+CSR_LEAD = "CSR lead"
+# Fulfilment orders and shipments with their tracking, read-only (CSR and Finance).
+FULFILMENT_READ = [
+    "fulfillment.view_fulfillmentorder", "fulfillment.view_fulfillmentorderline", "fulfillment.view_shipment",
+    "fulfillment.view_shipmentline", "fulfillment.view_trackingevent", "fulfillment.view_routingdecision",
+    "fulfillment.view_backorder",
+]  # fmt: skip
 
 
 def manage(app: str, model: str) -> list[str]:
@@ -29,9 +37,11 @@ GROUPS: dict[str, list[str]] = {
         "inventory.view_*",
         # e-mail and webhook logs; retry e-mails and replay webhook deliveries
         "notifications.view_*", "notifications.change_emaillog", "notifications.change_webhookdelivery",
+        *FULFILMENT_READ,
     ],
+    # What a fulfilment order needs (its page shows the ship-to and the lines): no order pages,
+    # so no payment, fraud or e-mail data.
     WAREHOUSE: [
-        "orders.view_order", "orders.view_orderline",
         "inventory.*", "fulfillment.*",
         "oms.view_opsexception", "oms.change_opsexception",
     ],
@@ -42,9 +52,12 @@ GROUPS: dict[str, list[str]] = {
         "orders.view_frauddecision", *manage("orders", "merchantpaymentsettings"), *manage("orders", "taxrate"),
         *manage("orders", "taxsettings"),
         "oms.view_opsexception", "oms.change_opsexception",
+        *FULFILMENT_READ,
     ],
     ADMIN: ["*"],
 }  # fmt: skip
+# A CSR lead can do what a CSR can, and approve a hold's override.
+GROUPS[CSR_LEAD] = [*GROUPS[CSR], "orders.approve_hold_override"]
 
 
 def _query(spec: str) -> Q:

@@ -7,6 +7,8 @@ from typing import Any
 from django import forms
 
 from orders.models import FulfillmentType, Hold, Order, ServiceLevel
+from orders.services.amend_lines import LineChange
+from orders.services.holds import MUST_FIX
 
 
 class CancelForm(forms.Form):
@@ -21,7 +23,8 @@ class PlaceHoldForm(forms.Form):
 
 
 class ResolveHoldForm(forms.ModelForm):
-    """Pick which open hold to resolve; resolving the last one resumes the order."""
+    """Pick which open hold to resolve with a note; resolving the last one resumes the order.
+    Address and payment holds are not offered: they are resolved by fixing them (MUST_FIX)."""
 
     hold = forms.ModelChoiceField(queryset=Hold.objects.none())
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="What was done about it.")
@@ -34,7 +37,7 @@ class ResolveHoldForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         field = self.fields["hold"]
         assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = self.instance.holds.filter(resolved_at__isnull=True)
+        field.queryset = self.instance.holds.filter(resolved_at__isnull=True).exclude(type__in=list(MUST_FIX))
 
 
 class AmendForm(forms.Form):
@@ -88,3 +91,75 @@ class AmendForm(forms.Form):
                 **address,
             }
         return changes
+
+
+class CancelLinesForm(forms.Form):
+    """A quantity to cancel per line that still has open units, and the reason."""
+
+    reason = forms.CharField(max_length=500, help_text="Told to the customer and kept on the timeline.")
+
+    def __init__(self, *args: Any, order: Order, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lines = [line for line in order.lines.all() if line.qty_open]
+        for line in self.lines:
+            self.fields[f"line_{line.pk}"] = forms.IntegerField(
+                label=f"{line.sku} {line.name}", min_value=0, max_value=line.qty_open, initial=0,
+                help_text=f"{line.qty_open} open unit(s)",
+            )  # fmt: skip
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not any(data.get(f"line_{line.pk}") for line in self.lines):
+            raise forms.ValidationError("Choose at least one unit to cancel.")
+        return data
+
+    def quantities(self) -> dict[int, int]:
+        return {
+            line.pk: self.cleaned_data[f"line_{line.pk}"] for line in self.lines if self.cleaned_data[f"line_{line.pk}"]
+        }
+
+    def as_lines(self) -> list[dict[str, int]]:
+        return [{"line": pk, "quantity": quantity} for pk, quantity in self.quantities().items()]
+
+    def describe(self) -> str:
+        skus = {line.pk: line.sku for line in self.lines}
+        return ", ".join(f"{skus[pk]} × {quantity}" for pk, quantity in self.quantities().items())
+
+
+class ChangeLinesForm(forms.Form):
+    """Per line a new quantity or a substitute SKU; and one new line (SKU, quantity, unit price)."""
+
+    add_sku = forms.CharField(label="Add SKU", required=False)
+    add_quantity = forms.IntegerField(label="Add quantity", min_value=1, required=False)
+    add_unit_price = forms.DecimalField(label="Add unit price", min_value=0, required=False)
+    reason = forms.CharField(max_length=500, help_text="Kept on the timeline.")
+
+    def __init__(self, *args: Any, order: Order, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lines = [line for line in order.lines.all() if line.quantity > line.qty_cancelled]
+        fields = {}
+        for line in self.lines:
+            fields[f"quantity_{line.pk}"] = forms.IntegerField(
+                label=f"{line.sku} quantity", min_value=0, initial=line.quantity - line.qty_cancelled
+            )
+            fields[f"substitute_{line.pk}"] = forms.CharField(label=f"{line.sku} substitute SKU", required=False)
+        self.fields = {**fields, **self.fields}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("add_sku") and not (data.get("add_quantity") and data.get("add_unit_price") is not None):
+            raise forms.ValidationError("A new line needs its quantity and unit price.")
+        return data
+
+    def changes(self) -> list[LineChange]:
+        data = self.cleaned_data
+        found: list[LineChange] = []
+        for line in self.lines:
+            if data[f"substitute_{line.pk}"]:
+                found.append({"line": line.pk, "sku": data[f"substitute_{line.pk}"].strip()})
+            elif data[f"quantity_{line.pk}"] != line.quantity - line.qty_cancelled:
+                found.append({"line": line.pk, "quantity": data[f"quantity_{line.pk}"]})
+        if data.get("add_sku"):
+            found.append({"sku": data["add_sku"].strip(), "quantity": data["add_quantity"],
+                          "unit_price": data["add_unit_price"]})  # fmt: skip
+        return found

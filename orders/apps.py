@@ -5,5 +5,12 @@ class OrdersConfig(AppConfig):
     name = "orders"
 
     def ready(self) -> None:
-        # Payment tasks and outbox consumers (the worker must know them by name).
+        # Payment tasks and outbox consumers (the worker must know them by name) are imported here.
+        from oms.alerts import register_exception_resolver
+        from orders.models import Hold
         from orders.payments import receivers, tasks  # noqa: F401
+        from orders.services.holds import hold_exception_resolve, hold_exception_type
+
+        # A hold and its exception are one piece of work: resolving the exception resolves the hold.
+        for hold_type in Hold.Type.values:
+            register_exception_resolver(hold_exception_type(hold_type), hold_exception_resolve)

@@ -26,7 +26,7 @@ from django.utils.safestring import SafeString
 from oms.actors import Actor
 from oms.admin import ReadOnlyAdmin, RecordAdmin
 from oms.errors import DomainError
-from orders.admin import ORDER_PAGE_SECTIONS, _table
+from orders.admin import ORDER_PAGE_SECTIONS, _table, money
 from orders.api.inputs import contains_card_number
 from orders.fraud.models import DenyListEntry, FraudDecision, FraudSettings
 from orders.models import Order, Payment
@@ -78,13 +78,9 @@ class NoteForm(forms.Form):
     pass
 
 
-def _money(value: Decimal, currency: str) -> str:
-    return f"{value:.2f} {currency}"
-
-
 def _transactions(payments: list[Payment]) -> SafeString:
     rows = [
-        (p.pk, f"{t.created_at:%Y-%m-%d %H:%M:%S}", t.kind, t.source, _money(t.amount, t.currency), t.outcome,
+        (p.pk, f"{t.created_at:%Y-%m-%d %H:%M:%S}", t.kind, t.source, money(t.amount, t.currency), t.outcome,
          t.attempt, t.decline_code or "", t.gateway_reference,
          "" if t.duration_ms is None else f"{t.duration_ms} ms", t.idempotency_key)
         for p in payments for t in p.transactions.all()
@@ -105,8 +101,8 @@ def order_payments_section(order: Order) -> SafeString:
                 reverse("admin:orders_payment_change", args=[p.pk]),
                 p.pk,
                 p.status,
-                _money(p.captured_amount, p.currency),
-                _money(p.refunded_amount, p.currency),
+                money(p.captured_amount, p.currency),
+                money(p.refunded_amount, p.currency),
             )
             for p in payments
         ),
@@ -116,7 +112,7 @@ def order_payments_section(order: Order) -> SafeString:
 
 def order_refunds_section(order: Order) -> SafeString:
     rows = [
-        (r.pk, f"{r.created_at:%Y-%m-%d %H:%M}", _money(r.amount, r.currency), _money(r.tax_amount, r.currency),
+        (r.pk, f"{r.created_at:%Y-%m-%d %H:%M}", money(r.amount, r.currency), money(r.tax_amount, r.currency),
          r.reason, r.status, r.created_by)
         for r in Refund.objects.filter(order=order)
     ]  # fmt: skip
@@ -221,6 +217,9 @@ class PaymentAdmin(RecordAdmin):
         def view(request: HttpRequest, object_id: str) -> HttpResponse:
             payment = get_object_or_404(Payment.objects.select_related("order"), pk=object_id)
             back = reverse("admin:orders_payment_change", args=[payment.pk])
+            # Buttons on the order page (a payment hold's banner) come back to it.
+            if request.POST.get("next") == reverse("admin:orders_order_change", args=[payment.order_id]):
+                back = request.POST["next"]
             if not request.user.has_perm(permission):
                 self.message_user(request, f"{label} is not allowed for your group.", level=messages.ERROR)
                 return HttpResponseRedirect(back)
@@ -238,9 +237,9 @@ class PaymentAdmin(RecordAdmin):
             context = {
                 **self.admin_site.each_context(request),
                 "title": f"{label} — payment {payment.pk} of order {payment.order.number}",
-                "intro": f"{payment.status}: {_money(payment.captured_amount, payment.currency)} captured of "
-                f"{_money(payment.authorized_amount, payment.currency)} authorized, "
-                f"{_money(payment.refunded_amount, payment.currency)} refunded.",
+                "intro": f"{payment.status}: {money(payment.captured_amount, payment.currency)} captured of "
+                f"{money(payment.authorized_amount, payment.currency)} authorized, "
+                f"{money(payment.refunded_amount, payment.currency)} refunded.",
                 "form": form,
                 "back": back,
             }
@@ -263,7 +262,7 @@ def _void(payment: Payment, actor: Actor, data: dict[str, Any]) -> str:
 
 def _refund(payment: Payment, actor: Actor, data: dict[str, Any]) -> str:
     refund = refund_issue(order=payment.order, amount=data["amount"], reason=data["reason"], actor=actor)
-    return f"Refund of {_money(refund.amount, refund.currency)}: {refund.status}"
+    return f"Refund of {money(refund.amount, refund.currency)}: {refund.status}"
 
 
 def _retry(payment: Payment, actor: Actor, data: dict[str, Any]) -> str:

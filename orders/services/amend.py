@@ -18,6 +18,14 @@ from orders.services.timeline import order_payload, record
 from orders.validation import check_fulfillment
 
 _CONTACT = ("email", "phone", "first_name", "last_name")
+_SHOWN = ("shipping_address", "billing_address", "promise_date", "notes")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, dict):  # an address
+        return ", ".join(str(value[k]) for k in ("line1", "line2", "city", "region", "postal_code", "country")
+                         if value.get(k))  # fmt: skip
+    return "" if value is None else str(value)
 
 
 def _line_reductions(order: Order, asked: list[dict[str, int]]) -> list[dict[str, int]]:
@@ -54,6 +62,7 @@ def order_amend(*, order: Order, changes: dict[str, Any], actor: Actor) -> Order
     if order.status not in AMENDABLE:
         raise Conflict(f"Order {order.number} is {order.status}; it can no longer be amended.", code="invalid_state")
     changed: list[str] = []
+    before = {name: getattr(order, name) for name in (*_CONTACT, *_SHOWN, "service_level", "fulfillment_type")}
     for name in _CONTACT:
         if name in changes.get("customer", {}) and getattr(order, name) != changes["customer"][name]:
             setattr(order, name, changes["customer"][name])
@@ -63,12 +72,15 @@ def order_amend(*, order: Order, changes: dict[str, Any], actor: Actor) -> Order
             setattr(order, name, changes[name])
             changed.append(name)
     _apply_fulfillment(order, changes, changed)
+    # The timeline says what changed: before -> after, in words.
+    shown = {name: [_text(value), _text(getattr(order, name))] for name, value in before.items()
+             if value != getattr(order, name)}  # fmt: skip
     cancels = _line_reductions(order, changes["lines"]) if changes.get("lines") else []
     if not changed and not cancels:
         return order
     if changed:
         order.save()
-        record(order, "amend", actor=actor, payload={"fields": changed})
+        record(order, "amend", actor=actor, payload={"fields": changed, "changes": shown})
         emit(
             "order.amended", subject=order, merchant_id=order.merchant_id, payload=order_payload(order, fields=changed)
         )

@@ -146,8 +146,8 @@ def order_route_again(*, order_id: int, actor: Actor) -> RoutingDecision | None:
         return allocate_locked(order=order, actor=actor, trigger=RoutingDecision.Trigger.CSR)
 
 
-# Amended fields that change where or how an order should ship.
-ROUTING_INPUTS = {"shipping_address", "shipping.service_level", "fulfillment"}
+# Amended fields that change where or how an order should ship (or what: added or substituted lines).
+ROUTING_INPUTS = {"shipping_address", "shipping.service_level", "fulfillment", "lines"}
 
 
 @transaction.atomic
