@@ -214,3 +214,12 @@ class OutboxDeliveryAdmin(ReadOnlyAdmin):
     list_display = ["consumer", "event", "status", "attempts", "next_attempt_at", "done_at"]
     list_filter = ["status", "consumer"]
     list_select_related = ["event"]
+
+
+# The OMS's periodic jobs are intervals (CELERY_BEAT_SCHEDULE, stored by beat's database
+# scheduler); crontab, clocked and solar schedules are not used, so the console does not offer them.
+from django_celery_beat.models import ClockedSchedule, CrontabSchedule, SolarSchedule  # noqa: E402
+
+for _unused in (ClockedSchedule, CrontabSchedule, SolarSchedule):
+    if admin.site.is_registered(_unused):
+        admin.site.unregister(_unused)

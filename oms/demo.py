@@ -11,13 +11,14 @@ from django.contrib.auth.models import Group
 
 from oms.keys import key_digest
 from oms.models import ApiKey, Channel, Merchant
-from oms.permissions import ADMIN, CSR, FINANCE, WAREHOUSE, ensure_groups
+from oms.permissions import ADMIN, CSR, CSR_LEAD, FINANCE, WAREHOUSE, ensure_groups
 
 DEMO_API_KEY = "oms_demo_local-development-key-not-for-production"
 # username -> (password, group)
 DEMO_USERS = {
     "admin": ("admin-demo", ADMIN),
     "csr": ("csr-demo", CSR),
+    "csr-lead": ("csr-lead-demo", CSR_LEAD),
     "warehouse": ("warehouse-demo", WAREHOUSE),
     "finance": ("finance-demo", FINANCE),
 }
@@ -47,3 +48,15 @@ def seed_tenancy() -> Merchant:
             user.save()
         user.groups.add(Group.objects.get(name=group))
     return merchant
+
+
+def seed_schedule() -> None:
+    """The periodic jobs of CELERY_BEAT_SCHEDULE as beat's database scheduler stores them (beat
+    writes the same rows when it starts), so the console shows them before beat first runs."""
+    from django.conf import settings
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        seconds = int(float(entry["schedule"]))  # type: ignore[arg-type]
+        every, _ = IntervalSchedule.objects.get_or_create(every=seconds, period=IntervalSchedule.SECONDS)
+        PeriodicTask.objects.get_or_create(name=name, defaults={"task": entry["task"], "interval": every})

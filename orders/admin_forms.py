@@ -10,6 +10,8 @@ from orders.models import FulfillmentType, Hold, Order, ServiceLevel
 from orders.services.amend_lines import LineChange
 from orders.services.holds import MUST_FIX
 
+_BILLING = ("first_name", "last_name", "line1", "line2", "city", "region", "postal_code", "country")
+
 
 class CancelForm(forms.Form):
     reason = forms.CharField(
@@ -53,6 +55,14 @@ class AmendForm(forms.Form):
     region = forms.CharField(required=False)
     postal_code = forms.CharField(required=False)
     country = forms.CharField(max_length=2, required=False)
+    bill_first_name = forms.CharField(label="Bill-to first name", required=False)
+    bill_last_name = forms.CharField(label="Bill-to last name", required=False)
+    bill_line1 = forms.CharField(label="Bill-to line1", required=False)
+    bill_line2 = forms.CharField(label="Bill-to line2", required=False)
+    bill_city = forms.CharField(label="Bill-to city", required=False)
+    bill_region = forms.CharField(label="Bill-to region", required=False)
+    bill_postal_code = forms.CharField(label="Bill-to postal code", required=False)
+    bill_country = forms.CharField(label="Bill-to country", max_length=2, required=False)
     service_level = forms.ChoiceField(choices=ServiceLevel.choices)
     fulfillment_type = forms.ChoiceField(choices=FulfillmentType.choices)
     pickup_location = forms.CharField(required=False, help_text="Store code, for pick-up.")
@@ -69,6 +79,7 @@ class AmendForm(forms.Form):
             "service_level": order.service_level, "fulfillment_type": order.fulfillment_type,
             "pickup_location": order.pickup_node.code if order.pickup_node else "",
             "promise_date": order.promise_date, "notes": order.notes,
+            **{f"bill_{k}": (order.billing_address or {}).get(k, "") for k in _BILLING},
         }  # fmt: skip
 
     def as_changes(self) -> dict[str, Any]:
@@ -90,6 +101,8 @@ class AmendForm(forms.Form):
                 "last_name": data["ship_last_name"],
                 **address,
             }
+        if data["bill_line1"]:
+            changes["billing_address"] = {k: data[f"bill_{k}"] for k in _BILLING if data[f"bill_{k}"]}
         return changes
 
 

@@ -58,3 +58,21 @@ def test_every_page_answers_each_group_as_its_permissions_say(client, demo, grou
     assert wrong == []
     assert seen[True] > 10, "the walk reached the group's pages"
     assert seen[False] > 0 or group == "Admin"
+
+
+def test_the_demo_data_fills_every_page(demo):
+    """seed_demo leaves a row for every registered model, and the cases a CSR works."""
+    from fulfillment.routing.models import Backorder
+    from fulfillment.tracking.models import Shipment
+    from oms.models import OpsException
+    from orders.models import Order
+
+    empty = [model._meta.label for model in admin.site._registry if not model._default_manager.exists()]
+    assert empty == []
+    assert Order.objects.filter(status="delivered").exists()
+    assert Backorder.objects.exists()
+    assert Shipment.objects.filter(events__milestone="delivered").exists()
+    assert Shipment.objects.filter(events__isnull=False).distinct().count() >= 3
+    open_kinds = set(OpsException.objects.filter(status__in=OpsException.OPEN_STATUSES).values_list("type", flat=True))
+    kinds = {"address_hold", "payment_hold", "fraud_hold", "tax_hold", "manual_hold", "pick_delay", "carrier_miss"}
+    assert kinds <= open_kinds
