@@ -212,6 +212,8 @@ class SubscriptionForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if "secret" not in self.fields:  # the read-only page (view permission only) has no inputs
+            return
         self.fields["event_types_text"].initial = ", ".join(self.instance.event_types or ["*"])
         self.fields["secret"].required = False
         self.fields["secret"].help_text = "Leave empty to generate one. The merchant verifies signatures with it."
@@ -262,11 +264,19 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     readonly_fields = ["consecutive_failures", "failing_since", "retry_at", "disabled_at", "disabled_reason", "active"]
     actions = ["enable", "disable"]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is not None and not self.has_change_permission(request, obj):
+            return ["merchant", "url", "types", "description", *self.readonly_fields]
+        return self.readonly_fields
+
     def get_inlines(self, request: HttpRequest, obj: Any = None) -> list[Any]:
         return [DeliveryInline] if obj is not None else []
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         main = ["merchant", "url", "event_types_text", "description", "secret"]
+        if obj is not None and not self.has_change_permission(request, obj):
+            # Read-only (a CSR): the event types as text, and never the signing secret.
+            main = ["merchant", "url", "types", "description"]
         if obj is None:
             return [(None, {"fields": main})]
         return [(None, {"fields": main}), ("State", {"fields": self.readonly_fields})]

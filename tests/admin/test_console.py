@@ -58,6 +58,11 @@ def test_the_warehouse_gets_its_queue_but_no_order_pages(client, held_order):
         assert client.get(reverse(f"admin:{name}"), follow=True).status_code == 200, name
     assert client.get(reverse("admin:orders_order_changelist")).status_code == 403
     assert client.get(reverse("admin:orders_order_change", args=[held_order.pk])).status_code == 403
+    # Nor the order's hold exceptions (their messages carry the customer's data) in the queue.
+    queue = reverse("admin:oms_opsexception_changelist") + "?type=address_hold"
+    assert held_order.number not in client.get(queue).content.decode()
+    client.force_login(user_in(CSR))
+    assert held_order.number in client.get(queue).content.decode()
 
 
 def test_a_csr_sees_no_users_or_settings(client):
