@@ -27,10 +27,9 @@ from orders.admin_workspace import ORDER_PAGE_SECTIONS, address_block, money, wo
 from orders.admin_workspace import table as _table
 from orders.api.inputs import OrderAmendIn
 from orders.models import Customer, Hold, Order
-from orders.payments.services import order_cancel_preview
 from orders.services.amend import order_amend
 from orders.services.amend_lines import order_lines_amend
-from orders.services.cancel import order_cancel
+from orders.services.cancel import order_cancel, order_cancel_preview
 from orders.services.holds import MUST_FIX, hold_override_approve, hold_override_request, hold_place, hold_release
 
 # The other apps' admins add their sections to the order page and share these helpers.
@@ -192,8 +191,11 @@ class OrderAdmin(FSMAdminMixin, RecordAdmin):
         form = CancelLinesForm(request.POST or None, order=order)
         preview = None
         if request.method == "POST" and form.is_valid():
-            preview = order_cancel_preview(order=order, lines=form.quantities())
-            if "confirm" in request.POST:
+            try:
+                preview = order_cancel_preview(order=order, lines=form.as_lines())
+            except DomainError as exc:
+                self._refused(request, form, exc)
+            if preview is not None and "confirm" in request.POST:
                 try:
                     order_cancel(order=order, actor=Actor.user(request.user), reason=form.cleaned_data["reason"],
                                  lines=form.as_lines())  # fmt: skip

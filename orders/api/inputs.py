@@ -248,8 +248,7 @@ class LineQuantityIn(StrictSerializer):
     quantity = StrictIntegerField(min_value=0)
 
 
-class CancelIn(RefusesCardNumbers):
-    reason = StrictCharField(max_length=500)
+class CancelPreviewIn(RefusesCardNumbers):
     lines = LineQuantityIn(many=True, required=False, allow_empty=False)
 
     def validate_lines(self, lines: list[dict[str, int]]) -> list[dict[str, int]]:
@@ -257,6 +256,10 @@ class CancelIn(RefusesCardNumbers):
             if item["quantity"] < 1:
                 raise serializers.ValidationError("Each quantity to cancel must be at least 1.", code="min_value")
         return lines
+
+
+class CancelIn(CancelPreviewIn):
+    reason = StrictCharField(max_length=500)
 
 
 class CustomerAmendIn(CustomerIn):

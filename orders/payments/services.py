@@ -584,7 +584,7 @@ class CancelPreview:
     whole: bool
 
 
-def order_cancel_preview(*, order: Order, lines: dict[int, int]) -> CancelPreview:
+def payments_cancel_preview(*, order: Order, lines: dict[int, int]) -> CancelPreview:
     """What cancelling these quantities per line id would do to the money, before it is done:
     the value cancelled, the refund of captured money, the void of what is only authorized."""
     payments = list(order.payments.all())
