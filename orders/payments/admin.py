@@ -159,8 +159,8 @@ PaymentAction = Callable[[Payment, Actor, dict[str, Any]], str]
 
 @admin.register(Payment)
 class PaymentAdmin(RecordAdmin):
-    list_display = ["pk", "order", "gateway", "transaction_type", "status", "amount", "captured_amount",
-                    "refunded_amount", "authorization_expires_at"]  # fmt: skip
+    list_display = ["pk", "order", "gateway", "transaction_type", "status", "amount_display", "captured_display",
+                    "refunded_display", "authorization_expires_at"]  # fmt: skip
     list_filter = ["status", "gateway", "transaction_type", "order__merchant"]
     search_fields = ["=order__number"]
     list_select_related = ["order"]
@@ -168,6 +168,18 @@ class PaymentAdmin(RecordAdmin):
     fields = ["order", "gateway", "transaction_type", "status", "amount", "currency", "authorized_amount",
               "captured_amount", "refunded_amount", "refund_pending_amount", "voided_amount",
               "authorization_expires_at"]  # fmt: skip
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_display(self, payment: Payment) -> str:
+        return money(payment.amount, payment.currency)
+
+    @admin.display(description="captured", ordering="captured_amount")
+    def captured_display(self, payment: Payment) -> str:
+        return money(payment.captured_amount, payment.currency)
+
+    @admin.display(description="refunded", ordering="refunded_amount")
+    def refunded_display(self, payment: Payment) -> str:
+        return money(payment.refunded_amount, payment.currency)
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # Buttons only for those allowed: Finance's money buttons, the CSR's hold resolution.
@@ -284,9 +296,17 @@ PaymentAdmin.ACTIONS.update(
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
-    list_display = ["pk", "order", "amount", "tax_amount", "currency", "status", "reason", "created_by", "created_at"]
+    list_display = ["pk", "order", "amount_display", "tax_display", "status", "reason", "created_by", "created_at"]
     list_filter = ["status", "order__merchant"]
     search_fields = ["=order__number"]
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_display(self, refund: Refund) -> str:
+        return money(refund.amount, refund.currency)
+
+    @admin.display(description="tax", ordering="tax_amount")
+    def tax_display(self, refund: Refund) -> str:
+        return money(refund.tax_amount, refund.currency)
 
 
 @admin.register(SandboxLedgerEntry)
