@@ -114,10 +114,11 @@ class FulfillmentOrderAdmin(RecordAdmin):
               "cancel_request", "pack_attempts", "pack_corrected", "shipments_block", "admin_log"]  # fmt: skip
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        # The buttons only for those who may press them (CSRs read fulfilment orders).
-        if self.has_change_permission(request, obj):
-            return self.fields
-        return [name for name in self.fields if name != "actions_block"]
+        # The buttons only for those who may press them (CSRs read fulfilment orders); a link to
+        # the order only for those who may open it (not the warehouse).
+        hidden = set() if self.has_change_permission(request, obj) else {"actions_block"}
+        order = "order_link" if request.user.has_perm("orders.view_order") else "order_number"
+        return [order if name == "order_link" else name for name in self.fields if name not in hidden]
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
         if not request.GET:  # the queue opens on the work still at the nodes

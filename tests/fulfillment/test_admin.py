@@ -62,6 +62,7 @@ def test_a_store_works_its_queue_and_packs_with_the_scan_form(api, warehouse):
     assert "Packed (scans verified)" in detail  # the admin log, on the object
     assert order.shipping_address["line1"] in detail  # the ship-to, without the order page
     assert order.email not in detail
+    assert reverse("admin:orders_order_change", args=[order.pk]) not in detail  # no link to a page it may not open
 
 
 def test_an_illegal_step_is_a_message_not_an_error(api, warehouse):
