@@ -291,9 +291,10 @@ class OrderAdmin(FSMAdminMixin, RecordAdmin):
                     self.log_change(request, order, "Amended the order")
                     self.message_user(request, "Order amended.", level=messages.SUCCESS)
                     return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
-        context = {**self.admin_site.each_context(request), "opts": self.opts, "original": order, "form": form,
-                   "title": f"Amend order {order.number}"}  # fmt: skip
-        return TemplateResponse(request, "admin/orders/order/amend.html", context)
+        intro = ("Changes are validated exactly like an order from a channel. Fixing the address behind an "
+                 "address hold resolves it.")  # fmt: skip
+        return self._page(request, order, f"Amend order {order.number}", form=form, intro=intro,
+                          submit="Save amendment")  # fmt: skip
 
 
 @admin.register(Hold)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -43,6 +44,16 @@ def table(headers: list[str], rows: list[tuple[Any, ...]], *, id: str = "") -> S
 def money(value: Decimal | str, currency: str) -> str:
     """An amount at its currency's precision, with the code: "48.38 USD", "1200 JPY"."""
     return f"{fmt_money(Decimal(value), currency)} {currency}"
+
+
+def money_column(field: str, description: str) -> Callable[[Any, Any], str]:
+    """A changelist column showing a model's amount `field` with its `currency`."""
+
+    @admin.display(description=description, ordering=field)
+    def column(model_admin: Any, obj: Any) -> str:
+        return money(getattr(obj, field), obj.currency)
+
+    return column
 
 
 def address_block(address: dict[str, Any] | None) -> SafeString:

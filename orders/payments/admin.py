@@ -27,6 +27,7 @@ from oms.actors import Actor
 from oms.admin import ReadOnlyAdmin, RecordAdmin
 from oms.errors import DomainError
 from orders.admin import ORDER_PAGE_SECTIONS, _table, money
+from orders.admin_workspace import money_column
 from orders.api.inputs import contains_card_number
 from orders.fraud.models import DenyListEntry, FraudDecision, FraudSettings
 from orders.models import Order, Payment
@@ -169,17 +170,9 @@ class PaymentAdmin(RecordAdmin):
               "captured_amount", "refunded_amount", "refund_pending_amount", "voided_amount",
               "authorization_expires_at"]  # fmt: skip
 
-    @admin.display(description="amount", ordering="amount")
-    def amount_display(self, payment: Payment) -> str:
-        return money(payment.amount, payment.currency)
-
-    @admin.display(description="captured", ordering="captured_amount")
-    def captured_display(self, payment: Payment) -> str:
-        return money(payment.captured_amount, payment.currency)
-
-    @admin.display(description="refunded", ordering="refunded_amount")
-    def refunded_display(self, payment: Payment) -> str:
-        return money(payment.refunded_amount, payment.currency)
+    amount_display = money_column("amount", "amount")
+    captured_display = money_column("captured_amount", "captured")
+    refunded_display = money_column("refunded_amount", "refunded")
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # Buttons only for those allowed: Finance's money buttons, the CSR's hold resolution.
@@ -300,13 +293,8 @@ class RefundAdmin(ReadOnlyAdmin):
     list_filter = ["status", "order__merchant"]
     search_fields = ["=order__number"]
 
-    @admin.display(description="amount", ordering="amount")
-    def amount_display(self, refund: Refund) -> str:
-        return money(refund.amount, refund.currency)
-
-    @admin.display(description="tax", ordering="tax_amount")
-    def tax_display(self, refund: Refund) -> str:
-        return money(refund.tax_amount, refund.currency)
+    amount_display = money_column("amount", "amount")
+    tax_display = money_column("tax_amount", "tax")
 
 
 @admin.register(SandboxLedgerEntry)

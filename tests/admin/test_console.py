@@ -20,14 +20,6 @@ def user_in(group: str):
     return user
 
 
-@pytest.fixture
-def held_order(api):
-    body = payloads.order(shipping={"service_level": "express", "price": "5.00", "tax": "0.00"})
-    body["shipping_address"]["line1"] = "PO Box 42"
-    response = api.client.post("/api/v1/orders/", body, format="json")
-    return Order.objects.get(number=response.json()["number"])
-
-
 PAGES = {
     CSR: ["orders_order_changelist", "orders_hold_changelist", "orders_customer_changelist",
           "oms_opsexception_changelist"],
