@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group
+from playwright.sync_api import expect
 
 from oms.permissions import CSR
 from orders.models import Hold, Order, Payment, Refund
@@ -20,6 +21,10 @@ def capture(api, **changes) -> Order:
     response = api.client.post("/api/v1/orders/", body(**changes), format="json")
     assert response.status_code == 201, response.json()
     return Order.objects.get(number=response.json()["number"])
+
+
+def back_on_the_order_page(page, order: Order) -> None:
+    page.wait_for_url(f"**/admin/orders/order/{order.pk}/change/")
 
 
 def open_as_csr(page, login, order: Order) -> None:
@@ -50,11 +55,12 @@ def test_a_csr_resolves_an_address_hold_by_amending(page, login, api):
     screenshot(page, "address_hold_banner")
 
     banner.get_by_role("link", name="Fix the address (amend)…").click()
-    page.get_by_label("Line1").fill("1 Market St")
+    page.locator("#id_line1").fill("1 Market St")
     page.get_by_role("button", name="Save amendment").click()
 
-    assert page.locator("#order-status").inner_text() != "on_hold"
-    assert page.locator(".ws-banner[data-hold=address]").count() == 0
+    back_on_the_order_page(page, order)
+    expect(page.locator("#order-status")).not_to_have_text("on_hold")
+    expect(page.locator(".ws-banner[data-hold=address]")).to_have_count(0)
     assert "PO Box 42, Apt 5" in page.locator("#timeline").inner_text()  # before -> after
     screenshot(page, "address_hold_fixed")
     assert not Hold.objects.filter(order=order, resolved_at__isnull=True).exists()
@@ -71,12 +77,14 @@ def test_a_csr_cancels_one_line_and_sees_the_refund_first(page, login, api):
     page.get_by_label("Reason").fill("Customer no longer wants the blue one")
     page.get_by_role("button", name="Preview the refund").click()
 
+    expect(page.locator("#cancel-preview")).to_be_visible()
     preview = page.locator("#cancel-preview").inner_text()
     assert "21.69 USD" in preview  # 19.99 + 1.70 tax, at the currency's precision
     assert blue.qty_cancelled == Order.objects.get(pk=order.pk).lines.get(sku="TSHIRT-BLUE-M").qty_cancelled == 0
     screenshot(page, "cancel_line_preview")
     page.get_by_role("button", name="Confirm the cancellation").click()
 
+    back_on_the_order_page(page, order)
     assert Order.objects.get(pk=order.pk).lines.get(sku="TSHIRT-BLUE-M").qty_cancelled == 1
     assert [r.amount for r in Refund.objects.filter(order=order)] == [Decimal("21.69")]
     assert "TSHIRT-BLUE-M × 1" in page.locator("#timeline").inner_text()
@@ -94,6 +102,7 @@ def test_a_csr_adds_a_line_before_release_and_the_difference_is_authorized(page,
     page.get_by_label("Reason").fill("Customer called to add a blue one")
     page.get_by_role("button", name="Save the lines").click()
 
+    back_on_the_order_page(page, order)
     lines = page.locator("#order-lines").inner_text()
     assert "TSHIRT-BLUE-M" in lines
     increase = Payment.objects.filter(order=order).order_by("pk").last()
@@ -115,8 +124,8 @@ def test_a_csr_fixes_a_payment_hold_from_the_order_page(page, login, api):
     banner.get_by_placeholder("gateway token from the customer").fill("tok_visa_ok_second_card")
     banner.get_by_role("button", name="Record a new token").click()
 
-    assert page.url.endswith(f"/admin/orders/order/{order.pk}/change/")
-    assert page.locator(".ws-banner[data-hold=payment]").count() == 0
+    back_on_the_order_page(page, order)
+    expect(page.locator(".ws-banner[data-hold=payment]")).to_have_count(0)
     assert Order.objects.get(pk=order.pk).status != "on_hold"
     assert sum(p.captured_amount for p in Payment.objects.filter(order=order)) == Decimal("48.38")
     screenshot(page, "payment_hold_fixed")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group
+from playwright.sync_api import expect
 
 from oms.permissions import CSR
 from tests.browser.conftest import assert_no_horizontal_scroll, screenshot
@@ -22,8 +23,9 @@ def test_a_csr_reads_a_shipments_tracking_history(page, login, api, shipped):  #
 
     page.goto(f"/admin/orders/order/{shipped.order_id}/change/")
     page.get_by_role("link", name=shipped.tracking_number).first.click()
+    page.wait_for_url(f"**/admin/fulfillment/shipment/{shipped.pk}/change/")
     history = page.locator("#tracking-history")
-    assert history.locator("tbody tr").count() >= 2
+    expect(history.locator("tbody tr")).to_have_count(2)
     assert "Newark NJ" in history.inner_text()
     assert "out for delivery" in history.inner_text().lower()
     assert_no_horizontal_scroll(page)
