@@ -18,7 +18,7 @@ DEMO_API_KEY = "oms_demo_local-development-key-not-for-production"
 DEMO_USERS = {
     "admin": ("admin-demo", ADMIN),
     "csr": ("csr-demo", CSR),
-    "csr-lead": ("csr-lead-demo", CSR_LEAD),
+    "lead": ("lead-demo", CSR_LEAD),
     "warehouse": ("warehouse-demo", WAREHOUSE),
     "finance": ("finance-demo", FINANCE),
 }

@@ -11,7 +11,9 @@ from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 
 CSR, WAREHOUSE, FINANCE, ADMIN = "CSR", "Warehouse", "Finance", "Admin"
-# Approves what a CSR may only ask for: releasing an address hold by override (orders.services.holds).
+# Approves appeasements, claims and refunds above a CSR's limit, up to the lead's limit
+# (returns.services.approvals); Finance approves above that. Also approves releasing an address
+# hold by override, which a CSR may only ask for (orders.services.holds).
 CSR_LEAD = "CSR lead"
 # Fulfilment orders and shipments with their tracking, read-only (CSR and Finance).
 FULFILMENT_READ = [
@@ -37,12 +39,18 @@ GROUPS: dict[str, list[str]] = {
         "inventory.view_*",
         # e-mail and webhook logs; retry e-mails and replay webhook deliveries
         "notifications.view_*", "notifications.change_emaillog", "notifications.change_webhookdelivery",
+        # returns, claims and appeasements (approval beyond the CSR limit: CSR lead, Finance)
+        "returns.view_*", "returns.add_*", "returns.change_*",
+        # channel sync: connections, run logs (rejected orders), webhooks and pushes
+        "orders.view_channelconnection", "orders.view_syncrun", "orders.view_channelwebhook",
+        "orders.view_channelpush", "orders.view_channelskumap",
         *FULFILMENT_READ,
     ],
     # What a fulfilment order needs (its page shows the ship-to and the lines): no order pages,
     # so no payment, fraud or e-mail data.
     WAREHOUSE: [
         "inventory.*", "fulfillment.*",
+        "returns.view_return", "returns.change_return",  # receive and inspect
         "oms.view_opsexception", "oms.change_opsexception",
     ],
     FINANCE: [
@@ -51,13 +59,14 @@ GROUPS: dict[str, list[str]] = {
         "orders.view_paymenttransaction", "orders.view_refund", "orders.view_sandboxledgerentry",
         "orders.view_frauddecision", *manage("orders", "merchantpaymentsettings"), *manage("orders", "taxrate"),
         *manage("orders", "taxsettings"),
+        "returns.view_*", "returns.change_appeasement", "returns.change_claim", "returns.approve_any_amount",
         "oms.view_opsexception", "oms.change_opsexception",
         *FULFILMENT_READ,
     ],
     ADMIN: ["*"],
 }  # fmt: skip
-# A CSR lead can do what a CSR can, and approve a hold's override.
-GROUPS[CSR_LEAD] = [*GROUPS[CSR], "orders.approve_hold_override"]
+# A CSR lead can do what a CSR can, approve amounts up to the lead's limit and hold overrides.
+GROUPS[CSR_LEAD] = [*GROUPS[CSR], "returns.approve_up_to_lead_limit", "orders.approve_hold_override"]
 
 
 def _query(spec: str) -> Q:

@@ -90,6 +90,8 @@ class Order(ConcurrentTransitionMixin, models.Model):
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="orders")
     number = models.CharField(max_length=32)
     external_id = models.CharField(max_length=100)
+    # The channel's own name for the order (Shopify "#1001"): shown to CSRs and searchable.
+    channel_order_name = models.CharField(max_length=100, blank=True, db_index=True)
     status = FSMField(default=S.RECEIVED, choices=S.choices, protected=True, db_index=True)
     status_before_hold = models.CharField(max_length=30, choices=S.choices, blank=True)
     placed_at = models.DateTimeField()
@@ -245,10 +247,9 @@ class OrderLine(models.Model):
         return self.unit_price * self.quantity - self.discount + self.tax
 
 
-class OrderEvent(models.Model):
-    """One row of an order's timeline: a transition, a domain event or an admin change."""
+class TimelineRow(models.Model):
+    """A row of a timeline (an order's, a return's): a transition, a domain event or a change."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     name = models.CharField(max_length=60)
     from_status = models.CharField(max_length=30, blank=True)
     to_status = models.CharField(max_length=30, blank=True)
@@ -260,7 +261,17 @@ class OrderEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        abstract = True
         ordering = ["created_at", "id"]
+
+
+class OrderEvent(TimelineRow):
+    """One row of an order's timeline: a transition, a domain event or an admin change."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+
+    class Meta(TimelineRow.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.name}"
@@ -431,6 +442,7 @@ class Payment(ConcurrentTransitionMixin, models.Model):
 
 
 # Models of the payments, fraud and tax sub-packages live in their own modules (same app).
+from orders.channels.models import *  # noqa: E402, F403
 from orders.fraud.models import *  # noqa: E402, F403
 from orders.payments.models import *  # noqa: E402, F403
 from orders.tax.models import *  # noqa: E402, F403

@@ -13,6 +13,7 @@ from notifications.demo import seed_notifications
 from oms.celery import app as celery_app
 from oms.demo import seed_schedule, seed_tenancy
 from orders.demo import seed_exception_orders, seed_order_settings, seed_orders
+from returns.demo import seed_returns
 
 
 class Command(BaseCommand):
@@ -29,6 +30,7 @@ class Command(BaseCommand):
             seed_stock(nodes, products)
             seed_fulfillment(merchant)
             seed_routing(merchant, products)
+            seed_returns(merchant)
             seed_order_settings(merchant)
             seed_notifications(merchant)
             seed_schedule()

@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0003_drop_product_tax_code'),
+        ('orders', '0005_merge_0004_channels_0004_refund_source'),
     ]
 
     operations = [
