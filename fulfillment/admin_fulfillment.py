@@ -44,10 +44,10 @@ from fulfillment.routing.services.reroute import fulfillment_order_reject
 from fulfillment.selectors import SERVICE_RANK, WAREHOUSE_ORDERING, bins_of, fulfillment_orders_of, order_shipments
 from fulfillment.tracking.models import Shipment, ShipmentDocument, TrackingEvent
 from oms.actors import Actor
-from oms.admin import RecordAdmin
+from oms.admin import RecordAdmin, admin_log_rows
 from oms.errors import DomainError
 from oms.forms import RefusesCardNumbers
-from orders.admin import ORDER_PAGE_SECTIONS, _table
+from orders.admin import ORDER_PAGE_SECTIONS, _table, address_block, money
 from orders.models import Order, OrderStatus
 
 
@@ -129,9 +129,16 @@ class FulfillmentOrderAdmin(RecordAdmin):
     ordering = WAREHOUSE_ORDERING
     inlines = [FulfillmentOrderLineInline]
     actions = ["pick_list_by_bin", "pick_list_by_sku"]
-    fields = ["order_link", "node", "status", "actions_block", "released_at", "accepted_at", "picked_at", "packed_at",
-              "shipped_at", "ready_for_pickup_at", "picked_up_at", "closed_at", "rejection_reason", "cancel_request",
-              "pack_attempts", "pack_corrected", "shipments_block"]  # fmt: skip
+    fields = ["order_link", "node", "status", "actions_block", "ship_to", "released_at", "accepted_at", "picked_at",
+              "packed_at", "shipped_at", "ready_for_pickup_at", "picked_up_at", "closed_at", "rejection_reason",
+              "cancel_request", "pack_attempts", "pack_corrected", "shipments_block", "admin_log"]  # fmt: skip
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # The buttons only for those who may press them (CSRs read fulfilment orders); a link to
+        # the order only for those who may open it (not the warehouse).
+        hidden = set() if self.has_change_permission(request, obj) else {"actions_block"}
+        order = "order_link" if request.user.has_perm("orders.view_order") else "order_number"
+        return [order if name == "order_link" else name for name in self.fields if name not in hidden]
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
         if request.method == "GET" and not request.GET:  # the queue opens on the work still at the nodes
@@ -191,6 +198,17 @@ class FulfillmentOrderAdmin(RecordAdmin):
     def order_link(self, fo: FulfillmentOrder) -> SafeString:
         return format_html('<a href="{}">{}</a> ({})', reverse("admin:orders_order_change", args=[fo.order_id]),
                            fo.order.number, fo.order.status)  # fmt: skip
+
+    @admin.display(description="ship to")
+    def ship_to(self, fo: FulfillmentOrder) -> SafeString:
+        """What the node needs: the name and address (never the customer's e-mail or payment)."""
+        if fo.order.fulfillment_type == "pickup":
+            return format_html("Collected at {} by {}", fo.order.pickup_node, fo.order.customer_name)
+        return address_block(fo.order.shipping_address)
+
+    @admin.display(description="changes made here")
+    def admin_log(self, fo: FulfillmentOrder) -> SafeString:
+        return _table(["when", "who", "what"], admin_log_rows(fo))
 
     @admin.display(description="units")
     def units(self, fo: FulfillmentOrder) -> int:
@@ -340,45 +358,45 @@ class FulfillmentOrderAdmin(RecordAdmin):
         return TemplateResponse(request, "admin/fulfillment/fulfillmentorder/action.html", context)
 
 
+def tracking_table(events: list[TrackingEvent]) -> SafeString:
+    """A shipment's carrier events, oldest first, as the CSR reads them."""
+    rows = [(f"{e.occurred_at:%Y-%m-%d %H:%M}", e.get_milestone_display(), e.carrier_status, e.location or "—")
+            for e in events]  # fmt: skip
+    return _table(["when", "milestone", "carrier status", "where"], rows, id="tracking-history")
+
+
 def shipments_table(shipments: list[Shipment]) -> SafeString:
+    """Shipments with links to their pages (where the tracking history is)."""
     rows = [
-        (s.tracking_number, f"{s.carrier.name} {s.service.name}", s.status, f"{s.rate} {s.currency}",
-         s.estimated_delivery or "—", "yes" if s.on_time else ("no" if s.on_time is False else "—"), s.choice_reason,
-         _doc_links(s))
+        (format_html('<a href="{}">{}</a>', reverse("admin:fulfillment_shipment_change", args=[s.pk]),
+                     s.tracking_number),
+         f"{s.carrier.name} {s.service.name}", s.status, money(s.rate, s.currency), s.estimated_delivery or "—",
+         "yes" if s.on_time else ("no" if s.on_time is False else "—"), _doc_links(s))
         for s in shipments
     ]  # fmt: skip
-    return _table(["tracking", "service", "status", "rate", "estimated", "on time", "why this service", "documents"],
-                  rows)  # fmt: skip
-
-
-class TrackingEventInline(admin.TabularInline):
-    model = TrackingEvent
-    fields = ["occurred_at", "milestone", "carrier_status", "location", "event_id", "received_at"]
-    extra = 0
-    can_delete = False
-    ordering = ["occurred_at"]
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    return _table(["tracking", "service", "status", "rate", "estimated", "on time", "documents"], rows)
 
 
 @admin.register(Shipment)
-class ShipmentAdmin(admin.ModelAdmin):
+class ShipmentAdmin(RecordAdmin):
+    """A shipment, its documents and its tracking history (read-only: carriers' events move it)."""
+
     list_display = ["tracking_number", "carrier", "service", "status", "order", "shipped_at", "delivered_at", "on_time"]
     list_filter = ["status", "carrier", "on_time"]
     search_fields = ["=tracking_number", "=order__number"]
     list_select_related = ["carrier", "service", "order"]
-    inlines = [TrackingEventInline]
-    fields = ["order", "fulfillment_order", "carrier", "service", "tracking_number", "status", "documents",
-              "weight_kg", "billable_weight_kg", "rate", "currency", "estimated_delivery", "promise_date", "policy",
-              "choice_reason", "quotes_table", "shipped_at", "first_scan_at", "delivered_at", "on_time"]  # fmt: skip
-    readonly_fields = fields
+    fields = ["order", "fulfillment_order", "carrier", "service", "tracking_number", "status", "tracking_history",
+              "documents", "weight_kg", "billable_weight_kg", "rate_display", "estimated_delivery", "promise_date",
+              "policy", "choice_reason", "quotes_table", "shipped_at", "first_scan_at", "delivered_at",
+              "on_time"]  # fmt: skip
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+    @admin.display(description="tracking history")
+    def tracking_history(self, shipment: Shipment) -> SafeString:
+        return tracking_table(list(shipment.events.order_by("occurred_at", "id")))
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    @admin.display(description="rate")
+    def rate_display(self, shipment: Shipment) -> str:
+        return money(shipment.rate, shipment.currency)
 
     @admin.display(description="documents")
     def documents(self, shipment: Shipment) -> SafeString:
@@ -489,8 +507,20 @@ def _fulfillment_section(order: Order) -> SafeString:
     return _table(["id", "node", "status", "open units", ""], rows)
 
 
+def _tracking_details(shipment: Shipment) -> SafeString:
+    events = list(shipment.events.all())
+    last = events[-1].get_milestone_display() if events else "no event yet"
+    return format_html(
+        "<details><summary>Tracking {}: {} event(s), last {}</summary>{}</details>",
+        shipment.tracking_number, len(events), last, tracking_table(events),
+    )  # fmt: skip
+
+
 def _shipments_section(order: Order) -> SafeString:
-    return shipments_table(list(order_shipments(order=order)))
+    """The order's shipments, each with its tracking history (folded)."""
+    shipments = list(order_shipments(order=order))
+    history = format_html_join("", "{}", ((_tracking_details(s),) for s in shipments))
+    return format_html("{}{}", shipments_table(shipments), history)
 
 
 ORDER_PAGE_SECTIONS.append(("Fulfilment orders", _fulfillment_section))

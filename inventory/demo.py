@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import time
 from decimal import Decimal
 
+from django.utils import timezone
+
 from inventory.models import Node, Product, StockLevel
 from inventory.services import stock_counts_apply, stock_settings_update
 from oms.actors import Actor
@@ -109,3 +111,28 @@ def seed_stock(nodes: list[Node], products: dict[str, Product]) -> None:
             stock_settings_update(
                 stock=stock, actor=actor, bin_location=f"{'ABCDEF'[i // 30 % 6]}-{i // 3 % 10 + 1:02d}-{i % 3 + 1}"
             )
+
+
+def seed_stock_activity(merchant: Merchant) -> None:
+    """A channel availability rule, a damage write-off and a store's full count (snapshot)."""
+    from inventory.models import ChannelRule, Snapshot, StockAdjustment
+    from inventory.services.sync import adjustments_apply, snapshot_submit
+    from oms.idempotency import request_fingerprint
+    from oms.models import Channel
+
+    actor = Actor.system("seed_demo")
+    marketplace = Channel.objects.filter(merchant=merchant, code="marketplace").first()
+    if marketplace is not None:
+        ChannelRule.objects.get_or_create(
+            channel=marketplace, defaults={"buffer_value": Decimal(2), "node_types": ["dc"]}
+        )
+    if not StockAdjustment.objects.filter(merchant=merchant).exists():
+        adjustments_apply(merchant=merchant, actor=actor, items=[
+            {"id": "DEMO-DAMAGE-1", "sku": "MUG-WHITE", "node": "DC-EAST", "quantity": -2, "reason": "damage"}])  # fmt: skip
+    if not Snapshot.objects.filter(merchant=merchant).exists():
+        store = Node.objects.get(code="STORE-SEA")
+        counts = [{"sku": row.product.sku, "on_hand": row.on_hand}
+                  for row in StockLevel.objects.filter(node=store).select_related("product").order_by("product__sku")]  # fmt: skip
+        data = {"id": "DEMO-COUNT-SEA-1", "node": store.code, "as_of": timezone.now(), "counts": counts}
+        snapshot_submit(merchant=merchant, data=data, actor=actor, fingerprint=request_fingerprint(
+            {**data, "as_of": data["as_of"].isoformat()}))  # fmt: skip

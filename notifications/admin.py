@@ -18,6 +18,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from fulfillment.selectors import fulfillment_orders_of
 from notifications.messages import MESSAGES
 from notifications.models import (
     EmailLog,
@@ -28,7 +29,7 @@ from notifications.models import (
 )
 from notifications.rendering import branding, render
 from notifications.samples import sample_context
-from notifications.selectors import emails_of_customer, emails_of_order, webhook_deliveries_of_order
+from notifications.selectors import emails_of_customer, emails_of_order, webhook_deliveries_about
 from notifications.services.emails import email_retry
 from notifications.services.webhooks import (
     webhook_delivery_replay,
@@ -42,6 +43,7 @@ from oms.actors import Actor
 from oms.admin import RecordAdmin
 from oms.errors import DomainError
 from oms.models import Merchant
+from oms.refs import Ref
 from orders.admin import ORDER_PAGE_SECTIONS, _table
 from orders.customers import CUSTOMER_TIMELINE_SOURCES, TimelineEntry
 from orders.models import Customer, Order
@@ -211,6 +213,8 @@ class SubscriptionForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if "secret" not in self.fields:  # the read-only page (view permission only) has no inputs
+            return
         self.fields["event_types_text"].initial = ", ".join(self.instance.event_types or ["*"])
         self.fields["secret"].required = False
         self.fields["secret"].help_text = "Leave empty to generate one. The merchant verifies signatures with it."
@@ -261,11 +265,19 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     readonly_fields = ["consecutive_failures", "failing_since", "retry_at", "disabled_at", "disabled_reason", "active"]
     actions = ["enable", "disable"]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is not None and not self.has_change_permission(request, obj):
+            return ["merchant", "url", "types", "description", *self.readonly_fields]
+        return self.readonly_fields
+
     def get_inlines(self, request: HttpRequest, obj: Any = None) -> list[Any]:
         return [DeliveryInline] if obj is not None else []
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         main = ["merchant", "url", "event_types_text", "description", "secret"]
+        if obj is not None and not self.has_change_permission(request, obj):
+            # Read-only (a CSR): the event types as text, and never the signing secret.
+            main = ["merchant", "url", "types", "description"]
         if obj is None:
             return [(None, {"fields": main})]
         return [(None, {"fields": main}), ("State", {"fields": self.readonly_fields})]
@@ -413,6 +425,12 @@ def _emails_section(order: Order) -> SafeString:
     return _table(["when", "message", "to", "status", "attempts", "sent", "last error"], rows)
 
 
+def order_subjects(order: Order) -> list[Ref]:
+    """The order and the fulfilment objects events are about (the interface layer may read them)."""
+    fos = fulfillment_orders_of(order)
+    return [Ref.to(order), *(Ref.to(fo) for fo in fos), *(Ref.to(s) for fo in fos for s in fo.shipments.all())]
+
+
 def _webhooks_section(order: Order) -> SafeString:
     rows = [
         (
@@ -424,7 +442,7 @@ def _webhooks_section(order: Order) -> SafeString:
             d.attempts,
             d.last_status_code or "—",
         )
-        for d in webhook_deliveries_of_order(order_id=order.pk)
+        for d in webhook_deliveries_about(subjects=order_subjects(order))
     ]  # fmt: skip
     return _table(["when", "event", "endpoint", "status", "attempts", "last status"], rows)
 

@@ -10,6 +10,7 @@ from notifications.models import EmailLog, WebhookAttempt, WebhookDelivery, Webh
 from oms.errors import NotFound
 from oms.events import EVENT_TYPES
 from oms.models import Merchant, OutboxEvent
+from oms.refs import Ref
 
 
 def subscriptions_of(*, merchant: Merchant) -> QuerySet[WebhookSubscription]:
@@ -46,7 +47,11 @@ def emails_of_customer(*, merchant_id: int, customer_id: int, email: str, limit:
     return list(found.select_related("order").order_by("-created_at")[:limit])
 
 
-def webhook_deliveries_of_order(*, order_id: int) -> QuerySet[WebhookDelivery]:
-    """Deliveries of the events whose subject is the order (not those about its shipments)."""
-    event_ids = OutboxEvent.objects.filter(subject_type="orders.order", subject_id=str(order_id)).values("pk")
+def webhook_deliveries_about(*, subjects: list[Ref]) -> QuerySet[WebhookDelivery]:
+    """Deliveries of the events about any of `subjects` (an order, its fulfilment orders and
+    shipments: `shipment.shipped` is about the shipment, yet belongs on the order's page)."""
+    about = Q(pk__in=[])
+    for ref in subjects:
+        about |= Q(subject_type=ref.type, subject_id=ref.id)
+    event_ids = OutboxEvent.objects.filter(about).values("pk")
     return WebhookDelivery.objects.filter(event_id__in=event_ids).select_related("subscription").order_by("created_at")

@@ -7,7 +7,10 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
@@ -17,7 +20,8 @@ from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
 from oms.actors import Actor
-from oms.alerts import exception_close, exceptions_assign, exceptions_close
+from oms.alerts import exception_resolve, exceptions_assign
+from oms.errors import DomainError
 from oms.exception_policy import title_of
 from oms.exception_queues import (
     QUEUES,
@@ -159,7 +163,17 @@ class OpsExceptionAdmin(admin.ModelAdmin):
     actions = ["assign", "resolve", "dismiss"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[OpsException]:
-        return exceptions_by_urgency(super().get_queryset(request))
+        """Only exceptions about what the user may see: an order's holds carry payment, fraud and
+        customer data, which the warehouse does not see; a pick delay it does."""
+        queryset = exceptions_by_urgency(super().get_queryset(request))
+        if request.user.is_superuser:
+            return queryset
+        visible = {
+            f"{app}.{codename.split('_', 1)[1]}"
+            for app, _, codename in (p.partition(".") for p in request.user.get_all_permissions())
+            if codename.startswith(("view_", "change_"))
+        }
+        return queryset.filter(subject_type__in=visible)
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
         if request.method == "GET" and not request.GET:  # the queue opens on what needs work
@@ -217,14 +231,12 @@ class OpsExceptionAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: OpsException, form: Any, change: bool) -> None:
         """Closing from the form goes through the service (event, note); any edit is a first touch."""
-        actor = Actor.user(request.user)
         if obj.status not in OpsException.OPEN_STATUSES and form.initial.get("status") in OpsException.OPEN_STATUSES:
             closing = obj.status
             obj.status = form.initial["status"]
             obj.first_touched_at = obj.first_touched_at or timezone.now()
             super().save_model(request, obj, form, change)
-            exception_close(exception=obj, actor=actor, note="closed from its page",
-                            dismiss=closing == OpsException.Status.DISMISSED)  # fmt: skip
+            self._resolve(request, obj, "closed from its page", dismiss=closing == OpsException.Status.DISMISSED)
             return
         obj.first_touched_at = obj.first_touched_at or timezone.now()
         super().save_model(request, obj, form, change)
@@ -245,15 +257,26 @@ class OpsExceptionAdmin(admin.ModelAdmin):
     @admin.action(description="Resolve")
     def resolve(self, request: HttpRequest, queryset: QuerySet[OpsException]) -> None:
         ids = list(queryset.values_list("pk", flat=True))
-        closed = exceptions_close(ids=ids, actor=Actor.user(request.user), note="resolved in the queue")
-        skipped = f" ({len(ids) - closed} were already closed)" if closed < len(ids) else ""
+        opened = queryset.filter(status__in=OpsException.OPEN_STATUSES)
+        closed = sum(self._resolve(request, exc, "resolved in the queue") for exc in opened)
+        skipped = f" ({len(ids) - closed} were already closed or refused)" if closed < len(ids) else ""
         self.message_user(request, f"Resolved {closed} exception(s){skipped}.", level=messages.SUCCESS)
 
     @admin.action(description="Dismiss")
     def dismiss(self, request: HttpRequest, queryset: QuerySet[OpsException]) -> None:
-        ids = list(queryset.values_list("pk", flat=True))
-        closed = exceptions_close(ids=ids, actor=Actor.user(request.user), dismiss=True)
+        opened = queryset.filter(status__in=OpsException.OPEN_STATUSES)
+        closed = sum(self._resolve(request, exc, "dismissed in the queue", dismiss=True) for exc in opened)
         self.message_user(request, f"Dismissed {closed} exception(s).", level=messages.SUCCESS)
+
+    def _resolve(self, request: HttpRequest, exc: OpsException, note: str, *, dismiss: bool = False) -> bool:
+        """Resolve through what the exception stands for (an order's hold); say so if refused."""
+        try:
+            exception_resolve(exception=exc, actor=Actor.user(request.user), note=note, dismiss=dismiss)
+        except DomainError as error:
+            self.message_user(request, f"{exc.subject_label}: {error.message}", level=messages.ERROR)
+            return False
+        self.log_change(request, exc, "Dismissed" if dismiss else f"Resolved: {note}")
+        return True
 
 
 @admin.register(ExceptionPolicy)
@@ -323,3 +346,22 @@ class OutboxDeliveryAdmin(ReadOnlyAdmin):
     list_display = ["consumer", "event", "status", "attempts", "next_attempt_at", "done_at"]
     list_filter = ["status", "consumer"]
     list_select_related = ["event"]
+
+
+# The OMS's periodic jobs are intervals (CELERY_BEAT_SCHEDULE, stored by beat's database
+# scheduler); crontab, clocked and solar schedules are not used, so the console does not offer them.
+from django_celery_beat.models import ClockedSchedule, CrontabSchedule, SolarSchedule  # noqa: E402
+
+for _unused in (ClockedSchedule, CrontabSchedule, SolarSchedule):
+    if admin.site.is_registered(_unused):
+        admin.site.unregister(_unused)
+
+
+def admin_log_rows(obj: models.Model) -> list[tuple[str, str, str]]:
+    """The admin's change log of one object: (when, who, what), oldest first."""
+    entries = (
+        LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk))
+        .select_related("user")
+        .order_by("action_time")
+    )
+    return [(f"{e.action_time:%Y-%m-%d %H:%M}", e.user.get_username(), e.get_change_message()) for e in entries]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
@@ -106,6 +107,26 @@ def exception_close(*, exception: OpsException, actor: Actor, note: str = "", di
     exc.save()
     emit("exception.resolved", subject=exc, merchant_id=exc.merchant_id, payload=_payload(exc))
     return exc
+
+
+# A higher app whose object an exception stands for registers here (its AppConfig.ready()), so
+# that a person resolving the exception resolves that object too: an order's hold and its
+# exception are one piece of work. The resolver may refuse (raise a DomainError).
+ExceptionResolver = Callable[[OpsException, Actor, str], None]
+_resolvers: dict[str, ExceptionResolver] = {}
+
+
+def register_exception_resolver(type: str, resolver: ExceptionResolver) -> None:
+    _resolvers[type] = resolver
+
+
+@transaction.atomic
+def exception_resolve(*, exception: OpsException, actor: Actor, note: str = "", dismiss: bool = False) -> OpsException:
+    """A person resolves (or dismisses) an exception in the queue: what it stands for first."""
+    resolver = _resolvers.get(exception.type)
+    if resolver is not None and exception.status in OpsException.OPEN_STATUSES:
+        resolver(exception, actor, note)
+    return exception_close(exception=exception, actor=actor, note=note, dismiss=dismiss)
 
 
 def exceptions_close_for(*, subject: models.Model, type: str, actor: Actor, note: str = "") -> None:

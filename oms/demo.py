@@ -55,3 +55,15 @@ def seed_users() -> None:
             user.is_superuser = group == ADMIN
             user.save()
         user.groups.add(Group.objects.get(name=group))
+
+
+def seed_schedule() -> None:
+    """The periodic jobs of CELERY_BEAT_SCHEDULE as beat's database scheduler stores them (beat
+    writes the same rows when it starts), so the console shows them before beat first runs."""
+    from django.conf import settings
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        seconds = int(float(entry["schedule"]))  # type: ignore[arg-type]
+        every, _ = IntervalSchedule.objects.get_or_create(every=seconds, period=IntervalSchedule.SECONDS)
+        PeriodicTask.objects.get_or_create(name=name, defaults={"task": entry["task"], "interval": every})

@@ -12,8 +12,15 @@ from django.db.models import Q
 
 CSR, WAREHOUSE, FINANCE, ADMIN = "CSR", "Warehouse", "Finance", "Admin"
 # Approves appeasements, claims and refunds above a CSR's limit, up to the lead's limit
-# (returns.services.approvals); Finance approves above that.
+# (returns.services.approvals); Finance approves above that. Also approves releasing an address
+# hold by override, which a CSR may only ask for (orders.services.holds).
 CSR_LEAD = "CSR lead"
+# Fulfilment orders and shipments with their tracking, read-only (CSR and Finance).
+FULFILMENT_READ = [
+    "fulfillment.view_fulfillmentorder", "fulfillment.view_fulfillmentorderline", "fulfillment.view_shipment",
+    "fulfillment.view_shipmentline", "fulfillment.view_trackingevent", "fulfillment.view_routingdecision",
+    "fulfillment.view_backorder",
+]  # fmt: skip
 
 
 def manage(app: str, model: str) -> list[str]:
@@ -38,9 +45,11 @@ GROUPS: dict[str, list[str]] = {
         # channel sync: connections, run logs (rejected orders), webhooks and pushes
         "orders.view_channelconnection", "orders.view_syncrun", "orders.view_channelwebhook",
         "orders.view_channelpush", "orders.view_channelskumap",
+        *FULFILMENT_READ,
     ],
+    # What a fulfilment order needs (its page shows the ship-to and the lines): no order pages,
+    # so no payment, fraud or e-mail data.
     WAREHOUSE: [
-        "orders.view_order", "orders.view_orderline",
         "inventory.*", "fulfillment.*",
         "returns.view_return", "returns.change_return",  # receive and inspect
         "oms.view_opsexception", "oms.change_opsexception",
@@ -53,11 +62,12 @@ GROUPS: dict[str, list[str]] = {
         *manage("orders", "taxsettings"),
         "returns.view_*", "returns.change_appeasement", "returns.change_claim", "returns.approve_any_amount",
         "oms.view_opsexception", "oms.change_opsexception",
+        *FULFILMENT_READ,
     ],
     ADMIN: ["*"],
 }  # fmt: skip
-# A CSR lead can do what a CSR can, and approve amounts up to the lead's limit.
-GROUPS[CSR_LEAD] = [*GROUPS[CSR], "returns.approve_up_to_lead_limit"]
+# A CSR lead can do what a CSR can, approve amounts up to the lead's limit and hold overrides.
+GROUPS[CSR_LEAD] = [*GROUPS[CSR], "returns.approve_up_to_lead_limit", "orders.approve_hold_override"]
 
 
 def _query(spec: str) -> Q:

@@ -7,8 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.models import LogEntry
-from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -16,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 from django_fsm import TransitionNotAllowed
 from django_fsm.admin import FSMAdminMixin
 
@@ -25,15 +24,21 @@ from oms.admin import RecordAdmin
 from oms.api.errors import flatten
 from oms.errors import DomainError
 from oms.forms import CardSafeModelForm
-from orders.admin_forms import AmendForm, CancelForm, PlaceHoldForm, ResolveHoldForm
+from orders.admin_forms import AmendForm, CancelForm, CancelLinesForm, ChangeLinesForm, PlaceHoldForm, ResolveHoldForm
+from orders.admin_workspace import ORDER_PAGE_SECTIONS, address_block, money, workspace
+from orders.admin_workspace import table as _table
 from orders.api.inputs import OrderAmendIn
 from orders.customers import customer_notes, customer_orders, customer_spent, customer_timeline
 from orders.models import Customer, Hold, Note, Order
 from orders.notes.services import note_add
 from orders.search import order_search
 from orders.services.amend import order_amend
-from orders.services.cancel import order_cancel
-from orders.services.holds import hold_place, hold_resolve
+from orders.services.amend_lines import order_lines_amend
+from orders.services.cancel import order_cancel, order_cancel_preview
+from orders.services.holds import MUST_FIX, hold_override_approve, hold_override_request, hold_place, hold_release
+
+# The other apps' admins add their sections to the order page and share these helpers.
+__all__ = ["ORDER_PAGE_SECTIONS", "OrderAdmin", "_table", "address_block", "money"]
 
 # Admin transition buttons run the same services as the API (never the bare FSM method).
 # Each takes (order, actor, cleaned form data) and returns a line for the change log.
@@ -51,29 +56,15 @@ def _place_hold(order: Order, actor: Actor, data: dict[str, Any]) -> str:
 
 
 def _resolve_hold(order: Order, actor: Actor, data: dict[str, Any]) -> str:
-    hold_resolve(hold=data["hold"], actor=actor, note=data["note"])
+    hold_release(hold=data["hold"], actor=actor, note=data["note"])
     return f"Resolved {data['hold'].type} hold: {data['note']}"
 
-
-# Sections that later apps add to the order page from their own admin.py (e.g. allocations,
-# routing decisions, shipments, e-mails): (title, render(order) -> HTML).
-ORDER_PAGE_SECTIONS: list[tuple[str, Callable[[Order], SafeString]]] = []
 
 TRANSITION_ACTIONS: dict[str, TransitionAction] = {
     "cancel": _cancel,
     "place_hold": _place_hold,
     "resume": _resolve_hold,
 }
-
-
-def _table(headers: list[str], rows: list[tuple[Any, ...]]) -> SafeString:
-    if not rows:
-        return format_html("<p>{}</p>", "None.")
-    head = format_html_join("", "<th>{}</th>", ((h,) for h in headers))
-    body = format_html_join(
-        "", "<tr>{}</tr>", ((format_html_join("", "<td>{}</td>", ((c,) for c in row)),) for row in rows)
-    )
-    return format_html('<table class="oms-table"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>', head, body)
 
 
 class OpenHoldTypeFilter(admin.SimpleListFilter):
@@ -124,18 +115,9 @@ class OrderAdmin(FSMAdminMixin, RecordAdmin):
     list_select_related = ["merchant", "channel"]
     date_hierarchy = "placed_at"
     list_per_page = 50
-    fieldsets = [
-        (None, {"fields": ["number", "status", "merchant", "channel", "external_id", "channel_order_name", "placed_at",
-                           "total_display", "amend_link"]}),
-        ("Customer", {"fields": ["customer_block", "shipping_block", "billing_block"]}),
-        ("Delivery", {"fields": ["service_level", "fulfillment_type", "pickup_node", "promise_date", "notes"]}),
-        ("Lines", {"fields": ["lines_table"]}),
-        ("Payments", {"fields": ["payments_table"]}),
-        ("Holds", {"fields": ["holds_table"]}),
-        ("Timeline", {"fields": ["timeline_table"]}),
-        ("Fulfilment and messages", {"fields": ["more_sections"]}),
-        ("Changes made in the admin", {"fields": ["admin_log"], "classes": ["collapse"]}),
-    ]  # fmt: skip
+    # The page is the workspace (admin_workspace.py); the fields only back RecordAdmin's read-only form.
+    change_form_template = "admin/orders/order/workspace.html"
+    fields = ["number"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
         return super().get_queryset(request).prefetch_related("holds")
@@ -158,102 +140,18 @@ class OrderAdmin(FSMAdminMixin, RecordAdmin):
 
     @admin.display(description="total", ordering="total")
     def total_display(self, order: Order) -> str:
-        return f"{order.total:.2f} {order.currency}"
+        return money(order.total, order.currency)
 
     @admin.display(description="open holds")
     def open_holds(self, order: Order) -> str:
         return ", ".join(sorted({h.type for h in order.holds.all() if h.is_open})) or "—"
 
-    # Detail blocks
-
-    @admin.display(description="change")
-    def amend_link(self, order: Order) -> SafeString:
-        url = reverse("admin:orders_order_amend", args=[order.pk])
-        return format_html('<a class="button" href="{}">Amend order…</a>', url)
-
-    @admin.display(description="customer")
-    def customer_block(self, order: Order) -> SafeString:
-        return format_html("{}<br>{}<br>{}", order.customer_name, order.email, order.phone or "no phone")
-
-    @staticmethod
-    def _address(address: dict[str, Any] | None) -> SafeString:
-        if not address:
-            return format_html("{}", "—")
-        lines = [
-            f"{address.get('first_name', '')} {address.get('last_name', '')}".strip(),
-            address.get("line1", ""),
-            address.get("line2", ""),
-            f"{address.get('city', '')} {address.get('region', '')} {address.get('postal_code', '')}".strip(),
-            address.get("country", ""),
-        ]
-        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines if line))
-
-    @admin.display(description="ship to")
-    def shipping_block(self, order: Order) -> SafeString:
-        return self._address(order.shipping_address)
-
-    @admin.display(description="bill to")
-    def billing_block(self, order: Order) -> SafeString:
-        return self._address(order.billing_address)
-
-    @admin.display(description="lines")
-    def lines_table(self, order: Order) -> SafeString:
-        rows = [
-            (line.pk, line.sku, line.name, f"{line.unit_price:.2f}", line.quantity, line.qty_cancelled,
-             line.qty_allocated, line.qty_backordered, line.qty_shipped, line.qty_delivered, line.qty_returned)
-            for line in order.lines.all()
-        ]  # fmt: skip
-        headers = [
-            "id",
-            "SKU",
-            "name",
-            "unit price",
-            "ordered",
-            "cancelled",
-            "allocated",
-            "backordered",
-            "shipped",
-            "delivered",
-            "returned",
-        ]
-        return _table(headers, rows)
-
-    @admin.display(description="payments")
-    def payments_table(self, order: Order) -> SafeString:
-        rows = [(p.gateway, p.transaction_type, f"{p.amount:.2f} {p.currency}", p.status) for p in order.payments.all()]
-        return _table(["gateway", "type", "amount", "status"], rows)
-
-    @admin.display(description="holds")
-    def holds_table(self, order: Order) -> SafeString:
-        rows = [
-            (h.get_type_display(), h.reason, h.created_by, f"{h.created_at:%Y-%m-%d %H:%M}",
-             "open" if h.is_open else f"resolved by {h.resolved_by}: {h.resolution_note}")
-            for h in order.holds.all()
-        ]  # fmt: skip
-        return _table(["type", "reason", "placed by", "at", "status"], rows)
-
-    @admin.display(description="timeline")
-    def timeline_table(self, order: Order) -> SafeString:
-        rows = [
-            (f"{e.created_at:%Y-%m-%d %H:%M:%S}", e.name.replace("_", " "),
-             f"{e.from_status or '—'} → {e.to_status}" if e.to_status else "", e.actor_label, e.reason)
-            for e in order.events.all()
-        ]  # fmt: skip
-        return _table(["when", "what", "status", "who", "why"], rows)
-
-    @admin.display(description="from the other apps")
-    def more_sections(self, order: Order) -> SafeString:
-        return format_html_join(
-            "", "<h3>{}</h3>{}", ((title, render(order)) for title, render in ORDER_PAGE_SECTIONS)
-        ) or format_html("<p>{}</p>", "Nothing yet.")
-
-    @admin.display(description="admin log")
-    def admin_log(self, order: Order) -> SafeString:
-        entries = LogEntry.objects.filter(
-            content_type=ContentType.objects.get_for_model(Order), object_id=str(order.pk)
-        ).select_related("user")
-        rows = [(f"{e.action_time:%Y-%m-%d %H:%M}", e.user.get_username(), e.get_change_message()) for e in entries]
-        return _table(["when", "who", "what"], rows)
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> Any:
+        order = self.get_object(request, object_id)
+        if order is not None and self.has_view_permission(request, order):
+            can_change = self.has_change_permission(request, order)
+            extra_context = {**(extra_context or {}), "ws": workspace(request, order, can_change=can_change)}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     # Transitions and amendment go through the services
 
@@ -274,8 +172,120 @@ class OrderAdmin(FSMAdminMixin, RecordAdmin):
         return True
 
     def get_urls(self) -> list[Any]:
-        amend = path("<path:object_id>/amend/", self.admin_site.admin_view(self.amend_view), name="orders_order_amend")
-        return [amend, *super().get_urls()]
+        own = [
+            ("<path:object_id>/amend/", self.amend_view, "orders_order_amend"),
+            ("<path:object_id>/cancel-lines/", self.cancel_lines_view, "orders_order_cancel_lines"),
+            ("<path:object_id>/change-lines/", self.change_lines_view, "orders_order_change_lines"),
+            ("<path:object_id>/holds/<int:hold_id>/override/", self.hold_override_view, "orders_order_hold_override"),
+            ("<path:object_id>/holds/<int:hold_id>/release/", self.hold_release_view, "orders_order_hold_release"),
+        ]
+        return [*(path(route, self.admin_site.admin_view(view), name=name) for route, view, name in own),
+                *super().get_urls()]  # fmt: skip
+
+    def _order_for_change(self, request: HttpRequest, object_id: str) -> Order | None:
+        order = get_object_or_404(Order.objects.select_related("channel", "pickup_node"), pk=object_id)
+        return order if self.has_change_permission(request, order) else None
+
+    def _back(self, order: Order) -> HttpResponseRedirect:
+        return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
+
+    def _page(self, request: HttpRequest, order: Order, title: str, **context: Any) -> TemplateResponse:
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "original": order, "title": title,
+                   **context}  # fmt: skip
+        return TemplateResponse(request, "admin/orders/order/lines.html", context)
+
+    def _refused(self, request: HttpRequest, form: Any, exc: DomainError) -> None:
+        for error in getattr(exc, "errors", None) or [exc]:
+            field = getattr(error, "field", None)
+            form.add_error(None, f"{field}: {error.message}" if field else error.message)
+
+    def cancel_lines_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Choose lines and quantities; see the refund or void it causes; then confirm."""
+        order = self._order_for_change(request, object_id)
+        if order is None:
+            raise PermissionDenied
+        form = CancelLinesForm(request.POST or None, order=order)
+        preview = None
+        if request.method == "POST" and form.is_valid():
+            try:
+                preview = order_cancel_preview(order=order, lines=form.as_lines())
+            except DomainError as exc:
+                self._refused(request, form, exc)
+            if preview is not None and "confirm" in request.POST:
+                try:
+                    order_cancel(order=order, actor=Actor.user(request.user), reason=form.cleaned_data["reason"],
+                                 lines=form.as_lines())  # fmt: skip
+                except DomainError as exc:
+                    self._refused(request, form, exc)
+                else:
+                    summary = f"Cancelled {form.describe()}: {form.cleaned_data['reason']}; " + (
+                        f"refund {money(preview.refund, order.currency)}, void {money(preview.void, order.currency)}"
+                    )
+                    self.log_change(request, order, summary)
+                    self.message_user(request, summary, level=messages.SUCCESS)
+                    return self._back(order)
+        return self._page(request, order, f"Cancel lines of {order.number}", form=form, preview=preview,
+                          currency=order.currency, money=money,
+                          preview_rows=preview and [("value cancelled", money(preview.value, order.currency)),
+                                                    ("refund of captured money", money(preview.refund, order.currency)),
+                                                    ("void of the authorization", money(preview.void, order.currency))],
+                          submit="Preview the refund")  # fmt: skip
+
+    def change_lines_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Before release: raise a quantity, substitute a SKU or add a line (re-priced and paid)."""
+        order = self._order_for_change(request, object_id)
+        if order is None:
+            raise PermissionDenied
+        form = ChangeLinesForm(request.POST or None, order=order)
+        if request.method == "POST" and form.is_valid():
+            try:
+                order_lines_amend(order=order, changes=form.changes(), actor=Actor.user(request.user),
+                                  reason=form.cleaned_data["reason"])  # fmt: skip
+            except DomainError as exc:
+                self._refused(request, form, exc)
+            else:
+                self.log_change(request, order, f"Changed lines: {form.cleaned_data['reason']}")
+                self.message_user(request, "Lines changed.", level=messages.SUCCESS)
+                return self._back(order)
+        return self._page(request, order, f"Change lines of {order.number}", form=form, submit="Save the lines")
+
+    def hold_override_view(self, request: HttpRequest, object_id: str, hold_id: int) -> HttpResponse:
+        """Ask for an address hold's override (a reason), or approve it (a CSR lead)."""
+        order = self._order_for_change(request, object_id)
+        if order is None or request.method != "POST":
+            raise PermissionDenied
+        hold = get_object_or_404(Hold, pk=hold_id, order=order)
+        actor = Actor.user(request.user)
+        try:
+            if hold.details.get("override"):
+                if not request.user.has_perm("orders.approve_hold_override"):
+                    raise PermissionDenied
+                hold_override_approve(hold=hold, actor=actor)
+                summary = f"Approved the override of the {hold.type} hold"
+            else:
+                hold_override_request(hold=hold, actor=actor, reason=request.POST.get("reason", ""))
+                summary = f"Asked to override the {hold.type} hold: {request.POST.get('reason', '')}"
+        except DomainError as exc:
+            self.message_user(request, exc.message, level=messages.ERROR)
+        else:
+            self.log_change(request, order, summary)
+            self.message_user(request, summary, level=messages.SUCCESS)
+        return self._back(order)
+
+    def hold_release_view(self, request: HttpRequest, object_id: str, hold_id: int) -> HttpResponse:
+        order = self._order_for_change(request, object_id)
+        if order is None or request.method != "POST":
+            raise PermissionDenied
+        hold = get_object_or_404(Hold, pk=hold_id, order=order)
+        note = request.POST.get("note", "")
+        try:
+            hold_release(hold=hold, actor=Actor.user(request.user), note=note)
+        except DomainError as exc:
+            self.message_user(request, exc.message, level=messages.ERROR)
+        else:
+            self.log_change(request, order, f"Resolved the {hold.type} hold: {note}")
+            self.message_user(request, f"Resolved the {hold.type} hold.", level=messages.SUCCESS)
+        return self._back(order)
 
     def amend_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         order = get_object_or_404(Order.objects.select_related("pickup_node"), pk=object_id)
@@ -297,9 +307,10 @@ class OrderAdmin(FSMAdminMixin, RecordAdmin):
                     self.log_change(request, order, "Amended the order")
                     self.message_user(request, "Order amended.", level=messages.SUCCESS)
                     return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
-        context = {**self.admin_site.each_context(request), "opts": self.opts, "original": order, "form": form,
-                   "title": f"Amend order {order.number}"}  # fmt: skip
-        return TemplateResponse(request, "admin/orders/order/amend.html", context)
+        intro = ("Changes are validated exactly like an order from a channel. Fixing the address behind an "
+                 "address hold resolves it.")  # fmt: skip
+        return self._page(request, order, f"Amend order {order.number}", form=form, intro=intro,
+                          submit="Save amendment")  # fmt: skip
 
 
 @admin.register(Hold)
@@ -342,7 +353,9 @@ class HoldAdmin(admin.ModelAdmin):
         if obj is not None and obj.is_open:
             field = form.base_fields["resolution_note"]
             field.required = True
-            field.help_text = "Saving with a note resolves this hold (the last one resumes the order)."
+            field.help_text = MUST_FIX.get(
+                obj.type, "Saving with a note resolves this hold (the last one resumes the order)."
+            )
         return form
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
@@ -353,7 +366,11 @@ class HoldAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Hold, form: Any, change: bool) -> None:
         if obj.is_open:
             note = form.cleaned_data["resolution_note"]
-            hold_resolve(hold=obj, actor=Actor.user(request.user), note=note)
+            try:
+                hold_release(hold=obj, actor=Actor.user(request.user), note=note)
+            except DomainError as exc:
+                self.message_user(request, exc.message, level=messages.ERROR)
+                return
             self.log_change(request, obj.order, f"Resolved {obj.type} hold: {note}")
 
     @admin.display(description="order", ordering="order__number")

@@ -8,6 +8,10 @@ from django import forms
 
 from oms.forms import CardSafeModelForm, RefusesCardNumbers
 from orders.models import FulfillmentType, Hold, Order, ServiceLevel
+from orders.services.amend_lines import LineChange
+from orders.services.holds import MUST_FIX
+
+_BILLING = ("first_name", "last_name", "line1", "line2", "city", "region", "postal_code", "country")
 
 
 class CancelForm(RefusesCardNumbers, forms.Form):
@@ -22,7 +26,8 @@ class PlaceHoldForm(RefusesCardNumbers, forms.Form):
 
 
 class ResolveHoldForm(CardSafeModelForm):
-    """Pick which open hold to resolve; resolving the last one resumes the order."""
+    """Pick which open hold to resolve with a note; resolving the last one resumes the order.
+    Address and payment holds are not offered: they are resolved by fixing them (MUST_FIX)."""
 
     hold = forms.ModelChoiceField(queryset=Hold.objects.none())
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="What was done about it.")
@@ -35,7 +40,7 @@ class ResolveHoldForm(CardSafeModelForm):
         super().__init__(*args, **kwargs)
         field = self.fields["hold"]
         assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = self.instance.holds.filter(resolved_at__isnull=True)
+        field.queryset = self.instance.holds.filter(resolved_at__isnull=True).exclude(type__in=list(MUST_FIX))
 
 
 class AmendForm(RefusesCardNumbers, forms.Form):
@@ -51,6 +56,14 @@ class AmendForm(RefusesCardNumbers, forms.Form):
     region = forms.CharField(required=False)
     postal_code = forms.CharField(required=False)
     country = forms.CharField(max_length=2, required=False)
+    bill_first_name = forms.CharField(label="Bill-to first name", required=False)
+    bill_last_name = forms.CharField(label="Bill-to last name", required=False)
+    bill_line1 = forms.CharField(label="Bill-to line1", required=False)
+    bill_line2 = forms.CharField(label="Bill-to line2", required=False)
+    bill_city = forms.CharField(label="Bill-to city", required=False)
+    bill_region = forms.CharField(label="Bill-to region", required=False)
+    bill_postal_code = forms.CharField(label="Bill-to postal code", required=False)
+    bill_country = forms.CharField(label="Bill-to country", max_length=2, required=False)
     service_level = forms.ChoiceField(choices=ServiceLevel.choices)
     fulfillment_type = forms.ChoiceField(choices=FulfillmentType.choices)
     pickup_location = forms.CharField(required=False, help_text="Store code, for pick-up.")
@@ -67,6 +80,7 @@ class AmendForm(RefusesCardNumbers, forms.Form):
             "service_level": order.service_level, "fulfillment_type": order.fulfillment_type,
             "pickup_location": order.pickup_node.code if order.pickup_node else "",
             "promise_date": order.promise_date, "notes": order.notes,
+            **{f"bill_{k}": (order.billing_address or {}).get(k, "") for k in _BILLING},
         }  # fmt: skip
 
     def as_changes(self) -> dict[str, Any]:
@@ -88,4 +102,78 @@ class AmendForm(RefusesCardNumbers, forms.Form):
                 "last_name": data["ship_last_name"],
                 **address,
             }
+        if data["bill_line1"]:
+            changes["billing_address"] = {k: data[f"bill_{k}"] for k in _BILLING if data[f"bill_{k}"]}
         return changes
+
+
+class CancelLinesForm(forms.Form):
+    """A quantity to cancel per line that still has open units, and the reason."""
+
+    reason = forms.CharField(max_length=500, help_text="Told to the customer and kept on the timeline.")
+
+    def __init__(self, *args: Any, order: Order, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lines = [line for line in order.lines.all() if line.qty_open]
+        for line in self.lines:
+            self.fields[f"line_{line.pk}"] = forms.IntegerField(
+                label=f"{line.sku} {line.name}", min_value=0, max_value=line.qty_open, initial=0,
+                help_text=f"{line.qty_open} open unit(s)",
+            )  # fmt: skip
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not any(data.get(f"line_{line.pk}") for line in self.lines):
+            raise forms.ValidationError("Choose at least one unit to cancel.")
+        return data
+
+    def quantities(self) -> dict[int, int]:
+        return {
+            line.pk: self.cleaned_data[f"line_{line.pk}"] for line in self.lines if self.cleaned_data[f"line_{line.pk}"]
+        }
+
+    def as_lines(self) -> list[dict[str, int]]:
+        return [{"line": pk, "quantity": quantity} for pk, quantity in self.quantities().items()]
+
+    def describe(self) -> str:
+        skus = {line.pk: line.sku for line in self.lines}
+        return ", ".join(f"{skus[pk]} × {quantity}" for pk, quantity in self.quantities().items())
+
+
+class ChangeLinesForm(forms.Form):
+    """Per line a new quantity or a substitute SKU; and one new line (SKU, quantity, unit price)."""
+
+    add_sku = forms.CharField(label="Add SKU", required=False)
+    add_quantity = forms.IntegerField(label="Add quantity", min_value=1, required=False)
+    add_unit_price = forms.DecimalField(label="Add unit price", min_value=0, required=False)
+    reason = forms.CharField(max_length=500, help_text="Kept on the timeline.")
+
+    def __init__(self, *args: Any, order: Order, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lines = [line for line in order.lines.all() if line.quantity > line.qty_cancelled]
+        fields = {}
+        for line in self.lines:
+            fields[f"quantity_{line.pk}"] = forms.IntegerField(
+                label=f"{line.sku} quantity", min_value=0, initial=line.quantity - line.qty_cancelled
+            )
+            fields[f"substitute_{line.pk}"] = forms.CharField(label=f"{line.sku} substitute SKU", required=False)
+        self.fields = {**fields, **self.fields}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("add_sku") and not (data.get("add_quantity") and data.get("add_unit_price") is not None):
+            raise forms.ValidationError("A new line needs its quantity and unit price.")
+        return data
+
+    def changes(self) -> list[LineChange]:
+        data = self.cleaned_data
+        found: list[LineChange] = []
+        for line in self.lines:
+            if data[f"substitute_{line.pk}"]:
+                found.append({"line": line.pk, "sku": data[f"substitute_{line.pk}"].strip()})
+            elif data[f"quantity_{line.pk}"] != line.quantity - line.qty_cancelled:
+                found.append({"line": line.pk, "quantity": data[f"quantity_{line.pk}"]})
+        if data.get("add_sku"):
+            found.append({"sku": data["add_sku"].strip(), "quantity": data["add_quantity"],
+                          "unit_price": data["add_unit_price"]})  # fmt: skip
+        return found

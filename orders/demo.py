@@ -107,3 +107,68 @@ def seed_orders(merchant: Merchant, products: dict[str, Product], prices: dict[s
         elif i in MANUAL_HOLD and order.status != OrderStatus.ON_HOLD:
             hold_place(order=order, type=Hold.Type.MANUAL, reason="Customer asked to delay shipping", actor=_SYSTEM)
     return created_count
+
+
+def seed_order_settings(merchant: Merchant) -> None:
+    """The merchant's payment, fraud and tax settings, a deny-list entry and a tax rate."""
+    from orders.fraud.models import DenyListEntry, FraudSettings
+    from orders.payments.models import MerchantPaymentSettings
+    from orders.tax.models import TaxRate, TaxSettings
+
+    MerchantPaymentSettings.objects.get_or_create(merchant=merchant)
+    FraudSettings.objects.get_or_create(merchant=merchant)
+    TaxSettings.objects.get_or_create(merchant=merchant)
+    DenyListEntry.objects.get_or_create(merchant=merchant, kind=DenyListEntry.Kind.EMAIL, value="chargeback@example.com",
+                                        defaults={"note": "Two chargebacks in 2026"})  # fmt: skip
+    # The rate the demo orders declare (8.75 %, on goods only), so they check out.
+    TaxRate.objects.get_or_create(merchant=merchant, country="US", region="", postal_prefix="", tax_code="",
+                                  defaults={"name": "Demo flat rate", "rate": Decimal("0.08750"),
+                                            "shipping_taxable": False})  # fmt: skip
+
+
+def _payment_declined(body: dict[str, Any]) -> None:
+    body["payments"][0].update(transaction_type="authorize", token="tok_decline")
+
+
+def _fraud_review(body: dict[str, Any]) -> None:
+    # A first order above 1,000 from a disposable address: scored for review, not rejected (a new
+    # street, so that it does not also score for velocity with the other demo orders).
+    body["customer"]["email"] = "newbuyer@mailinator.com"
+    body["shipping_address"] = body["billing_address"] = {**body["shipping_address"], "line1": "500 Howard St"}
+    line = body["lines"][0]
+    line.update(quantity=60, tax=str((Decimal(line["unit_price"]) * 60 * Decimal("0.0875")).quantize(Decimal("0.01"))))
+    _total(body)
+
+
+def _tax_undeclared(body: dict[str, Any]) -> None:
+    for line in body["lines"]:
+        line["tax"] = "0.00"
+    _total(body)
+
+
+def _total(body: dict[str, Any]) -> None:
+    goods = sum((Decimal(li["unit_price"]) * li["quantity"] + Decimal(li["tax"]) for li in body["lines"]), Decimal(0))
+    total = goods + Decimal(body["shipping"]["price"])
+    body["total"] = body["payments"][0]["amount"] = str(total)
+
+
+# Orders that raise the other holds (and their exceptions): each starts as demo order 0 (San
+# Francisco, authorize) with one change.
+EXCEPTION_ORDERS = {"DEMO-PAYMENT": _payment_declined, "DEMO-FRAUD": _fraud_review, "DEMO-TAX": _tax_undeclared}
+
+
+def seed_exception_orders(merchant: Merchant, products: dict[str, Product], prices: dict[str, Decimal]) -> int:
+    """Capture the orders that end on a payment, fraud and tax hold; return how many are new."""
+    catalogue = sorted(products.values(), key=lambda p: p.sku)
+    created_count = 0
+    for external_id, change in EXCEPTION_ORDERS.items():
+        body = _body(0, catalogue, prices)
+        body["external_id"] = external_id
+        change(body)
+        serializer = OrderIn(data=body)
+        serializer.is_valid(raise_exception=True)
+        _, created = order_capture(
+            merchant=merchant, data=serializer.validated_data, actor=_SYSTEM, fingerprint=request_fingerprint(body)
+        )
+        created_count += created
+    return created_count

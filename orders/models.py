@@ -306,6 +306,9 @@ class Hold(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["created_at"], name="hold_open", condition=Q(resolved_at__isnull=True))]
+        # A hold that must be fixed (an address) may instead be released by an override, which a
+        # CSR asks for with a written reason and a CSR lead approves.
+        permissions = [("approve_hold_override", "Can approve releasing a hold by override")]
 
     def __str__(self) -> str:
         return f"{self.get_type_display()} hold on {self.order.number}"

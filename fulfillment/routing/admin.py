@@ -34,6 +34,7 @@ from fulfillment.routing.models import (
 from fulfillment.routing.selectors import decisions_of
 from fulfillment.routing.services import backorders_retry_due, order_route_again
 from fulfillment.routing.services.policies import policy_next_number
+from fulfillment.routing.services.reroute import ROUTE_AGAIN_STATES
 from fulfillment.routing.spec import check_strategy_fields
 from oms.actors import Actor
 from oms.errors import DomainError
@@ -115,8 +116,13 @@ def _notes(decision: RoutingDecision) -> SafeString:
 
 def _routing_section(order: Order) -> SafeString:
     decisions = list(decisions_of(order=order))
-    again = format_html(
-        '<p><a class="button" href="{}">Route again…</a></p>', reverse("admin:fulfillment_route_again", args=[order.pk])
+    again = (
+        format_html(
+            '<p><a class="button" href="{}">Route again…</a></p>',
+            reverse("admin:fulfillment_route_again", args=[order.pk]),
+        )
+        if order.status in ROUTE_AGAIN_STATES
+        else ""
     )
     if not decisions:
         return format_html("<p>{}</p>{}", "Not routed yet.", again)

@@ -189,8 +189,7 @@ class LineQuantityIn(StrictSerializer):
     quantity = StrictIntegerField(min_value=0)
 
 
-class CancelIn(StrictSerializer):
-    reason = StrictCharField(max_length=500)
+class CancelPreviewIn(StrictSerializer):
     lines = LineQuantityIn(many=True, required=False, allow_empty=False)
 
     def validate_lines(self, lines: list[dict[str, int]]) -> list[dict[str, int]]:
@@ -198,6 +197,10 @@ class CancelIn(StrictSerializer):
             if item["quantity"] < 1:
                 raise serializers.ValidationError("Each quantity to cancel must be at least 1.", code="min_value")
         return lines
+
+
+class CancelIn(CancelPreviewIn):
+    reason = StrictCharField(max_length=500)
 
 
 class CustomerAmendIn(CustomerIn):
@@ -208,6 +211,25 @@ class ShippingAmendIn(StrictSerializer):
     service_level = serializers.ChoiceField(choices=ServiceLevel.choices)
 
 
+class LineChangeIn(StrictSerializer):
+    """One line change before release: an existing line's new quantity (lower: a partial
+    cancellation; higher: re-priced and paid) or its substitute SKU; or a new line."""
+
+    line = StrictIntegerField(required=False, help_text="Line id as the order API shows it; absent: a new line.")
+    quantity = StrictIntegerField(required=False, min_value=0)
+    sku = StrictCharField(required=False, max_length=64, help_text="A new line's SKU, or a line's substitute.")
+    unit_price = MoneyField(required=False, help_text="A new line's price (a substitute keeps the line's).")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "line" not in attrs and not ("sku" in attrs and attrs.get("quantity") and "unit_price" in attrs):
+            raise serializers.ValidationError(
+                "A new line needs sku, quantity (at least 1) and unit_price.", code="required"
+            )
+        if "line" in attrs and "quantity" not in attrs and "sku" not in attrs:
+            raise serializers.ValidationError("Give the line's new quantity or its substitute sku.", code="required")
+        return attrs
+
+
 class OrderAmendIn(StrictSerializer):
     customer = CustomerAmendIn(required=False)
     shipping_address = AddressIn(required=False)
@@ -216,7 +238,7 @@ class OrderAmendIn(StrictSerializer):
     fulfillment = FulfillmentIn(required=False)
     promise_date = BoundedDateField(required=False, allow_null=True)
     notes = StrictCharField(required=False, allow_blank=True, max_length=2000)
-    lines = LineQuantityIn(many=True, required=False, help_text="New (lower) quantity per line.")
+    lines = LineChangeIn(many=True, required=False, help_text="Line changes before release (see LineChangeIn).")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         customer = attrs.get("customer", {})

@@ -179,3 +179,17 @@ class OrderOut(OrderSummaryOut):
         except FraudDecision.DoesNotExist:
             return None
         return FraudDecisionOut(decision).data
+
+
+class CancelPreviewOut(serializers.Serializer):
+    """Amounts as strings at the currency's precision."""
+
+    currency = serializers.CharField()
+    value = serializers.CharField(help_text="The value of the units cancelled (with their tax).")
+    refund = serializers.CharField(help_text="Captured money that goes back.")
+    void = serializers.CharField(help_text="Authorized money released (a whole-order cancellation).")
+    whole = serializers.BooleanField(help_text="Whether nothing would be left of the order.")
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        places = Decimal(1).scaleb(-currency_precision(instance["currency"]))
+        return {**instance, **{k: str(Decimal(instance[k]).quantize(places)) for k in ("value", "refund", "void")}}

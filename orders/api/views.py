@@ -10,12 +10,12 @@ from rest_framework.response import Response
 from oms.api.base import MerchantAPIView
 from oms.api.errors import ErrorBodySerializer
 from oms.idempotency import request_fingerprint
-from orders.api.inputs import CancelIn, OrderAmendIn, OrderIn
-from orders.api.outputs import OrderOut, OrderSummaryOut
+from orders.api.inputs import CancelIn, CancelPreviewIn, OrderAmendIn, OrderIn
+from orders.api.outputs import CancelPreviewOut, OrderOut, OrderSummaryOut
 from orders.filters import OrderFilter
 from orders.selectors import order_get, order_list
 from orders.services.amend import order_amend
-from orders.services.cancel import order_cancel
+from orders.services.cancel import order_cancel, order_cancel_preview
 from orders.services.capture import order_capture
 
 ERRORS = {400: ErrorBodySerializer, 404: ErrorBodySerializer, 409: ErrorBodySerializer, 422: ErrorBodySerializer}
@@ -79,3 +79,17 @@ class OrderCancelView(MerchantAPIView):
         accepted = bool(getattr(result, "cancellation_pending", None))
         body = OrderOut(order_get(merchant=self.merchant, number=number)).data
         return Response(body, status=202 if accepted else 200)
+
+
+class OrderCancelPreviewView(MerchantAPIView):
+    """What a cancellation would refund or void, before it is asked for (nothing changes)."""
+
+    @extend_schema(
+        operation_id="orders_cancel_preview", request=CancelPreviewIn, responses={200: CancelPreviewOut, **ERRORS}
+    )
+    def post(self, request: Request, number: str) -> Response:
+        order = order_get(merchant=self.merchant, number=number)
+        serializer = CancelPreviewIn(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        preview = order_cancel_preview(order=order, lines=serializer.validated_data.get("lines"))
+        return Response(CancelPreviewOut({**vars(preview), "currency": order.currency}).data)

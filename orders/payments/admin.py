@@ -28,7 +28,8 @@ from oms.actors import Actor
 from oms.admin import ReadOnlyAdmin, RecordAdmin
 from oms.errors import DomainError
 from oms.forms import RefusesCardNumbers
-from orders.admin import ORDER_PAGE_SECTIONS, _table
+from orders.admin import ORDER_PAGE_SECTIONS, _table, money
+from orders.admin_workspace import money_column
 from orders.fraud.models import DenyListEntry, FraudDecision, FraudSettings
 from orders.models import Order, Payment
 from orders.payments.models import MerchantPaymentSettings, PaymentTransaction, Refund, SandboxLedgerEntry
@@ -71,13 +72,9 @@ class NoteForm(RefusesCardNumbers, forms.Form):
     pass
 
 
-def _money(value: Decimal, currency: str) -> str:
-    return f"{value:.2f} {currency}"
-
-
 def _transactions(payments: list[Payment]) -> SafeString:
     rows = [
-        (p.pk, f"{t.created_at:%Y-%m-%d %H:%M:%S}", t.kind, t.source, _money(t.amount, t.currency), t.outcome,
+        (p.pk, f"{t.created_at:%Y-%m-%d %H:%M:%S}", t.kind, t.source, money(t.amount, t.currency), t.outcome,
          t.attempt, t.decline_code or "", t.gateway_reference,
          "" if t.duration_ms is None else f"{t.duration_ms} ms", t.idempotency_key)
         for p in payments for t in p.transactions.all()
@@ -98,8 +95,8 @@ def order_payments_section(order: Order) -> SafeString:
                 reverse("admin:orders_payment_change", args=[p.pk]),
                 p.pk,
                 p.status,
-                _money(p.captured_amount, p.currency),
-                _money(p.refunded_amount, p.currency),
+                money(p.captured_amount, p.currency),
+                money(p.refunded_amount, p.currency),
             )
             for p in payments
         ),
@@ -109,7 +106,7 @@ def order_payments_section(order: Order) -> SafeString:
 
 def order_refunds_section(order: Order) -> SafeString:
     rows = [
-        (r.pk, f"{r.created_at:%Y-%m-%d %H:%M}", _money(r.amount, r.currency), _money(r.tax_amount, r.currency),
+        (r.pk, f"{r.created_at:%Y-%m-%d %H:%M}", money(r.amount, r.currency), money(r.tax_amount, r.currency),
          r.reason, r.status, r.created_by)
         for r in Refund.objects.filter(order=order)
     ]  # fmt: skip
@@ -156,8 +153,8 @@ PaymentAction = Callable[[Payment, Actor, dict[str, Any]], str]
 
 @admin.register(Payment)
 class PaymentAdmin(RecordAdmin):
-    list_display = ["pk", "order", "gateway", "transaction_type", "status", "amount", "captured_amount",
-                    "refunded_amount", "authorization_expires_at"]  # fmt: skip
+    list_display = ["pk", "order", "gateway", "transaction_type", "status", "amount_display", "captured_display",
+                    "refunded_display", "authorization_expires_at"]  # fmt: skip
     list_filter = ["status", "gateway", "transaction_type", "order__merchant"]
     search_fields = ["=order__number"]
     list_select_related = ["order"]
@@ -165,6 +162,10 @@ class PaymentAdmin(RecordAdmin):
     fields = ["order", "gateway", "transaction_type", "status", "amount", "currency", "authorized_amount",
               "captured_amount", "refunded_amount", "refund_pending_amount", "voided_amount",
               "authorization_expires_at"]  # fmt: skip
+
+    amount_display = money_column("amount", "amount")
+    captured_display = money_column("captured_amount", "captured")
+    refunded_display = money_column("refunded_amount", "refunded")
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # Buttons only for those allowed: Finance's money buttons, the CSR's hold resolution.
@@ -214,6 +215,9 @@ class PaymentAdmin(RecordAdmin):
         def view(request: HttpRequest, object_id: str) -> HttpResponse:
             payment = get_object_or_404(Payment.objects.select_related("order"), pk=object_id)
             back = reverse("admin:orders_payment_change", args=[payment.pk])
+            # Buttons on the order page (a payment hold's banner) come back to it.
+            if request.POST.get("next") == reverse("admin:orders_order_change", args=[payment.order_id]):
+                back = request.POST["next"]
             if not request.user.has_perm(permission):
                 self.message_user(request, f"{label} is not allowed for your group.", level=messages.ERROR)
                 return HttpResponseRedirect(back)
@@ -231,9 +235,9 @@ class PaymentAdmin(RecordAdmin):
             context = {
                 **self.admin_site.each_context(request),
                 "title": f"{label} — payment {payment.pk} of order {payment.order.number}",
-                "intro": f"{payment.status}: {_money(payment.captured_amount, payment.currency)} captured of "
-                f"{_money(payment.authorized_amount, payment.currency)} authorized, "
-                f"{_money(payment.refunded_amount, payment.currency)} refunded.",
+                "intro": f"{payment.status}: {money(payment.captured_amount, payment.currency)} captured of "
+                f"{money(payment.authorized_amount, payment.currency)} authorized, "
+                f"{money(payment.refunded_amount, payment.currency)} refunded.",
                 "form": form,
                 "back": back,
             }
@@ -259,7 +263,7 @@ def _refund(payment: Payment, actor: Actor, data: dict[str, Any]) -> str:
         order=payment.order, amount=data["amount"], reason=data["reason"], actor=actor,
         source=f"admin:{data['form_token']}" if data.get("form_token") else "",
     )  # fmt: skip
-    return f"Refund of {_money(refund.amount, refund.currency)}: {refund.status}"
+    return f"Refund of {money(refund.amount, refund.currency)}: {refund.status}"
 
 
 def _retry(payment: Payment, actor: Actor, data: dict[str, Any]) -> str:
@@ -281,9 +285,12 @@ PaymentAdmin.ACTIONS.update(
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
-    list_display = ["pk", "order", "amount", "tax_amount", "currency", "status", "reason", "created_by", "created_at"]
+    list_display = ["pk", "order", "amount_display", "tax_display", "status", "reason", "created_by", "created_at"]
     list_filter = ["status", "order__merchant"]
     search_fields = ["=order__number"]
+
+    amount_display = money_column("amount", "amount")
+    tax_display = money_column("tax_amount", "tax")
 
 
 @admin.register(SandboxLedgerEntry)

@@ -8,6 +8,7 @@ gateway is called outside any lock, and the outcome is recorded under the locks
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -631,6 +632,38 @@ def _refunded(txn: Txn, payment: Payment, order: Order, actor: Actor) -> None:
     )
 
 
+def _partial_refund(payments: list[Payment], value: Decimal, due_after: Decimal) -> Decimal:
+    """What a partial cancellation worth `value` refunds: only what was captured beyond what
+    the order is worth afterwards (`due_after`), and never more than the value."""
+    refundable = min(value, sum((p.refundable_amount for p in payments), Decimal(0)))
+    captured = sum((p.captured_amount - p.refunded_amount - p.refund_pending_amount for p in payments), Decimal(0))
+    return min(refundable, max(Decimal(0), captured - due_after))
+
+
+@dataclass(frozen=True)
+class CancelPreview:
+    value: Decimal
+    refund: Decimal
+    void: Decimal
+    whole: bool
+
+
+def payments_cancel_preview(*, order: Order, lines: dict[int, int]) -> CancelPreview:
+    """What cancelling these quantities per line id would do to the money, before it is done:
+    the value cancelled, the refund of captured money, the void of what is only authorized."""
+    payments = list(order.payments.all())
+    value = line_value(order, lines)
+    open_after = {line.pk: line.qty_open - lines.get(line.pk, 0) for line in order.lines.all()}
+    whole = all(q <= 0 for q in open_after.values()) and not any(line.qty_shipped for line in order.lines.all())
+    if whole:
+        void = sum((p.capturable_amount - _capturing(p) for p in payments), Decimal(0))
+        refund = sum((p.refundable_amount for p in payments), Decimal(0))
+    else:
+        void = Decimal(0)
+        refund = _partial_refund(payments, value, order_amount_due(order) - value)
+    return CancelPreview(value=value, refund=refund, void=max(void, Decimal(0)), whole=whole)
+
+
 def payments_on_order_cancel(*, order: Order, actor: Actor, reason: str, lines: dict[int, int] | None) -> None:
     """Cancellation hook (in order_cancel's transaction, order locked): void what is only
     authorized and refund what was captured; for a partial cancellation, refund the value of
@@ -645,10 +678,7 @@ def payments_on_order_cancel(*, order: Order, actor: Actor, reason: str, lines: 
                 ids.append(executor.prepare(payment, Txn.Kind.VOID, left, actor=actor).pk)
         refundable = sum((p.refundable_amount for p in payments), Decimal(0))
     else:
-        refundable = min(line_value(order, lines or {}), sum((p.refundable_amount for p in payments), Decimal(0)))
-        # Only what was captured beyond what the order is now worth goes back.
-        captured = sum((p.captured_amount - p.refunded_amount - p.refund_pending_amount for p in payments), Decimal(0))
-        refundable = min(refundable, max(Decimal(0), captured - order_amount_due(order)))
+        refundable = _partial_refund(payments, line_value(order, lines or {}), order_amount_due(order))
     if refundable > 0:
         refund = _refund_prepare(order, payments, refundable, f"Order cancelled: {reason}", [], actor)
         ids += [t.pk for t in refund.transactions.all()]
@@ -772,3 +802,55 @@ def payments_retry_due(*, now: datetime | None = None) -> int:
     ids = executor.due(now or timezone.now())
     executor.execute_many(ids, actor=SYSTEM)
     return len(ids)
+
+
+# An amendment that raises the order's value before release.
+
+
+def payments_cover_increase(*, order: Order, amount: Decimal, actor: Actor) -> Payment | None:
+    """Pay for an increase (in the amendment's transaction, order locked): a new authorization
+    of the difference on the customer's payment method, sent after commit; its capture follows
+    the merchant's capture timing like the rest (captured at once if the order's money was
+    already taken). A decline, or no payment method to charge, puts the order on a payment hold."""
+    usable = [p for p in _locked_payments(order) if p.status not in (PaymentStatus.FAILED, PaymentStatus.VOIDED)]
+    source = next((p for p in reversed(usable) if p.transaction_type == Payment.TransactionType.AUTHORIZE), None)
+    source = source or (usable[-1] if usable else None)
+    if source is None:
+        _hold(order, f"No payment method to charge the increase of {amount} {order.currency}.", actor=actor,
+              details={"amount": str(amount)})  # fmt: skip
+        return None
+    payment = Payment.objects.create(
+        order=order,
+        gateway=source.gateway,
+        transaction_type=Payment.TransactionType.AUTHORIZE,
+        token=source.token,
+        amount=amount,
+        currency=order.currency,
+    )
+    txn = executor.prepare(payment, Txn.Kind.AUTHORIZE, amount, actor=actor)
+    transaction.on_commit(partial(executor.execute, txn.pk, actor=actor))
+    return payment
+
+
+@executor.on_outcome(Txn.Kind.AUTHORIZE)
+def _authorized(txn: Txn, payment: Payment, order: Order, actor: Actor) -> None:
+    if txn.outcome != Outcome.SUCCEEDED:
+        payment.fail()
+        payment.save()
+        reason = f"Authorization of the increase ({txn.amount} {txn.currency}) declined by {payment.gateway}: " + (
+            txn.decline_code or "no answer"
+        )
+        record(order, "payment_failed", actor=actor, reason=reason, payload={"payment": payment.pk})
+        _hold(order, reason, actor=actor, details={"payment": payment.pk, "decline_code": txn.decline_code})
+        return
+    payment.authorize(txn.amount)
+    payment.authorization_reference = txn.gateway_reference or payment.token
+    payment.authorization_expires_at = getattr(txn, "expires_at", None) or (
+        timezone.now() + gateway_get(payment.gateway).authorization_ttl
+    )
+    payment.save()
+    record(order, "payment_authorized", actor=actor, payload={"payment": payment.pk, "amount": str(txn.amount)})
+    already_captured = Payment.objects.filter(order=order, captured_amount__gt=0).exists()
+    if already_captured and payment_settings_for(order.merchant_id).capture_timing == CaptureTiming.BEFORE_ALLOCATION:
+        capture = executor.prepare(payment, Txn.Kind.CAPTURE, txn.amount, actor=actor)
+        _run_after_commit([capture.pk], actor=actor, background=False)

@@ -1,4 +1,5 @@
-"""Amendments before release: contact, addresses, service level, fulfilment, promise, notes."""
+"""Amendments before release: contact, addresses, service level, fulfilment, promise, notes, and
+line changes (orders/services/amend_lines.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from typing import Any
 from django.db import transaction
 
 from oms.actors import Actor
-from oms.errors import Conflict, FieldError, InvalidInput
+from oms.errors import Conflict, InvalidInput
 from oms.outbox import emit
 from orders.models import AMENDABLE, FulfillmentType, Hold, Order
-from orders.services.cancel import order_cancel
+from orders.services.amend_lines import order_lines_amend
 from orders.services.capture import resolve_pickup_node
 from orders.services.holds import hold_place, holds_resolve_of_type, order_lock
 from orders.services.soft_checks import address_problems
@@ -18,33 +19,14 @@ from orders.services.timeline import order_payload, record
 from orders.validation import check_fulfillment
 
 _CONTACT = ("email", "phone", "first_name", "last_name")
+_SHOWN = ("shipping_address", "billing_address", "promise_date", "notes")
 
 
-def _line_reductions(order: Order, asked: list[dict[str, int]]) -> list[dict[str, int]]:
-    """Turn requested new quantities into cancellations; increases are refused."""
-    current = {line.pk: line for line in order.lines.all()}
-    errors, cancels = [], []
-    for i, item in enumerate(asked):
-        line = current.get(item["line"])
-        if line is None:
-            errors.append(
-                FieldError(f"lines[{i}].line", "invalid", f"Line {item['line']} is not a line of this order.")
-            )
-            continue
-        remaining = line.quantity - line.qty_cancelled
-        if item["quantity"] > remaining:
-            errors.append(
-                FieldError(
-                    f"lines[{i}].quantity",
-                    "increase_not_allowed",
-                    f"Quantities can only be reduced (now {remaining}); place a new order to add items.",
-                )
-            )
-        elif item["quantity"] < remaining:
-            cancels.append({"line": line.pk, "quantity": remaining - item["quantity"]})
-    if errors:
-        raise InvalidInput(errors)
-    return cancels
+def _text(value: Any) -> str:
+    if isinstance(value, dict):  # an address
+        return ", ".join(str(value[k]) for k in ("line1", "line2", "city", "region", "postal_code", "country")
+                         if value.get(k))  # fmt: skip
+    return "" if value is None else str(value)
 
 
 @transaction.atomic
@@ -54,6 +36,7 @@ def order_amend(*, order: Order, changes: dict[str, Any], actor: Actor) -> Order
     if order.status not in AMENDABLE:
         raise Conflict(f"Order {order.number} is {order.status}; it can no longer be amended.", code="invalid_state")
     changed: list[str] = []
+    before = {name: getattr(order, name) for name in (*_CONTACT, *_SHOWN, "service_level", "fulfillment_type")}
     for name in _CONTACT:
         if name in changes.get("customer", {}) and getattr(order, name) != changes["customer"][name]:
             setattr(order, name, changes["customer"][name])
@@ -63,17 +46,19 @@ def order_amend(*, order: Order, changes: dict[str, Any], actor: Actor) -> Order
             setattr(order, name, changes[name])
             changed.append(name)
     _apply_fulfillment(order, changes, changed)
-    cancels = _line_reductions(order, changes["lines"]) if changes.get("lines") else []
-    if not changed and not cancels:
+    # The timeline says what changed: before -> after, in words.
+    shown = {name: [_text(value), _text(getattr(order, name))] for name, value in before.items()
+             if value != getattr(order, name)}  # fmt: skip
+    if not changed and not changes.get("lines"):
         return order
     if changed:
         order.save()
-        record(order, "amend", actor=actor, payload={"fields": changed})
+        record(order, "amend", actor=actor, payload={"fields": changed, "changes": shown})
         emit(
             "order.amended", subject=order, merchant_id=order.merchant_id, payload=order_payload(order, fields=changed)
         )
-    if cancels:
-        order_cancel(order=order, actor=actor, reason="Quantity reduced by amendment", lines=cancels)
+    if changes.get("lines"):
+        order_lines_amend(order=order, changes=changes["lines"], actor=actor, reason="Lines changed by amendment")
     _recheck_address(order, actor)
     return order_lock(order)
 

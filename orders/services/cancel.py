@@ -10,7 +10,7 @@ from oms.actors import Actor
 from oms.errors import Conflict, FieldError, InvalidInput
 from oms.outbox import emit
 from orders.models import CANCELLABLE, ROUTED, Order, OrderLine, OrderStatus
-from orders.payments.services import payments_on_order_cancel
+from orders.payments.services import CancelPreview, payments_cancel_preview, payments_on_order_cancel
 from orders.services.holds import holds_close_all, order_lock
 from orders.services.status import order_allocation_reconcile
 from orders.services.timeline import order_payload, record, run_transition
@@ -98,3 +98,14 @@ def order_cancel(*, order: Order, actor: Actor, reason: str, lines: list[dict[st
     # Void what is only authorized, refund what was captured (orders/payments/services.py).
     payments_on_order_cancel(order=order, actor=actor, reason=reason, lines=wanted)
     return order
+
+
+def order_cancel_preview(*, order: Order, lines: list[dict[str, int]] | None = None) -> CancelPreview:
+    """What order_cancel would do to the money (value, refund, void), checked the same way and
+    changing nothing: shown before the CSR or the merchant confirms."""
+    if order.status not in LINE_CANCELLABLE or (lines is None and order.status not in CANCELLABLE):
+        raise Conflict(f"Order {order.number} is {order.status}; it can no longer be cancelled.", code="invalid_state")
+    wanted = _requested({line.pk: line for line in order.lines.all()}, lines)
+    if not wanted:
+        raise Conflict(f"Order {order.number} has nothing left to cancel.", code="invalid_state")
+    return payments_cancel_preview(order=order, lines=wanted)

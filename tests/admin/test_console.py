@@ -20,25 +20,18 @@ def user_in(group: str):
     return user
 
 
-@pytest.fixture
-def held_order(api):
-    body = payloads.order(shipping={"service_level": "express", "price": "5.00", "tax": "0.00"})
-    body["shipping_address"]["line1"] = "PO Box 42"
-    response = api.client.post("/api/v1/orders/", body, format="json")
-    return Order.objects.get(number=response.json()["number"])
-
-
 PAGES = {
     CSR: ["orders_order_changelist", "orders_hold_changelist", "orders_customer_changelist",
           "oms_opsexception_changelist"],
-    WAREHOUSE: ["orders_order_changelist", "oms_opsexception_changelist"],
+    WAREHOUSE: ["fulfillment_fulfillmentorder_changelist", "fulfillment_shipment_changelist",
+                "oms_opsexception_changelist"],
     FINANCE: ["orders_order_changelist", "orders_customer_changelist"],
     ADMIN: ["orders_order_changelist", "orders_hold_changelist", "oms_merchant_changelist", "oms_apikey_changelist",
             "oms_outboxevent_changelist", "auth_user_changelist"],
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("group", [CSR, WAREHOUSE, FINANCE, ADMIN])
+@pytest.mark.parametrize("group", [CSR, FINANCE, ADMIN])
 def test_each_group_gets_its_pages_and_the_order_page(client, held_order, group):
     OpsExceptionFactory()
     client.force_login(user_in(group))
@@ -48,6 +41,20 @@ def test_each_group_gets_its_pages_and_the_order_page(client, held_order, group)
     page = client.get(reverse("admin:orders_order_change", args=[held_order.pk]))
     assert page.status_code == 200
     assert held_order.number in page.content.decode()
+
+
+def test_the_warehouse_gets_its_queue_but_no_order_pages(client, held_order):
+    """Order pages carry payment, fraud and e-mail data: the warehouse works from fulfilment orders."""
+    client.force_login(user_in(WAREHOUSE))
+    for name in PAGES[WAREHOUSE]:
+        assert client.get(reverse(f"admin:{name}"), follow=True).status_code == 200, name
+    assert client.get(reverse("admin:orders_order_changelist")).status_code == 403
+    assert client.get(reverse("admin:orders_order_change", args=[held_order.pk])).status_code == 403
+    # Nor the order's hold exceptions (their messages carry the customer's data) in the queue.
+    queue = reverse("admin:oms_opsexception_changelist") + "?type=address_hold"
+    assert held_order.number not in client.get(queue).content.decode()
+    client.force_login(user_in(CSR))
+    assert held_order.number in client.get(queue).content.decode()
 
 
 def test_a_csr_sees_no_users_or_settings(client):
@@ -63,18 +70,25 @@ def test_the_order_page_shows_lines_holds_and_the_timeline_in_words(client, held
     assert "PO boxes cannot receive" in html
     assert "place hold" in html
     assert "validated → on_hold" in html
-    assert "Resolve a hold" in html
+    assert "Fix the address (amend)" in html  # the hold's banner offers what resolves it
+    assert "Ask a CSR lead to override" in html
+    assert "Resolve a hold" not in html  # an address hold is not resolved by a note
     assert "Cancel order" in html
 
 
-def test_a_csr_resolves_a_hold_through_the_admin_form_and_the_order_resumes(client, held_order):
+def test_a_note_does_not_release_an_address_hold_the_amendment_does(client, held_order):
     csr = user_in(CSR)
     client.force_login(csr)
     hold = held_order.holds.get()
     url = reverse("admin:orders_hold_change", args=[hold.pk])
-    assert "Saving with a note resolves this hold" in client.get(url).content.decode()
-    response = client.post(url, {"resolution_note": "Customer confirmed the PO box takes couriers"})
-    assert response.status_code == 302
+    assert "Fix the address by amending the order" in client.get(url).content.decode()
+    client.post(url, {"resolution_note": "Customer confirmed the PO box takes couriers"})
+    assert (Hold.objects.get(pk=hold.pk).is_open, Order.objects.get(pk=held_order.pk).status) == (True, "on_hold")
+
+    amend = reverse("admin:orders_order_amend", args=[held_order.pk])
+    form = client.get(amend).context["form"].initial
+    data = {k: v for k, v in form.items() if v is not None}
+    client.post(amend, {**data, "line1": "1 Main Street", "service_level": "express"})
     hold = Hold.objects.get(pk=hold.pk)
     order = Order.objects.get(pk=held_order.pk)
     assert (hold.is_open, hold.resolved_by, order.status) == (False, csr.username, "validated")

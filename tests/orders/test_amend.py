@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from oms.models import OpsException, OutboxEvent
-from orders.models import OrderStatus
+from orders.models import OrderStatus, Payment
 from tests import payloads
 from tests.factories import OrderFactory, OrderLineFactory
 
@@ -84,15 +86,30 @@ def test_it_switches_an_order_to_pickup_at_a_store(api):
     assert mismatch.json()["errors"][0]["field"] == "shipping.service_level"
 
 
-def test_reducing_a_quantity_is_a_partial_cancel_and_increasing_is_refused(api):
+def test_reducing_a_quantity_is_a_partial_cancel_and_increasing_it_is_paid(api, django_capture_on_commit_callbacks):
     order = capture(api)
     line = order["lines"][0]["id"]
-    more = amend(api, order["number"], {"lines": [{"line": line, "quantity": 5}]})
-    assert more.status_code == 400
-    assert more.json()["errors"][0]["code"] == "increase_not_allowed"
     less = amend(api, order["number"], {"lines": [{"line": line, "quantity": 1}]})
     assert less.json()["lines"][0]["quantities"]["cancelled"] == 1
     assert OutboxEvent.objects.filter(type="order.partially_cancelled").count() == 1
+    with django_capture_on_commit_callbacks(execute=True):  # the authorization is sent after commit
+        more = amend(api, order["number"], {"lines": [{"line": line, "quantity": 3}]})
+    assert more.status_code == 200, more.json()
+    assert more.json()["lines"][0]["quantities"]["ordered"] == 4
+    increase = Payment.objects.filter(order__number=order["number"]).order_by("pk").last()
+    # Two more units at 19.99 with the line's declared tax (3.40 for two): one new authorization.
+    assert (increase.status, increase.authorized_amount) == ("authorized", Decimal("43.38"))
+
+
+def test_a_new_line_needs_a_known_sku_and_its_price(api):
+    order = capture(api)
+    unknown = amend(api, order["number"], {"lines": [{"sku": "NOPE", "quantity": 1, "unit_price": "5.00"}]})
+    assert (unknown.status_code, unknown.json()["errors"][0]["code"]) == (400, "unknown_sku")
+    unpriced = amend(api, order["number"], {"lines": [{"sku": "TSHIRT-BLUE-M", "quantity": 1}]})
+    assert unpriced.status_code == 400
+    added = amend(api, order["number"], {"lines": [{"sku": "TSHIRT-BLUE-M", "quantity": 1, "unit_price": "19.99"}]})
+    assert added.status_code == 200, added.json()
+    assert [line["sku"] for line in added.json()["lines"]] == ["TSHIRT-RED-M", "TSHIRT-BLUE-M"]
 
 
 def test_it_refuses_amendments_after_release_with_409(api):

@@ -60,6 +60,33 @@ def test_a_partial_cancellation_refunds_the_value_of_the_cancelled_units(api, dj
     assert (paid.status, paid.refunded_amount) == ("partially_refunded", Decimal("21.69"))
 
 
+def preview(api, order, **body):
+    response = api.client.post(f"/api/v1/orders/{order.number}/cancel/preview/", body, format="json")
+    assert response.status_code == 200, response.json()
+    return response.json()
+
+
+@pytest.mark.parametrize("timing", ["before_allocation", "at_release"])
+def test_the_preview_says_what_the_cancellation_then_does(api, django_capture_on_commit_callbacks, timing):
+    MerchantPaymentSettingsFactory(merchant=api.merchant, capture_timing=timing)
+    order, _ = place(api, django_capture_on_commit_callbacks)
+    line = order.lines.get()
+    one = preview(api, order, lines=[{"line": line.pk, "quantity": 1}])
+    whole = preview(api, order)
+    assert Refund.objects.count() == 0  # a preview changes nothing
+    captured = timing == "before_allocation"
+    assert one == {"currency": "USD", "value": "21.69", "refund": "21.69" if captured else "0.00", "void": "0.00",
+                   "whole": False}  # fmt: skip
+    assert (whole["refund"], whole["void"], whole["whole"]) == (
+        ("48.38", "0.00", True) if captured else ("0.00", "48.38", True)
+    )
+    cancel(api, django_capture_on_commit_callbacks, order, lines=[{"line": line.pk, "quantity": 1}])
+    assert sum((r.amount for r in Refund.objects.filter(order=order)), Decimal(0)) == Decimal(one["refund"])
+    too_many = api.client.post(f"/api/v1/orders/{order.number}/cancel/preview/",
+                               {"lines": [{"line": line.pk, "quantity": 5}]}, format="json")  # fmt: skip
+    assert too_many.status_code == 409
+
+
 def test_a_partial_cancellation_before_capture_captures_less(api, django_capture_on_commit_callbacks):
     MerchantPaymentSettingsFactory(merchant=api.merchant, capture_timing="at_release")
     order, _ = place(api, django_capture_on_commit_callbacks)

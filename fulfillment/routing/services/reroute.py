@@ -135,19 +135,21 @@ def _shortfall_one(
     return allocate_locked(order=order, actor=actor, trigger=RoutingDecision.Trigger.SHORTFALL, hold_unfilled=hold)
 
 
+# States in which a CSR may ask routing to run again (the order page offers the button only then).
+ROUTE_AGAIN_STATES = ("ready", "allocated", "partially_allocated", "backordered", "released", "partially_shipped")
+
+
 def order_route_again(*, order_id: int, actor: Actor) -> RoutingDecision | None:
     """A CSR asks routing to try again now (e.g. after moving stock)."""
     with transaction.atomic():
         order = order_lock(order_id)
-        if order.status not in (
-            "ready", "allocated", "partially_allocated", "backordered", "released", "partially_shipped",
-        ):  # fmt: skip
+        if order.status not in ROUTE_AGAIN_STATES:
             raise Conflict(f"Order {order.number} is {order.status}; routing cannot run now.", code="invalid_state")
         return allocate_locked(order=order, actor=actor, trigger=RoutingDecision.Trigger.CSR)
 
 
-# Amended fields that change where or how an order should ship.
-ROUTING_INPUTS = {"shipping_address", "shipping.service_level", "fulfillment"}
+# Amended fields that change where or how an order should ship (or what: added or substituted lines).
+ROUTING_INPUTS = {"shipping_address", "shipping.service_level", "fulfillment", "lines"}
 
 
 @transaction.atomic

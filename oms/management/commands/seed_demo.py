@@ -7,10 +7,13 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from fulfillment.demo import seed_fulfillment
+from fulfillment.demo_activity import seed_fulfillment_activity
 from fulfillment.routing.demo import seed_routing
-from inventory.demo import PRICES, seed_catalog, seed_network, seed_stock
-from oms.demo import seed_tenancy
-from orders.demo import seed_orders
+from inventory.demo import PRICES, seed_catalog, seed_network, seed_stock, seed_stock_activity
+from notifications.demo import seed_notifications
+from oms.celery import app as celery_app
+from oms.demo import seed_schedule, seed_tenancy
+from orders.demo import seed_exception_orders, seed_order_settings, seed_orders
 from returns.demo import seed_returns
 
 
@@ -26,6 +29,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, users: bool = False, **options: Any) -> None:
+        # Every job the orders set off (routing, e-mails, webhooks) runs here, in-process: the demo
+        # data shows every screen's rows (shipments, backorders, exceptions...) without a worker.
+        celery_app.conf.task_always_eager = True
         with transaction.atomic():
             merchant = seed_tenancy(users=users or settings.EMBEDDED_DATABASE)
             nodes = seed_network(merchant)
@@ -34,5 +40,11 @@ class Command(BaseCommand):
             seed_fulfillment(merchant)
             seed_routing(merchant, products)
             seed_returns(merchant)
+            seed_order_settings(merchant)
+            seed_notifications(merchant)
+            seed_schedule()
         created = seed_orders(merchant, products, PRICES)
+        created += seed_exception_orders(merchant, products, PRICES)
+        seed_stock_activity(merchant)
+        seed_fulfillment_activity(merchant)
         self.stdout.write(f"Demo data ready: merchant 'demo', {len(products)} SKUs, {created} new orders.")
