@@ -45,6 +45,16 @@ GROUPS: dict[str, list[str]] = {
     ],
     ADMIN: ["*"],
 }  # fmt: skip
+# Operations leaders: the KPI dashboard (with the exception/SLA part) and the orders, fulfilment
+# orders and exceptions its figures drill down to.
+OPERATIONS = "Operations"
+GROUPS[OPERATIONS] = [
+    "reports.view_kpis", "reports.view_exception_kpis", "reports.view_kpiday",
+    "orders.view_order", "orders.view_orderline", "orders.view_orderevent",
+    "fulfillment.view_fulfillmentorder", "fulfillment.view_shipment", "oms.view_opsexception",
+]  # fmt: skip
+# Finance closes the day from the finance and ERP exports.
+GROUPS[FINANCE] += ["reports.view_finance_export", "reports.view_erprecord"]
 
 
 def _query(spec: str) -> Q:

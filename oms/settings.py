@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "fulfillment",
     "returns",
     "notifications",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -176,6 +177,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "routing-backorders-retry": {"task": "fulfillment.routing.tasks.backorders_retry", "schedule": 60.0},
     "routing-backorders-expire": {"task": "fulfillment.routing.tasks.backorders_expire", "schedule": 3600.0},
     "routing-ready-sweep": {"task": "fulfillment.routing.tasks.orders_allocate_stale", "schedule": 60.0},
+    "reports-kpis-rollup": {"task": "reports.tasks.kpis_rollup", "schedule": 3600.0},
+    "reports-erp-export": {"task": "reports.tasks.erp_export", "schedule": 3600.0},
 }
 
 # Outbox: an event not dispatched this many seconds after it was written is re-dispatched.

@@ -1,0 +1,213 @@
+"""The SQL behind the KPIs: one row per counted object ("grains"), summed per day.
+
+Each grain is a SELECT yielding one row per fulfilment order or order, with its anchor day,
+merchant, channel and the 0/1 flags or amounts a KPI sums (docs/KPIS.md). The same grain
+serves the daily totals (`components`), the rollup and the drill-down (`grain_orders`), so a
+figure and the orders behind it cannot disagree. Everything is set-based; runs on PostgreSQL
+and, more slowly, on SQLite.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+
+from reports.kpis.filters import KpiFilters
+
+# Columns summed per (day, merchant, channel) for each grain; each is a column of KpiDay.
+SUMS: dict[str, dict[str, str]] = {
+    "packed": {"fos_packed": "1", "fos_accurate": "accurate"},
+    "captured": {"orders_captured": "1", "orders_backordered": "backordered"},
+    "shipped": {
+        "orders_shipped": "1",
+        "orders_split": "split",
+        "units_ordered": "units_ordered",
+        "units_first_shipped": "units_first_shipped",
+        "shipping_cost": "shipping_cost",
+        "handling_cost": "handling_cost",
+    },
+    "delivered": {"orders_delivered": "1", "orders_on_time": "on_time", "orders_perfect": "perfect"},
+}
+MONEY = {"shipping_cost", "handling_cost"}
+
+
+def _postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _day(column: str) -> str:
+    return f"(({column}) AT TIME ZONE 'UTC')::date" if _postgres() else f"date({column})"
+
+
+def minutes_between(start: str, end: str) -> str:
+    if _postgres():
+        return f"floor(extract(epoch from ({end}) - ({start})) / 60)::int"
+    return f"cast((julianday({end}) - julianday({start})) * 1440 as integer)"
+
+
+def flag(condition: str) -> str:
+    return f"CASE WHEN {condition} THEN 1 ELSE 0 END"
+
+
+def _where(filters: KpiFilters, *, node_column: str | None = None) -> str:
+    """Filters on the order `o` (and the fulfilment order's node when the grain has one)."""
+    sql = ""
+    if filters.merchant_id is not None:
+        sql += " AND o.merchant_id = %(merchant)s"
+    if filters.channel_id is not None:
+        sql += " AND o.channel_id = %(channel)s"
+    if filters.node_id is not None:
+        if node_column:
+            sql += f" AND {node_column} = %(node)s"
+        else:  # an order counts for a node when one of its fulfilment orders is there
+            sql += """ AND EXISTS (SELECT 1 FROM fulfillment_fulfillmentorder nf
+                                   WHERE nf.order_id = o.id AND nf.node_id = %(node)s)"""
+    return sql
+
+
+def params(filters: KpiFilters) -> dict[str, Any]:
+    return {
+        "start": filters.start,
+        "end": filters.end,
+        "merchant": filters.merchant_id,
+        "channel": filters.channel_id,
+        "node": filters.node_id,
+    }
+
+
+# A fulfilment order packed with a rescan after a mismatch is not accurate.
+INACCURATE_FO = "f.pack_corrected"
+
+
+def _packed(filters: KpiFilters) -> str:
+    return f"""
+        SELECT o.id AS order_id, {_day("f.packed_at")} AS day, o.merchant_id, o.channel_id,
+               {flag(f"NOT ({INACCURATE_FO})")} AS accurate
+        FROM fulfillment_fulfillmentorder f JOIN orders_order o ON o.id = f.order_id
+        WHERE f.packed_at >= %(start)s AND f.packed_at < %(end)s {_where(filters, node_column="f.node_id")}"""
+
+
+def _captured(filters: KpiFilters) -> str:
+    waited = """EXISTS (SELECT 1 FROM fulfillment_routingdecision rd WHERE rd.order_id = o.id
+                        AND rd.outcome IN ('backordered', 'partially_allocated'))"""
+    return f"""
+        SELECT o.id AS order_id, {_day("o.created_at")} AS day, o.merchant_id, o.channel_id,
+               {flag(waited)} AS backordered
+        FROM orders_order o
+        WHERE o.created_at >= %(start)s AND o.created_at < %(end)s {_where(filters)}"""
+
+
+# Non-voided parcels of each order (the order's ship and delivery times are their latest).
+PARCELS = """(SELECT order_id, MAX(shipped_at) AS shipped_at, MAX(delivered_at) AS delivered_at,
+                     COUNT(*) - COUNT(delivered_at) AS undelivered, SUM(rate) AS shipping_cost,
+                     COUNT(DISTINCT fulfillment_order_id) AS fos
+              FROM fulfillment_shipment WHERE voided_at IS NULL GROUP BY order_id)"""
+DONE_SHIPPING = "('shipped', 'delivered', 'completed')"
+
+
+def _shipped(filters: KpiFilters) -> str:
+    first_shipped = """COALESCE((
+        SELECT SUM(fl.qty_shipped) FROM fulfillment_fulfillmentorderline fl
+        JOIN fulfillment_fulfillmentorder f ON f.id = fl.fulfillment_order_id
+        WHERE f.order_id = o.id
+          AND f.decision_id = (SELECT MIN(rd.id) FROM fulfillment_routingdecision rd WHERE rd.order_id = o.id)
+    ), 0)"""
+    handling = """COALESCE((
+        SELECT SUM(n.handling_cost) FROM fulfillment_fulfillmentorder f JOIN inventory_node n ON n.id = f.node_id
+        WHERE f.order_id = o.id AND EXISTS (
+            SELECT 1 FROM fulfillment_shipment sh WHERE sh.fulfillment_order_id = f.id AND sh.voided_at IS NULL)
+    ), 0)"""
+    return f"""
+        SELECT o.id AS order_id, {_day("p.shipped_at")} AS day, o.merchant_id, o.channel_id,
+               {minutes_between("o.created_at", "p.shipped_at")} AS minutes,
+               {flag("p.fos > 1")} AS split,
+               (SELECT SUM(l.quantity) FROM orders_orderline l WHERE l.order_id = o.id) AS units_ordered,
+               {first_shipped} AS units_first_shipped,
+               p.shipping_cost, {handling} AS handling_cost
+        FROM orders_order o JOIN {PARCELS} p ON p.order_id = o.id
+        WHERE o.status IN {DONE_SHIPPING} AND p.shipped_at >= %(start)s AND p.shipped_at < %(end)s
+              {_where(filters)}"""
+
+
+def _delivered(filters: KpiFilters) -> str:
+    on_time = f"(o.promise_date IS NULL OR {_day('p.delivered_at')} <= o.promise_date)"
+    complete = "NOT EXISTS (SELECT 1 FROM orders_orderline l WHERE l.order_id = o.id AND l.qty_delivered < l.quantity)"
+    accurate = f"NOT EXISTS (SELECT 1 FROM fulfillment_fulfillmentorder f WHERE f.order_id = o.id AND {INACCURATE_FO})"
+    return f"""
+        SELECT o.id AS order_id, {_day("p.delivered_at")} AS day, o.merchant_id, o.channel_id,
+               {flag(on_time)} AS on_time,
+               {flag(f"{on_time} AND {complete} AND {accurate}")} AS perfect
+        FROM orders_order o JOIN {PARCELS} p ON p.order_id = o.id
+        WHERE o.status IN ('delivered', 'completed') AND p.undelivered = 0
+              AND p.delivered_at >= %(start)s AND p.delivered_at < %(end)s {_where(filters)}"""
+
+
+GRAINS = {"packed": _packed, "captured": _captured, "shipped": _shipped, "delivered": _delivered}
+
+
+def rows(query: str, values: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    with connection.cursor() as cursor:
+        cursor.execute(query, values)
+        names = [c[0] for c in cursor.description]
+        for row in cursor.fetchall():
+            yield dict(zip(names, row, strict=True))
+
+
+def _as_date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+Key = tuple[dt.date, int, int]  # (day, merchant id, channel id)
+
+
+def components(filters: KpiFilters) -> dict[Key, dict[str, Any]]:
+    """Every KpiDay column, summed per (day, merchant, channel), straight from the source rows."""
+    out: dict[Key, dict[str, Any]] = {}
+    for grain, sums in SUMS.items():
+        columns = ", ".join(f"SUM({expr}) AS {name}" for name, expr in sums.items())
+        sql = f"""SELECT day, merchant_id, channel_id, {columns}
+                  FROM ({GRAINS[grain](filters)}) g GROUP BY day, merchant_id, channel_id"""
+        for row in rows(sql, params(filters)):
+            key = (_as_date(row.pop("day")), row.pop("merchant_id"), row.pop("channel_id"))
+            target = out.setdefault(key, {})
+            for name, value in row.items():
+                target[name] = Decimal(str(value or 0)).quantize(Decimal("0.01")) if name in MONEY else int(value or 0)
+    return out
+
+
+def cycle_buckets(filters: KpiFilters) -> dict[Key, dict[int, int]]:
+    """Shipped orders per whole minute of capture-to-ship time, per (day, merchant, channel)."""
+    sql = f"""SELECT day, merchant_id, channel_id, minutes, COUNT(*) AS orders
+              FROM ({_shipped(filters)}) g GROUP BY day, merchant_id, channel_id, minutes"""
+    out: dict[Key, dict[int, int]] = {}
+    for row in rows(sql, params(filters)):
+        key = (_as_date(row["day"]), row["merchant_id"], row["channel_id"])
+        out.setdefault(key, {})[int(row["minutes"])] = int(row["orders"])
+    return out
+
+
+# The drill-down: which rows of a grain count, for the figure or its misses.
+DRILL: dict[str, tuple[str, str]] = {
+    # kpi: (grain, condition of a miss)
+    "order_accuracy": ("packed", "accurate = 0"),
+    "perfect_order_rate": ("delivered", "perfect = 0"),
+    "on_time_delivery": ("delivered", "on_time = 0"),
+    "cycle_time": ("shipped", "minutes > 48 * 60"),
+    "fill_rate": ("shipped", "units_first_shipped < units_ordered"),
+    "split_rate": ("shipped", "split = 1"),
+    "backorder_rate": ("captured", "backordered = 1"),
+    "cost_per_order": ("shipped", "1 = 1"),
+}
+
+
+def grain_order_ids(filters: KpiFilters, *, kpi: str, misses: bool, limit: int) -> list[int]:
+    """Ids of the orders behind a KPI (all counted, or only those that miss it), newest first."""
+    grain, miss = DRILL[kpi]
+    condition = miss if misses else "1 = 1"
+    sql = f"""SELECT DISTINCT order_id FROM ({GRAINS[grain](filters)}) g WHERE {condition}
+              ORDER BY order_id DESC LIMIT %(limit)s"""
+    return [row["order_id"] for row in rows(sql, {**params(filters), "limit": limit})]

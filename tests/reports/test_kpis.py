@@ -1,0 +1,132 @@
+"""Each KPI on the hand-built world (tests/reports/world.py); the answers are worked out here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+from reports.kpis.filters import KpiFilters
+from reports.kpis.report import kpi_report
+from reports.kpis.sql import grain_order_ids
+from reports.models import KpiRollupRun
+from reports.rollup import kpi_days_rollup
+from tests.factories import OpsExceptionFactory
+from tests.reports.world import T0, World, at, build_world
+
+pytestmark = pytest.mark.django_db
+NOV = (dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+
+
+@pytest.fixture
+def world() -> World:
+    return build_world()
+
+
+def figures(world: World, **kwargs: Any) -> dict[str, Any]:
+    report = kpi_report(filters=KpiFilters(*NOV, merchant_id=world.merchant.pk, **kwargs))
+    return {f.key: f.value for f in report.figures}
+
+
+def test_it_computes_every_kpi_over_all_channels(world: World) -> None:
+    got = figures(world)
+    # Packed FOs: A, B@N1, B@N2, C, D (corrected), E, G, M -> 7 of 8 accurate.
+    assert got["order_accuracy"] == 87.5
+    # Delivered orders A B C D E G M. C is late; D is inaccurate; E is incomplete (a cancelled line).
+    assert got["on_time_delivery"] == round(100 * 6 / 7, 2)
+    assert got["perfect_order_rate"] == round(100 * 4 / 7, 2)  # A, B, G, M
+    # Capture to ship, minutes: M 120, E 360, D 720, A 1440, B 1800 (last parcel), C 2880, G 4320.
+    assert got["cycle_time_p50"] == 24.0  # rank 3 of 0..6
+    assert got["cycle_time_p90"] == 57.6  # rank 5.4: 2880 + 0.4 * 1440 = 3456 min
+    assert got["split_rate"] == round(100 / 7, 2)  # B only; F (still open) is not counted
+    # Units ordered 10 (A2 B2 C1 D1 E2 G1 M1); shipped from the first allocation 8 (E's cancelled
+    # unit and G's unit, shipped from the second routing, are not).
+    assert got["fill_rate"] == 80.0
+    assert got["backorder_rate"] == 12.5  # G of the 8 captured (F included)
+    # Shipping 7 + 6 + 8 + 7 + 8 + 7 + 7 + 5 = 55; handling per shipped FO 2+2+3+2+3+2+2+3 = 19.
+    assert got["cost_per_order"] == round(74 / 7, 2)
+
+
+def test_it_filters_by_channel_and_node(world: World) -> None:
+    web = figures(world, channel_id=world.channels["web"].pk)
+    assert web["order_accuracy"] == round(100 * 6 / 7, 2)
+    assert web["perfect_order_rate"] == 50.0  # A, B, G of six delivered
+    assert web["cycle_time_p50"] == 27.0  # (1440 + 1800) / 2 minutes
+    assert web["cycle_time_p90"] == 60.0  # rank 4.5: (2880 + 4320) / 2 minutes
+    assert web["backorder_rate"] == round(100 / 7, 2)
+
+    at_n2 = figures(world, node_id=world.n2.pk)
+    assert at_n2["order_accuracy"] == round(200 / 3, 2)  # B@N2, D (corrected), M
+    assert at_n2["perfect_order_rate"] == round(200 / 3, 2)  # B and M of B, D, M
+    assert at_n2["split_rate"] == round(100 / 3, 2)
+
+
+def test_it_leaves_days_and_merchants_outside_the_filters_out(world: World) -> None:
+    first_day = kpi_report(filters=KpiFilters(T0.date(), T0.date(), merchant_id=world.merchant.pk))
+    assert first_day.figure("cycle_time_p50").value == 6.0  # M, E, D shipped on 11-02
+    assert first_day.figure("perfect_order_rate").value is None  # nothing delivered that day
+    other = kpi_report(filters=KpiFilters(*NOV, merchant_id=world.merchant.pk + 1000))
+    assert all(f.value is None for f in other.figures)
+
+
+def test_the_rollup_gives_the_same_figures_and_exact_percentiles(world: World) -> None:
+    live = figures(world)
+    rows = kpi_days_rollup(since=NOV[0], until=NOV[1])
+    assert rows == 8  # (day, channel) with something: web 11-02 .. 11-07, marketplace 11-02, 11-03
+    assert KpiRollupRun.objects.count() == 30
+    assert figures(world) == live
+    # Daily p50 are 6, 27, 48 and 72 h: their average (38.25) is not the range's median (24).
+    series = kpi_report(filters=KpiFilters(*NOV, merchant_id=world.merchant.pk)).series["cycle_time_p50"]
+    assert [v for v in series if v is not None] == [6.0, 27.0, 48.0, 72.0]
+
+
+def test_a_rolled_up_day_is_recomputed_when_its_facts_change(world: World) -> None:
+    kpi_days_rollup(since=NOV[0], until=NOV[1])
+    world.orders["A"].fulfillment_orders.update(pack_corrected=True)
+    assert figures(world)["order_accuracy"] == 87.5  # the rollup still says so
+    kpi_days_rollup(since=dt.date(2026, 11, 3), until=dt.date(2026, 11, 3))
+    assert figures(world)["order_accuracy"] == 75.0
+
+
+def test_the_drill_down_lists_the_orders_behind_each_figure(world: World) -> None:
+    filters = KpiFilters(*NOV, merchant_id=world.merchant.pk)
+
+    def misses(kpi: str) -> set[str]:
+        ids = grain_order_ids(filters, kpi=kpi, misses=True, limit=100)
+        return {name for name, order in world.orders.items() if order.pk in ids}
+
+    assert misses("order_accuracy") == {"D"}
+    assert misses("on_time_delivery") == {"C"}
+    assert misses("perfect_order_rate") == {"C", "D", "E"}
+    assert misses("split_rate") == {"B"}
+    assert misses("fill_rate") == {"E", "G"}
+    assert misses("backorder_rate") == {"G"}
+    assert len(grain_order_ids(filters, kpi="backorder_rate", misses=False, limit=100)) == 8
+
+
+def test_exception_volume_and_sla_attainment_by_type(world: World) -> None:
+    def raise_(type_: str, *, opened: float, closed: float | None) -> None:
+        exc = OpsExceptionFactory(merchant=world.merchant, type=type_, status="resolved" if closed else "open")
+        exc.__class__.objects.filter(pk=exc.pk).update(
+            created_at=at(opened), resolved_at=at(closed) if closed is not None else None
+        )
+
+    raise_("pick_delay", opened=0, closed=2)  # met
+    raise_("pick_delay", opened=0, closed=30)  # closed late
+    raise_("pick_delay", opened=5, closed=None)  # open for weeks: missed
+    raise_("carrier_miss", opened=0, closed=1)
+    table = {row.type: row for row in kpi_report(filters=KpiFilters(*NOV, merchant_id=world.merchant.pk)).exceptions}
+    assert (table["pick_delay"].raised, table["pick_delay"].open, table["pick_delay"].met) == (3, 1, 1)
+    assert table["pick_delay"].attainment == round(100 / 3, 2)
+    assert table["carrier_miss"].attainment == 100.0
+
+
+def test_the_kpis_command_prints_the_same_table(world: World) -> None:
+    out = StringIO()
+    call_command("kpis", "--since", "2026-11-01", "--until", "2026-11-30", "--merchant", "kpi", stdout=out)
+    text = out.getvalue()
+    assert "Order accuracy" in text and "87.50" in text
+    assert "Fill rate" in text and "80.00" in text
