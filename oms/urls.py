@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("orders.api.urls")),
     path("", include("fulfillment.api.urls")),
     path("", include("notifications.api.urls")),
+    path("", include("reports.urls")),
 ]
 
 urlpatterns = [

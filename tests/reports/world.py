@@ -110,8 +110,11 @@ class Builder:
             line = order.lines.get(position=position)
             fo_lines.append(
                 FulfillmentOrderLine.objects.create(
-                    fulfillment_order=fo, order_line=line, quantity=quantity,
-                    qty_picked=quantity if shipped else 0, qty_shipped=quantity if shipped else 0,
+                    fulfillment_order=fo,
+                    order_line=line,
+                    quantity=quantity,
+                    qty_picked=quantity if shipped else 0,
+                    qty_shipped=quantity if shipped else 0,
                 )  # fmt: skip
             )
             if shipped:
@@ -124,7 +127,8 @@ class Builder:
             shipment = Shipment.objects.create(
                 fulfillment_order=fo, order=order, carrier=self.service.carrier, service=self.service,
                 tracking_number=f"KP{self.parcels:06d}", weight_kg=1, billable_weight_kg=1, rate=Decimal(rate),
-                promise_date=order.promise_date, delivered_at=delivered_at, status="delivered" if delivered else "in_transit",
+                promise_date=order.promise_date, delivered_at=delivered_at,
+                status="delivered" if delivered else "in_transit",
             )  # fmt: skip
             Shipment.objects.filter(pk=shipment.pk).update(shipped_at=at(ship_hours))
             for fo_line in fo_lines:
