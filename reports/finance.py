@@ -21,7 +21,7 @@ from typing import Any
 from reports.kpis import sql
 
 TRANSACTIONS = """
-    SELECT t.id AS transaction, m.code AS merchant, t.currency, t.kind, t.source, p.gateway,
+    SELECT t.id AS transaction_id, m.code AS merchant, t.currency, t.kind, t.source, p.gateway,
            t.gateway_reference, o.number AS order_number, t.completed_at, t.amount,
            CASE WHEN t.kind = 'capture'
                 THEN ROUND(t.amount * ((SELECT COALESCE(SUM(l.tax), 0) FROM orders_orderline l
@@ -74,7 +74,7 @@ def finance_day_transactions(*, day: dt.date, merchant_id: int | None = None) ->
     """The day's money-moving transactions with their tax and shipping parts, in id order."""
     query, params = _query(day, merchant_id)
     out = []
-    for row in sql.rows(f"SELECT * FROM ({query}) x ORDER BY transaction", params):
+    for row in sql.rows(f"SELECT * FROM ({query}) x ORDER BY transaction_id", params):
         for name in ("amount", "tax", "shipping"):
             row[name] = _money(row[name])
         out.append(row)
@@ -110,7 +110,7 @@ def finance_day_totals(*, day: dt.date, merchant_id: int | None = None) -> list[
 
 TOTAL_COLUMNS = ["date", "merchant", "currency", "captures", "capture_tax", "shipping", "refunds", "refund_tax",
                  "tax", "net", "transactions"]  # fmt: skip
-TRANSACTION_COLUMNS = ["date", "transaction", "merchant", "currency", "kind", "source", "gateway",
+TRANSACTION_COLUMNS = ["date", "transaction_id", "merchant", "currency", "kind", "source", "gateway",
                        "gateway_reference", "order_number", "completed_at", "amount", "tax", "shipping"]  # fmt: skip
 
 

@@ -19,8 +19,7 @@ from reports.kpis import sql
 from reports.kpis.bands import band_of
 from reports.kpis.exceptions import ExceptionRow, exception_sla_table
 from reports.kpis.filters import KpiFilters
-from reports.kpis.percentiles import percentile
-from reports.models import KpiCycleBucket, KpiDay, KpiRollupRun
+from reports.models import KpiDay, KpiRollupRun
 
 COLUMNS = [name for sums in sql.SUMS.values() for name in sums]
 
@@ -60,33 +59,34 @@ def _rolled_days(filters: KpiFilters) -> set[dt.date]:
     )
 
 
-def daily_parts(filters: KpiFilters) -> tuple[dict[dt.date, Counter[str]], dict[dt.date, Counter[int]]]:
-    """Per day: the summed KpiDay columns, and the cycle-time histogram (minutes -> orders)."""
+FRACTIONS = (0.5, 0.9)
+Percentiles = list[float | None]
+
+
+def daily_parts(filters: KpiFilters) -> tuple[dict[dt.date, Counter[str]], Percentiles, dict[dt.date, Percentiles]]:
+    """The summed KpiDay columns per day, and cycle-time p50/p90 over the range and per day."""
     rolled = _rolled_days(filters)
     sums: dict[dt.date, Counter[str]] = {}
-    histograms: dict[dt.date, Counter[int]] = {}
-    scope = {"day__in": rolled}
-    if filters.merchant_id is not None:
-        scope["merchant_id"] = filters.merchant_id
-    if filters.channel_id is not None:
-        scope["channel_id"] = filters.channel_id
     if rolled:
+        scope: dict[str, Any] = {"day__in": rolled}
+        if filters.merchant_id is not None:
+            scope["merchant_id"] = filters.merchant_id
+        if filters.channel_id is not None:
+            scope["channel_id"] = filters.channel_id
         for row in KpiDay.objects.filter(**scope).values("day").annotate(**{c: Sum(c) for c in COLUMNS}):
             day = row.pop("day")
             sums[day] = Counter({k: v or 0 for k, v in row.items()})
-        buckets = KpiCycleBucket.objects.filter(**scope).values("day", "minutes").annotate(n=Sum("orders"))
-        for row in buckets:
-            histograms.setdefault(row["day"], Counter())[row["minutes"]] += row["n"]
-    live = [day for day in filters.days() if day not in rolled]
-    if live:
-        span = KpiFilters(live[0], live[-1], filters.merchant_id, filters.channel_id, filters.node_id)
-        for (day, _, _), parts in sql.components(span).items():
+    unrolled = [day for day in filters.days() if day not in rolled]
+    live = None
+    if unrolled:
+        live = KpiFilters(unrolled[0], unrolled[-1], filters.merchant_id, filters.channel_id, filters.node_id)
+        for (day, _, _), parts in sql.components(live).items():
             if day not in rolled:
                 sums.setdefault(day, Counter()).update(parts)
-        for (day, _, _), histogram in sql.cycle_buckets(span).items():
-            if day not in rolled:
-                histograms.setdefault(day, Counter()).update(histogram)
-    return sums, histograms
+    scope_args = {"live": live, "rolled": bool(rolled), "fractions": FRACTIONS}
+    overall = sql.cycle_percentiles(filters, per_day=False, **scope_args).get(None, [None] * len(FRACTIONS))
+    per_day = sql.cycle_percentiles(filters, per_day=True, **scope_args)
+    return sums, overall, per_day  # type: ignore[return-value]
 
 
 def _ratio(numerator: Any, denominator: Any) -> float | None:
@@ -97,7 +97,7 @@ def _hours(minutes: float | None) -> float | None:
     return None if minutes is None else round(minutes / 60, 2)
 
 
-def _figures(parts: Counter[str], histogram: Counter[int]) -> list[Figure]:
+def _figures(parts: Counter[str], cycle: Percentiles) -> list[Figure]:
     p = parts
     cost = Decimal(p["shipping_cost"] or 0) + Decimal(p["handling_cost"] or 0)
     return [
@@ -105,9 +105,9 @@ def _figures(parts: Counter[str], histogram: Counter[int]) -> list[Figure]:
                p["fos_accurate"], p["fos_packed"]),
         Figure("perfect_order_rate", "Perfect order rate", _ratio(p["orders_perfect"], p["orders_delivered"]), "%",
                p["orders_perfect"], p["orders_delivered"]),
-        Figure("cycle_time_p50", "Order cycle time p50", _hours(percentile(histogram, 0.5)), "h",
+        Figure("cycle_time_p50", "Order cycle time p50", _hours(cycle[0]), "h",
                None, p["orders_shipped"]),
-        Figure("cycle_time_p90", "Order cycle time p90", _hours(percentile(histogram, 0.9)), "h",
+        Figure("cycle_time_p90", "Order cycle time p90", _hours(cycle[1]), "h",
                None, p["orders_shipped"]),
         Figure("on_time_delivery", "On-time delivery", _ratio(p["orders_on_time"], p["orders_delivered"]), "%",
                p["orders_on_time"], p["orders_delivered"]),
@@ -125,16 +125,14 @@ def _figures(parts: Counter[str], histogram: Counter[int]) -> list[Figure]:
 
 def kpi_report(*, filters: KpiFilters, with_exceptions: bool = True) -> KpiReport:
     """Return every KPI over the range, each day's values, and (optionally) the SLA table."""
-    sums, histograms = daily_parts(filters)
+    sums, overall, per_day = daily_parts(filters)
     total: Counter[str] = Counter()
-    merged: Counter[int] = Counter()
     for parts in sums.values():
         total.update(parts)
-    for histogram in histograms.values():
-        merged.update(histogram)
-    report = KpiReport(filters=filters, figures=_figures(total, merged), days=filters.days())
+    report = KpiReport(filters=filters, figures=_figures(total, overall), days=filters.days())
+    none = [None] * len(FRACTIONS)
     for day in report.days:
-        for figure in _figures(sums.get(day, Counter()), histograms.get(day, Counter())):
+        for figure in _figures(sums.get(day, Counter()), per_day.get(day, none)):
             report.series.setdefault(figure.key, []).append(figure.value)
     if with_exceptions:
         report.exceptions = exception_sla_table(filters=filters)

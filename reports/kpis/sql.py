@@ -211,3 +211,56 @@ def grain_order_ids(filters: KpiFilters, *, kpi: str, misses: bool, limit: int) 
     sql = f"""SELECT DISTINCT order_id FROM ({GRAINS[grain](filters)}) g WHERE {condition}
               ORDER BY order_id DESC LIMIT %(limit)s"""
     return [row["order_id"] for row in rows(sql, {**params(filters), "limit": limit})]
+
+
+def _floor(expr: str) -> str:
+    return f"floor({expr})" if _postgres() else f"cast({expr} as integer)"
+
+
+def cycle_percentiles(
+    filters: KpiFilters, *, live: KpiFilters | None, rolled: bool, fractions: tuple[float, ...], per_day: bool
+) -> dict[dt.date | None, list[float | None]]:
+    """Exact capture-to-ship percentiles (minutes), over the range or per day.
+
+    The values are the rollup's per-day histograms (days in KpiRollupRun) plus, for `live` days,
+    the shipped orders themselves; the rule is PostgreSQL's percentile_cont (linear
+    interpolation between ranks ⌊p(n−1)⌋ and the next), taken in SQL over the merged
+    histogram, so a range's figure is never an average of daily ones.
+    """
+    done = "(SELECT day FROM reports_kpirolluprun)"
+    parts = []
+    if rolled:
+        scope = "".join(
+            f" AND b.{column} = %({name})s"
+            for column, name, value in (("merchant_id", "merchant", filters.merchant_id),
+                                        ("channel_id", "channel", filters.channel_id))
+            if value is not None
+        )  # fmt: skip
+        parts.append(f"""SELECT b.day, b.minutes, b.orders AS n FROM reports_kpicyclebucket b
+                         WHERE b.day >= %(since)s AND b.day <= %(until)s AND b.day IN {done} {scope}""")
+    if live is not None:
+        unrolled = f"WHERE g.day NOT IN {done}" if rolled else ""
+        parts.append(f"SELECT g.day, g.minutes, 1 AS n FROM ({_shipped(live)}) g {unrolled}")
+    if not parts:
+        return {}
+    rank = {p: _floor(f"{p!r} * (total - 1)") for p in fractions}
+    picks = ", ".join(
+        f"MIN(CASE WHEN cum > {rank[p]} THEN minutes END) AS lo{i}, "
+        f"MIN(CASE WHEN cum > (CASE WHEN {rank[p]} + 1 > total - 1 THEN total - 1 ELSE {rank[p]} + 1 END) "
+        f"THEN minutes END) AS hi{i}"
+        for i, p in enumerate(fractions)
+    )
+    query = f"""
+        WITH h AS (SELECT {"day" if per_day else "0"} AS g, minutes, SUM(n) AS n
+                   FROM ({" UNION ALL ".join(parts)}) s GROUP BY 1, 2),
+             c AS (SELECT g, minutes, SUM(n) OVER (PARTITION BY g ORDER BY minutes) AS cum,
+                          SUM(n) OVER (PARTITION BY g) AS total FROM h)
+        SELECT g, total, {picks} FROM c GROUP BY g, total"""
+    values = {**params(live or filters), "since": filters.since, "until": filters.until}
+    out: dict[dt.date | None, list[float | None]] = {}
+    for row in rows(query, values):
+        position = [p * (int(row["total"]) - 1) for p in fractions]
+        out[_as_date(row["g"]) if per_day else None] = [
+            row[f"lo{i}"] + (pos - int(pos)) * (row[f"hi{i}"] - row[f"lo{i}"]) for i, pos in enumerate(position)
+        ]
+    return out

@@ -97,7 +97,7 @@ def test_each_day_reconciles_to_the_cent(api: MerchantApi, seeded: dict[str, obj
             outcome="succeeded", kind__in=["capture", "refund"], completed_at__gte=start,
             completed_at__lt=start + dt.timedelta(days=1),
         )  # fmt: skip
-        assert {r["transaction"] for r in rows} == set(money.values_list("pk", flat=True))
+        assert {r["transaction_id"] for r in rows} == set(money.values_list("pk", flat=True))
         for totals in finance_day_totals(day=day):
             mine = [r for r in rows if r["currency"] == totals.currency]
             assert totals.captures == sum((r["amount"] for r in mine if r["kind"] == "capture"), D(0))
