@@ -6,13 +6,9 @@ from fulfillment.tasks import order_release
 from oms.models import OutboxEvent
 from oms.outbox import consumer, enqueue_after_commit
 
-# Routing's events that may leave fulfilment orders waiting in `created`, and a resolved hold.
-RELEASE_TRIGGERS = (
-    "order.allocated",
-    "order.partially_allocated",
-    "fulfillment_order.created",
-    "order.hold_resolved",
-)
+# Routing's event that leaves fulfilment orders waiting in `created` (a partial allocation
+# emits order.allocated too), and a resolved hold.
+RELEASE_TRIGGERS = ("order.allocated", "order.hold_resolved")
 
 
 @consumer("fulfillment.release", *RELEASE_TRIGGERS)

@@ -18,7 +18,6 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from notifications import events
 from notifications.messages import MESSAGES
 from notifications.models import (
     EmailLog,
@@ -38,6 +37,7 @@ from notifications.services.webhooks import (
     webhook_subscription_enable,
     webhook_subscription_update,
 )
+from oms import events
 from oms.actors import Actor
 from oms.admin import RecordAdmin
 from oms.errors import DomainError

@@ -11,8 +11,9 @@ from __future__ import annotations
 from notifications.messages import email_event_types
 from notifications.services.emails import emails_for_event
 from notifications.services.webhooks import webhooks_for_event
+from oms.events import ALL
 from oms.models import OutboxEvent
-from oms.outbox import ALL_EVENTS, register_consumer
+from oms.outbox import register_consumer
 
 EMAIL = "notifications.email"
 WEBHOOKS = "notifications.webhooks"
@@ -28,4 +29,4 @@ def _webhooks(event: OutboxEvent) -> None:
 
 def register() -> None:
     register_consumer(EMAIL, sorted(email_event_types()), _emails)
-    register_consumer(WEBHOOKS, [ALL_EVENTS], _webhooks)
+    register_consumer(WEBHOOKS, [ALL], _webhooks)

@@ -6,9 +6,9 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
-from notifications.events import EVENT_TYPES
 from notifications.models import EmailLog, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from oms.errors import NotFound
+from oms.events import EVENT_TYPES
 from oms.models import Merchant, OutboxEvent
 
 

@@ -22,13 +22,13 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
+from oms.events import ALL, EVENT_TYPES
 from oms.models import OutboxDelivery, OutboxEvent
 from oms.refs import Ref
 
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[OutboxEvent], None]
-ALL_EVENTS = "*"
 
 
 @dataclass(frozen=True)
@@ -38,14 +38,22 @@ class Consumer:
     handler: Handler
 
     def wants(self, event_type: str) -> bool:
-        return ALL_EVENTS in self.event_types or event_type in self.event_types
+        return ALL in self.event_types or event_type in self.event_types
 
 
 _consumers: dict[str, Consumer] = {}
 
 
 def register_consumer(name: str, event_types: Iterable[str], handler: Handler) -> None:
-    _consumers[name] = Consumer(name, frozenset(event_types), handler)
+    types = frozenset(event_types)
+    _check_catalogued(types - {ALL})
+    _consumers[name] = Consumer(name, types, handler)
+
+
+def _check_catalogued(event_types: Iterable[str]) -> None:
+    unknown = sorted(t for t in event_types if t not in EVENT_TYPES)
+    if unknown:
+        raise ValueError(f"event types not in the catalogue (oms/events.py): {unknown}")
 
 
 def unregister_consumer(name: str) -> None:
@@ -81,6 +89,7 @@ def emit_many(
     events: list[tuple[str, models.Model | Ref, dict[str, Any]]], *, merchant_id: int | None
 ) -> list[OutboxEvent]:
     """Write several events with one INSERT; each is dispatched after commit."""
+    _check_catalogued(event_type for event_type, _, _ in events)
     rows = []
     for event_type, subject, payload in events:
         ref = subject if isinstance(subject, Ref) else Ref.to(subject)

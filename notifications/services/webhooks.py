@@ -32,9 +32,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from notifications import events, signing
+from notifications import signing
 from notifications.models import WebhookAttempt, WebhookDelivery, WebhookSubscription, new_secret
 from notifications.subjects import event_envelope
+from oms import events
 from oms.actors import Actor
 from oms.alerts import exception_raise, exceptions_close_for
 from oms.errors import Conflict, FieldError, InvalidInput

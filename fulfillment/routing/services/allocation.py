@@ -251,6 +251,10 @@ def allocate_locked(
                 order_id=order.pk,
             ),
         )  # fmt: skip
+        if backordered:
+            # Merchants' webhooks rely on order.allocated for both cases; this one says which.
+            emit("order.partially_allocated", subject=order, merchant_id=order.merchant_id,
+                 payload=order_payload(order, decision=decision.pk, order_id=order.pk))  # fmt: skip
     if backordered:
         emit(
             "order.backordered",

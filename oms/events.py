@@ -1,4 +1,8 @@
-"""The catalogue of event types: part of the API, since webhook subscriptions filter on them.
+"""The one catalogue of event types: part of the API, since webhook subscriptions filter on them.
+
+Every emitter and consumer names its types from here: `oms.outbox.emit` refuses a type that is
+not catalogued, and a test fails when a consumer listens for a type that nothing emits. A new
+type goes here first (with a line in docs/NOTIFICATIONS.md).
 
 A subscription names event types, whole families (`order.*`) or `*` (everything, including
 types added later). `return.*` is reserved for the returns work: a subscription may name it now.
@@ -38,6 +42,7 @@ EVENT_TYPES: dict[str, str] = {
     "inventory.availability_changed": "A SKU's availability across nodes changed.",
     # Also emitted by routing and fulfilment: the order's later states, carrier milestones and
     # each fulfilment order's own steps (one fulfilment order per node per order).
+    "order.partially_allocated": "Routing reserved stock for part of the order (order.allocated comes too).",
     "order.partially_shipped": "Part of the order has shipped.",
     "order.shipped": "Everything still to ship has shipped.",
     "order.delivered": "Every shipped line was delivered.",
@@ -58,6 +63,10 @@ EVENT_TYPES: dict[str, str] = {
     "fulfillment_order.cancel_requested": "The node was asked to cancel units it already works on.",
     "fulfillment_order.cancelled": "A fulfilment order (or some of its units) was cancelled.",
     "fulfillment_order.unfulfillable": "The node cannot fulfil units it accepted.",
+    # Emitted by the returns work; the customer e-mails already listen for these.
+    "return.authorized": "A return was authorized (with instructions for the customer).",
+    "return.received": "The returned goods arrived at the node.",
+    "return.appeasement_issued": "The customer was given an appeasement (credit without a return).",
 }
 
 # Families a subscription may name as `<family>.*`; `return` is emitted by the returns work.
