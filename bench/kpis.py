@@ -149,7 +149,7 @@ def _seed() -> tuple[int, int]:
         )
         cursor.execute(
             "UPDATE kb_fo f SET decision_id = d.id, line_id = l.id, open = f.i > %s, "
-            "ship_at = f.at + make_interval(mins => 360 + (f.i * 7919) %% 3960 + f.part * 180) "
+            "ship_at = f.at + make_interval(mins => 360 + (f.i::bigint * 7919) %% 3960 + f.part * 180) "
             "FROM fulfillment_routingdecision d, orders_orderline l "
             "WHERE d.order_id = f.order_id AND l.order_id = f.order_id",
             [open_after],
