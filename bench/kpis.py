@@ -126,11 +126,12 @@ def _seed() -> tuple[int, int]:
             [merchant.pk],
         )
         cursor.execute("CREATE INDEX ON kb_o (id)")
+        units = "CASE WHEN i % 10 = 0 THEN 2 ELSE 1 + i % 3 END"  # a split order ships one unit from each node
         _insert_select(OrderLine, {
             "order_id": "id", "position": "1", "product_id": str(product.pk), "sku": f"'{product.sku}'",
-            "name": "'bench'", "unit_price": "10", "quantity": "1 + i % 3",
-            "qty_shipped": f"CASE WHEN i > {open_after} THEN 0 ELSE 1 + i % 3 END",
-            "qty_delivered": f"CASE WHEN i > {open_after} THEN 0 ELSE 1 + i % 3 END",
+            "name": "'bench'", "unit_price": "10", "quantity": units,
+            "qty_shipped": f"CASE WHEN i > {open_after} THEN 0 ELSE {units} END",
+            "qty_delivered": f"CASE WHEN i > {open_after} THEN 0 ELSE {units} END",
         }, "kb_o")  # fmt: skip
         _insert_select(RoutingDecision, {
             "order_id": "id", "trigger": "'ready'", "policy_label": "'bench'", "explanation": "''",
@@ -149,7 +150,7 @@ def _seed() -> tuple[int, int]:
         )
         cursor.execute(
             "UPDATE kb_fo f SET decision_id = d.id, line_id = l.id, open = f.i > %s, "
-            "ship_at = f.at + make_interval(mins => 360 + (f.i::bigint * 7919) %% 3960 + f.part * 180) "
+            "ship_at = f.at + make_interval(mins => (360 + (f.i::bigint * 7919) %% 3960 + f.part * 180)::int) "
             "FROM fulfillment_routingdecision d, orders_orderline l "
             "WHERE d.order_id = f.order_id AND l.order_id = f.order_id",
             [open_after],
@@ -165,16 +166,18 @@ def _seed() -> tuple[int, int]:
             "CREATE TEMP TABLE kb_f ON COMMIT DROP AS SELECT f.id, k.* FROM fulfillment_fulfillmentorder f "
             "JOIN kb_fo k ON k.order_id = f.order_id AND k.node_id = f.node_id"
         )
+        share = "CASE WHEN i % 10 = 0 THEN 1 ELSE 1 + i % 3 END"
         _insert_select(FulfillmentOrderLine, {
-            "fulfillment_order_id": "id", "order_line_id": "line_id", "quantity": "1",
-            "qty_picked": "CASE WHEN open THEN 0 ELSE 1 END", "qty_shipped": "CASE WHEN open THEN 0 ELSE 1 END",
+            "fulfillment_order_id": "id", "order_line_id": "line_id", "quantity": share,
+            "qty_picked": f"CASE WHEN open THEN 0 ELSE {share} END",
+            "qty_shipped": f"CASE WHEN open THEN 0 ELSE {share} END",
         }, "kb_f")  # fmt: skip
         _insert_select(Shipment, {
             "fulfillment_order_id": "id", "order_id": "order_id", "carrier_id": str(carrier.pk),
             "service_id": str(service.pk), "tracking_number": "'KB' || id", "status": "'delivered'",
             "weight_kg": "1", "billable_weight_kg": "1", "rate": "(5 + i % 7)::numeric", "shipped_at": "ship_at",
             "promise_date": "(at + interval '4 days')::date",
-            "delivered_at": "ship_at + make_interval(days => 1 + i % 4)",
+            "delivered_at": "ship_at + make_interval(days => 1 + (i % 7) / 3)",
         }, "kb_f WHERE NOT open")  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
