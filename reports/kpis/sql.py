@@ -101,11 +101,18 @@ def _captured(filters: KpiFilters) -> str:
         WHERE o.created_at >= %(start)s AND o.created_at < %(end)s {_where(filters)}"""
 
 
-# Non-voided parcels of each order (the order's ship and delivery times are their latest).
-PARCELS = """(SELECT order_id, MAX(shipped_at) AS shipped_at, MAX(delivered_at) AS delivered_at,
-                     COUNT(*) - COUNT(delivered_at) AS undelivered, SUM(rate) AS shipping_cost,
-                     COUNT(DISTINCT fulfillment_order_id) AS fos
-              FROM fulfillment_shipment WHERE voided_at IS NULL GROUP BY order_id)"""
+def _parcels(anchor: str) -> str:
+    """Non-voided parcels per order (its ship and delivery times are their latest), for the
+    orders with a parcel whose `anchor` time falls in the range (found by reports' index)."""
+    return f"""(SELECT order_id, MAX(shipped_at) AS shipped_at, MAX(delivered_at) AS delivered_at,
+                      COUNT(*) - COUNT(delivered_at) AS undelivered, SUM(rate) AS shipping_cost,
+                      COUNT(DISTINCT fulfillment_order_id) AS fos
+               FROM fulfillment_shipment
+               WHERE voided_at IS NULL AND order_id IN (
+                   SELECT order_id FROM fulfillment_shipment WHERE {anchor} >= %(start)s AND {anchor} < %(end)s)
+               GROUP BY order_id)"""
+
+
 DONE_SHIPPING = "('shipped', 'delivered', 'completed')"
 
 
@@ -128,7 +135,7 @@ def _shipped(filters: KpiFilters) -> str:
                (SELECT SUM(l.quantity) FROM orders_orderline l WHERE l.order_id = o.id) AS units_ordered,
                {first_shipped} AS units_first_shipped,
                p.shipping_cost, {handling} AS handling_cost
-        FROM orders_order o JOIN {PARCELS} p ON p.order_id = o.id
+        FROM orders_order o JOIN {_parcels("shipped_at")} p ON p.order_id = o.id
         WHERE o.status IN {DONE_SHIPPING} AND p.shipped_at >= %(start)s AND p.shipped_at < %(end)s
               {_where(filters)}"""
 
@@ -141,7 +148,7 @@ def _delivered(filters: KpiFilters) -> str:
         SELECT o.id AS order_id, {_day("p.delivered_at")} AS day, o.merchant_id, o.channel_id,
                {flag(on_time)} AS on_time,
                {flag(f"{on_time} AND {complete} AND {accurate}")} AS perfect
-        FROM orders_order o JOIN {PARCELS} p ON p.order_id = o.id
+        FROM orders_order o JOIN {_parcels("delivered_at")} p ON p.order_id = o.id
         WHERE o.status IN ('delivered', 'completed') AND p.undelivered = 0
               AND p.delivered_at >= %(start)s AND p.delivered_at < %(end)s {_where(filters)}"""
 
