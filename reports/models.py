@@ -1,7 +1,7 @@
 """The KPI daily rollup and the ERP export records.
 
 The rollup holds, per (day, merchant, channel), the additive parts each KPI is made of
-(counts, sums, and the cycle-time histogram in whole minutes), so any range is the sum of its
+(counts, sums, and the cycle-time histogram in quarter-hours), so any range is the sum of its
 days and percentiles stay exact (docs/KPIS.md). A day is rolled up by a beat job and can be
 recomputed at any time (`reports.rollup.kpi_day_rollup`).
 """
@@ -49,7 +49,8 @@ class KpiDay(models.Model):
 
 
 class KpiCycleBucket(models.Model):
-    """Orders of one (day, merchant, channel) whose capture-to-ship time was `minutes`."""
+    """Orders of one (day, merchant, channel) whose capture-to-ship time fell in the quarter-hour
+    starting at `minutes` (reports.kpis.sql.CYCLE_STEP)."""
 
     day = models.DateField()
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")

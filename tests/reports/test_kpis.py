@@ -15,7 +15,7 @@ from reports.kpis.sql import grain_order_ids
 from reports.models import KpiRollupRun
 from reports.rollup import kpi_days_rollup
 from tests.factories import OpsExceptionFactory
-from tests.reports.world import T0, World, at, build_world
+from tests.reports.world import T0, Builder, World, at, build_world
 
 pytestmark = pytest.mark.django_db
 NOV = (dt.date(2026, 11, 1), dt.date(2026, 11, 30))
@@ -89,6 +89,14 @@ def test_a_rolled_up_day_is_recomputed_when_its_facts_change(world: World) -> No
     assert figures(world)["order_accuracy"] == 87.5  # the rollup still says so
     kpi_days_rollup(since=dt.date(2026, 11, 3), until=dt.date(2026, 11, 3))
     assert figures(world)["order_accuracy"] == 75.0
+
+
+def test_cycle_time_counts_whole_quarter_hours(db: None) -> None:
+    builder = Builder()
+    order = builder.order("Q", status="shipped", quantities=[1])
+    builder.fulfil(order, builder.world.n1, {1: 1}, decision=builder.decision(order, "allocated"), ship_hours=100 / 60)
+    report = kpi_report(filters=KpiFilters(*NOV))
+    assert report.figure("cycle_time_p50").value == 1.5  # 1 h 40 min counts as 1 h 30 min
 
 
 def test_the_drill_down_lists_the_orders_behind_each_figure(world: World) -> None:
