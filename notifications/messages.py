@@ -28,6 +28,11 @@ class Message:
     events: tuple[str, ...]
     subject: str  # a Django template string over the message context
     note: str = ""
+    # Not sent for an event whose payload `source` starts so (another message tells the customer).
+    skip_sources: tuple[str, ...] = ()
+
+    def wanted(self, payload: dict[str, Any]) -> bool:
+        return not (self.skip_sources and str(payload.get("source") or "").startswith(self.skip_sources))
 
 
 MESSAGES: dict[str, Message] = {
@@ -48,7 +53,8 @@ MESSAGES: dict[str, Message] = {
         Message("ready_for_pickup", "Ready for pick-up", ("order.ready_for_pickup",),
                 "Your order {{ order.number }} is ready for pick-up"),
         Message("refund_issued", "Refund issued", ("refund.issued",),
-                "We refunded {{ refund.amount_display }} on order {{ order.number }}"),
+                "We refunded {{ refund.amount_display }} on order {{ order.number }}",
+                skip_sources=("returns.appeasement:",)),
         Message("appeasement", "Appeasement", ("return.appeasement_issued",),
                 "A gesture of goodwill for your order {{ order.number }}",
                 note="Sent when the returns work emits return.appeasement_issued."),

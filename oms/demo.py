@@ -11,13 +11,14 @@ from django.contrib.auth.models import Group
 
 from oms.keys import key_digest
 from oms.models import ApiKey, Channel, Merchant
-from oms.permissions import ADMIN, CSR, FINANCE, WAREHOUSE, ensure_groups
+from oms.permissions import ADMIN, CSR, CSR_LEAD, FINANCE, WAREHOUSE, ensure_groups
 
 DEMO_API_KEY = "oms_demo_local-development-key-not-for-production"
 # username -> (password, group)
 DEMO_USERS = {
     "admin": ("admin-demo", ADMIN),
     "csr": ("csr-demo", CSR),
+    "lead": ("lead-demo", CSR_LEAD),
     "warehouse": ("warehouse-demo", WAREHOUSE),
     "finance": ("finance-demo", FINANCE),
 }

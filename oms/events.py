@@ -63,10 +63,16 @@ EVENT_TYPES: dict[str, str] = {
     "fulfillment_order.cancel_requested": "The node was asked to cancel units it already works on.",
     "fulfillment_order.cancelled": "A fulfilment order (or some of its units) was cancelled.",
     "fulfillment_order.unfulfillable": "The node cannot fulfil units it accepted.",
-    # Emitted by the returns work; the customer e-mails already listen for these.
-    "return.authorized": "A return was authorized (with instructions for the customer).",
-    "return.received": "The returned goods arrived at the node.",
-    "return.appeasement_issued": "The customer was given an appeasement (credit without a return).",
+    # Returns (returns app): the RMA's steps, exchanges, claims and appeasements.
+    "return.requested": "A return (RMA) was requested for some of an order's units.",
+    "return.authorized": "A return was authorized (label link or store instructions in the payload).",
+    "return.rejected": "A return request was refused, with the reason.",
+    "return.received": "The node counted the returned units in (per-unit receipt outcome).",
+    "return.inspected": "The returned units were graded and put away.",
+    "return.completed": "The return's refund was issued (or nothing was due) and it is closed.",
+    "exchange.created": "A return came with replacement lines; the replacement order is linked.",
+    "claim.approved": "A claim (damaged, missing or wrong item) was approved: refund or free replacement.",
+    "return.appeasement_issued": "A goodwill refund without a return was issued.",
 }
 
 # Families a subscription may name as `<family>.*`; `return` is emitted by the returns work.

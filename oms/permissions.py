@@ -11,6 +11,9 @@ from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 
 CSR, WAREHOUSE, FINANCE, ADMIN = "CSR", "Warehouse", "Finance", "Admin"
+# Approves appeasements, claims and refunds above a CSR's limit, up to the lead's limit
+# (returns.services.approvals); Finance approves above that.
+CSR_LEAD = "CSR lead"
 
 
 def manage(app: str, model: str) -> list[str]:
@@ -29,10 +32,13 @@ GROUPS: dict[str, list[str]] = {
         "inventory.view_*",
         # e-mail and webhook logs; retry e-mails and replay webhook deliveries
         "notifications.view_*", "notifications.change_emaillog", "notifications.change_webhookdelivery",
+        # returns, claims and appeasements (approval beyond the CSR limit: CSR lead, Finance)
+        "returns.view_*", "returns.add_*", "returns.change_*",
     ],
     WAREHOUSE: [
         "orders.view_order", "orders.view_orderline",
         "inventory.*", "fulfillment.*",
+        "returns.view_return", "returns.change_return",  # receive and inspect
         "oms.view_opsexception", "oms.change_opsexception",
     ],
     FINANCE: [
@@ -41,10 +47,13 @@ GROUPS: dict[str, list[str]] = {
         "orders.view_paymenttransaction", "orders.view_refund", "orders.view_sandboxledgerentry",
         "orders.view_frauddecision", *manage("orders", "merchantpaymentsettings"), *manage("orders", "taxrate"),
         *manage("orders", "taxsettings"),
+        "returns.view_*", "returns.change_appeasement", "returns.change_claim", "returns.approve_any_amount",
         "oms.view_opsexception", "oms.change_opsexception",
     ],
     ADMIN: ["*"],
 }  # fmt: skip
+# A CSR lead can do what a CSR can, and approve amounts up to the lead's limit.
+GROUPS[CSR_LEAD] = [*GROUPS[CSR], "returns.approve_up_to_lead_limit"]
 # Operations leaders: the KPI dashboard (with the exception/SLA part) and the orders, fulfilment
 # orders and exceptions its figures drill down to.
 OPERATIONS = "Operations"
@@ -55,6 +64,8 @@ GROUPS[OPERATIONS] = [
 ]  # fmt: skip
 # Finance closes the day from the finance and ERP exports.
 GROUPS[FINANCE] += ["reports.view_finance_export", "reports.view_erprecord"]
+# A CSR lead sees the exception and SLA part of the KPI dashboard.
+GROUPS[CSR_LEAD] += ["reports.view_exception_kpis"]
 
 
 def _query(spec: str) -> Q:

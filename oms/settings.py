@@ -179,7 +179,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "routing-ready-sweep": {"task": "fulfillment.routing.tasks.orders_allocate_stale", "schedule": 60.0},
     "reports-kpis-rollup": {"task": "reports.tasks.kpis_rollup", "schedule": 3600.0},
     "reports-erp-export": {"task": "reports.tasks.erp_export", "schedule": 3600.0},
+    "returns-expire-due": {"task": "returns.tasks.returns_expire_due", "schedule": 3600.0},
+    "returns-exchanges-capture-due": {"task": "returns.tasks.exchanges_capture_due", "schedule": 3600.0},
 }
+
+# Returns: links in customer e-mails (the return label) start here.
+OMS_PUBLIC_URL = env_str("OMS_PUBLIC_URL", "http://127.0.0.1:8000")
 
 # Outbox: an event not dispatched this many seconds after it was written is re-dispatched.
 OUTBOX_SWEEP_AFTER_SECONDS = env_int("OUTBOX_SWEEP_AFTER_SECONDS", 30)

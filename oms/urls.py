@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from oms import health
+from returns.views import return_label
 
 handler404 = "oms.api.errors.json_404"
 handler500 = "oms.api.errors.json_500"
@@ -12,6 +13,7 @@ api_v1 = [
     path("", include("orders.api.urls")),
     path("", include("fulfillment.api.urls")),
     path("", include("notifications.api.urls")),
+    path("", include("returns.api.urls")),
     path("", include("reports.urls")),
 ]
 
@@ -19,6 +21,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    path("returns/labels/<str:token>/", return_label, name="return-label"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -245,10 +245,9 @@ class OrderLine(models.Model):
         return self.unit_price * self.quantity - self.discount + self.tax
 
 
-class OrderEvent(models.Model):
-    """One row of an order's timeline: a transition, a domain event or an admin change."""
+class TimelineRow(models.Model):
+    """A row of a timeline (an order's, a return's): a transition, a domain event or a change."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     name = models.CharField(max_length=60)
     from_status = models.CharField(max_length=30, blank=True)
     to_status = models.CharField(max_length=30, blank=True)
@@ -260,7 +259,17 @@ class OrderEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        abstract = True
         ordering = ["created_at", "id"]
+
+
+class OrderEvent(TimelineRow):
+    """One row of an order's timeline: a transition, a domain event or an admin change."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+
+    class Meta(TimelineRow.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.name}"

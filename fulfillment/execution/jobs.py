@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -17,6 +18,17 @@ from orders.services.holds import order_lock
 from orders.services.timeline import run_transition
 
 PICK_DELAY = "pick_delay"
+# A higher app (returns) registers a check in its AppConfig.ready(): given the locked order, it
+# names what still keeps it open (an open return), or returns None.
+CompletionBlocker = Callable[[Order], "str | None"]
+_completion_blockers: list[CompletionBlocker] = []
+
+
+def register_completion_blocker(blocker: CompletionBlocker) -> None:
+    if blocker not in _completion_blockers:
+        _completion_blockers.append(blocker)
+
+
 NOT_PACKED = [FulfillmentStatus.RELEASED, FulfillmentStatus.ACCEPTED, FulfillmentStatus.PICKED]
 
 
@@ -74,6 +86,8 @@ def _complete(order_id: int, now: datetime) -> bool:
         default=0,
     )
     if last is None or last + timedelta(days=window) > now:
+        return False
+    if any(blocker(order) for blocker in _completion_blockers):
         return False
     run_transition(order, "complete", actor=SYSTEM, event_type="order.completed",
                    reason=f"Return window of {window} days closed")  # fmt: skip

@@ -118,7 +118,9 @@ class ShipmentDocument(models.Model):
 
 
 class TrackingEvent(models.Model):
-    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="events")
+    # Empty for a parcel that is not a shipment (a return label): a tracking hook claimed it.
+    shipment = models.ForeignKey(Shipment, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    tracking_number = models.CharField(max_length=40, blank=True)
     carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="+")
     event_id = models.CharField(max_length=100)
     carrier_status = models.CharField(max_length=60)

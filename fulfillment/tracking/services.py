@@ -4,6 +4,7 @@ order delivered when everything is; carrier misses detected by a beat job."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,6 +51,37 @@ class SignatureRefused(DomainError):
 class Received:
     event: TrackingEvent
     created: bool
+
+
+# A higher app that buys labels of its own (returns) registers a hook in its AppConfig.ready():
+# given a carrier, the event and its milestone for a tracking number that is no shipment's, it
+# acts on it and returns True, or returns False when the number is not its either.
+TrackingHook = Callable[[Carrier, dict[str, Any], str], bool]
+_tracking_hooks: list[TrackingHook] = []
+
+
+def register_tracking_hook(hook: TrackingHook) -> None:
+    if hook not in _tracking_hooks:
+        _tracking_hooks.append(hook)
+
+
+def _record_for_hook(carrier: Carrier, data: dict[str, Any]) -> Received | None:
+    """Offer an event on a number no shipment has to the registered hooks (idempotent by id)."""
+    milestone = milestone_for(carrier, data["status"])
+    for hook in _tracking_hooks:
+        if not hook(carrier, data, milestone):
+            continue
+        try:
+            with transaction.atomic():
+                event = TrackingEvent.objects.create(
+                    carrier=carrier, tracking_number=data["tracking_number"], event_id=data["event_id"],
+                    carrier_status=data["status"], milestone=milestone, occurred_at=data["occurred_at"],
+                    location=data.get("location", ""), payload=data.get("raw", {}),
+                )  # fmt: skip
+        except IntegrityError:
+            return Received(TrackingEvent.objects.get(carrier=carrier, event_id=data["event_id"]), False)
+        return Received(event, True)
+    return None
 
 
 def carrier_verify(*, carrier_code: str, signature: str, body: bytes) -> Carrier:
@@ -115,6 +147,8 @@ def tracking_event_record(*, carrier: Carrier, data: dict[str, Any], actor: Acto
     if existing is not None:
         return Received(existing, False)
     found = Shipment.objects.filter(carrier=carrier, tracking_number=data["tracking_number"]).first()
+    if found is None and (claimed := _record_for_hook(carrier, data)) is not None:
+        return claimed
     if found is None:
         raise NotFound(f"No {carrier.name} shipment with tracking number {data['tracking_number']}.",
                        field="tracking_number")  # fmt: skip

@@ -46,7 +46,7 @@ def _enqueue(email_id: uuid.UUID) -> None:
 @transaction.atomic
 def emails_for_event(*, event: OutboxEvent) -> list[EmailLog]:
     """Render the e-mails `event` sends (once each) and schedule their sending after commit."""
-    messages = messages_for(event.type)
+    messages = [m for m in messages_for(event.type) if m.wanted(event.payload or {})]
     if not messages or event.merchant_id is None:
         return []
     order = order_for_event(event)

@@ -295,3 +295,6 @@ class RefundIn(RefusesCardNumbers):
     amount = MoneyField()
     reason = StrictCharField(max_length=500)
     lines = LineQuantityIn(many=True, required=False, allow_empty=False)
+    reference = StrictCharField(
+        max_length=80, required=False, help_text="Your id of this refund: a repeat with it refunds once."
+    )

@@ -63,14 +63,17 @@ class OrderRefundsView(MerchantAPIView):
         request=RefundIn,
         responses={201: RefundOut, **ERRORS},
         description="Refund an amount (optionally naming the lines and quantities it is for, which sets its "
-        "tax part). More than captured minus refunded answers 409.",
+        "tax part). More than captured minus refunded answers 409. A repeat with the same `reference` (or "
+        "Idempotency-Key) returns the first refund instead of refunding again.",
     )
     def post(self, request: Request, number: str) -> Response:
         order = order_get(merchant=self.merchant, number=number)
         serializer = RefundIn(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        source = f"api:{data['reference']}" if data.get("reference") else ""
         refund = refund_issue(
-            order=order, amount=data["amount"], reason=data["reason"], lines=data.get("lines"), actor=self.actor
-        )
+            order=order, amount=data["amount"], reason=data["reason"], lines=data.get("lines"), actor=self.actor,
+            source=source,
+        )  # fmt: skip
         return Response(RefundOut(refund).data, status=status.HTTP_201_CREATED)

@@ -9,6 +9,7 @@ are edited here.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from decimal import Decimal
 from functools import lru_cache
@@ -56,6 +57,10 @@ class AmountForm(forms.Form):
 class RefundForm(forms.Form):
     amount = forms.DecimalField(max_digits=12, decimal_places=3, min_value=Decimal("0.001"))
     reason = forms.CharField(max_length=500)
+    # One token per rendered form: a double click (or a resubmitted page) is one refund.
+    form_token = forms.CharField(
+        widget=forms.HiddenInput, initial=lambda: secrets.token_hex(16), max_length=40, required=False
+    )
 
     def clean_reason(self) -> str:
         reason = self.cleaned_data["reason"]
@@ -262,7 +267,10 @@ def _void(payment: Payment, actor: Actor, data: dict[str, Any]) -> str:
 
 
 def _refund(payment: Payment, actor: Actor, data: dict[str, Any]) -> str:
-    refund = refund_issue(order=payment.order, amount=data["amount"], reason=data["reason"], actor=actor)
+    refund = refund_issue(
+        order=payment.order, amount=data["amount"], reason=data["reason"], actor=actor,
+        source=f"admin:{data['form_token']}" if data.get("form_token") else "",
+    )  # fmt: skip
     return f"Refund of {_money(refund.amount, refund.currency)}: {refund.status}"
 
 

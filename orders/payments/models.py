@@ -55,6 +55,9 @@ class Refund(models.Model):
     currency = models.CharField(max_length=3)
     reason = models.CharField(max_length=500)
     lines = models.JSONField(default=list, blank=True, help_text="[{line, sku, quantity}] when given")
+    # What the refund is for ("returns.return:12", a client's reference...): asking twice for the
+    # same source is one refund (refund_create), however the requests interleave.
+    source = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     created_by = models.CharField(max_length=150)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -62,7 +65,12 @@ class Refund(models.Model):
 
     class Meta:
         ordering = ["order", "id"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_positive"),
+            models.UniqueConstraint(
+                fields=["order", "source"], condition=~Q(source="") & ~Q(status="failed"), name="refund_once_per_source"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Refund {self.amount} {self.currency} on {self.order_id}"

@@ -427,7 +427,13 @@ def _refund_tax(order: Order, amount: Decimal, lines: list[dict[str, int]]) -> D
 
 
 def _refund_prepare(
-    order: Order, payments: list[Payment], amount: Decimal, reason: str, lines: list[dict[str, Any]], actor: Actor
+    order: Order,
+    payments: list[Payment],
+    amount: Decimal,
+    reason: str,
+    lines: list[dict[str, Any]],
+    actor: Actor,
+    source: str = "",
 ) -> Refund:
     """Reserve `amount` against the payments (last tender first) and prepare the calls.
 
@@ -441,6 +447,7 @@ def _refund_prepare(
         currency=order.currency,
         reason=reason[:500],
         lines=lines,
+        source=source,
         created_by=actor.label[:150],
     )
     left = amount
@@ -457,11 +464,31 @@ def _refund_prepare(
 
 
 def refund_create(
-    *, order: Order, amount: Decimal, reason: str, actor: Actor, lines: list[dict[str, int]] | None = None
+    *,
+    order: Order,
+    amount: Decimal,
+    reason: str,
+    actor: Actor,
+    lines: list[dict[str, int]] | None = None,
+    source: str = "",
 ) -> Refund:
-    """Record a refund and reserve it against the captured payments (no gateway call yet)."""
+    """Record a refund and reserve it against the captured payments (no gateway call yet).
+
+    With a `source` (what the refund is for), asking again returns the first refund: the check
+    runs under the order lock, so concurrent requests for one source queue and refund once.
+    """
+    return _refund_create(order, amount, reason, actor, lines or [], source)[0]
+
+
+def _refund_create(
+    order: Order, amount: Decimal, reason: str, actor: Actor, lines: list[dict[str, int]], source: str
+) -> tuple[Refund, bool]:
     with transaction.atomic():
         order = order_lock(order)
+        # A failed refund does not count: asking again for its source tries again.
+        mine = Refund.objects.filter(order=order, source=source).exclude(status=Refund.Status.FAILED)
+        if source and (existing := mine.first()) is not None:
+            return existing, False
         payments = _locked_payments(order)
         refundable = sum((p.refundable_amount for p in payments), Decimal(0))
         if amount <= 0:
@@ -473,12 +500,12 @@ def refund_create(
                 field="amount",
                 code="over_refund",
             )
-        detail = _refund_lines(order, lines or [])
-        refund = _refund_prepare(order, payments, amount, reason, detail, actor)
+        detail = _refund_lines(order, lines)
+        refund = _refund_prepare(order, payments, amount, reason, detail, actor, source)
         record(
             order, "refund_requested", actor=actor, reason=reason, payload={"refund": refund.pk, "amount": str(amount)}
         )
-    return refund
+    return refund, True
 
 
 def _refund_lines(order: Order, lines: list[dict[str, int]]) -> list[dict[str, Any]]:
@@ -503,13 +530,23 @@ def _refund_lines(order: Order, lines: list[dict[str, int]]) -> list[dict[str, A
 
 
 def refund_issue(
-    *, order: Order, amount: Decimal, reason: str, actor: Actor, lines: list[dict[str, int]] | None = None
+    *,
+    order: Order,
+    amount: Decimal,
+    reason: str,
+    actor: Actor,
+    lines: list[dict[str, int]] | None = None,
+    source: str = "",
 ) -> Refund:
     """Refund now: reserve, call the gateway, return the refund with its outcome.
 
-    A refund whose gateway call timed out stays `pending` and is retried by the sweeper.
+    A refund whose gateway call timed out stays `pending` and is retried by the sweeper. A
+    repeat for the same `source` returns the first refund as it stands (its calls are the
+    first request's, or the sweeper's, to send).
     """
-    refund = refund_create(order=order, amount=amount, reason=reason, actor=actor, lines=lines)
+    refund, created = _refund_create(order, amount, reason, actor, lines or [], source)
+    if not created:
+        return refund
     executor.execute_many(list(refund.transactions.values_list("pk", flat=True)), actor=actor)
     refund = Refund.objects.get(pk=refund.pk)
     if refund.status == Refund.Status.FAILED:
@@ -563,6 +600,7 @@ def _refunded(txn: Txn, payment: Payment, order: Order, actor: Actor) -> None:
             "currency": refund.currency,
             "reason": refund.reason,
             "lines": refund.lines,
+            "source": refund.source,
         },
     )
 
@@ -594,8 +632,34 @@ def payments_on_order_cancel(*, order: Order, actor: Actor, reason: str, lines: 
 # Authorizations that lapse.
 
 
+def payment_authorize_hold(*, order: Order, gateway: str, token: str, amount: Decimal, actor: Actor) -> Payment:
+    """Authorize a new payment on the order through the gateway and hold it (nothing captured):
+    security for goods the customer still has (an advance exchange). Return the payment with the
+    outcome: `authorized`, or `failed` when the gateway refused. Call outside a transaction."""
+    with transaction.atomic():
+        order_lock(order)
+        payment = Payment.objects.create(
+            order=order, gateway=gateway, transaction_type=Payment.TransactionType.AUTHORIZE, token=token,
+            amount=amount, currency=order.currency,
+        )  # fmt: skip
+        txn = executor.prepare(payment, Txn.Kind.AUTHORIZE, amount, actor=actor)
+    executor.execute(txn.pk, actor=actor)
+    return Payment.objects.get(pk=payment.pk)
+
+
 @executor.on_outcome(Txn.Kind.REAUTHORIZE)
 def _reauthorized(txn: Txn, payment: Payment, order: Order, actor: Actor) -> None:
+    if payment.status == PaymentStatus.PENDING:  # a first authorization (payment_authorize_hold)
+        if txn.outcome == Outcome.SUCCEEDED:
+            payment.authorize(txn.amount)
+            payment.authorization_reference = txn.gateway_reference
+            payment.authorization_expires_at = timezone.now() + gateway_get(payment.gateway).authorization_ttl
+        else:
+            payment.fail()
+        payment.save()
+        record(order, "payment_authorized" if txn.outcome == Outcome.SUCCEEDED else "payment_authorization_refused",
+               actor=actor, payload={"payment": payment.pk, "amount": str(txn.amount)})  # fmt: skip
+        return
     if txn.outcome == Outcome.SUCCEEDED:
         if payment.status in (PaymentStatus.FAILED, PaymentStatus.EXPIRED):
             payment.reopen()

@@ -75,18 +75,12 @@ def test_every_message_is_sent_on_a_catalogued_or_returns_event():
             assert event_type in events.EVENT_TYPES or event_type.startswith("return."), (message.key, event_type)
 
 
-# The returns work (issue 13) emits these; the e-mails already listen. The test below fails once
-# one is emitted, so this list cannot outlive its reason.
-AWAITING_EMITTER = {"return.authorized", "return.received", "return.appeasement_issued"}
-
-
 def test_every_consumer_listens_for_types_that_something_emits():
     from oms.outbox import _consumers
 
     emitted = emitted_types()
     listened = {t: c.name for c in _consumers.values() for t in c.event_types if t != events.ALL}
-    assert not AWAITING_EMITTER & emitted, "emitted now: drop them from AWAITING_EMITTER"
-    orphans = {t: name for t, name in listened.items() if t not in emitted and t not in AWAITING_EMITTER}
+    orphans = {t: name for t, name in listened.items() if t not in emitted}
     assert not orphans, f"consumers listening for types nothing emits: {orphans}"
 
 

@@ -3,6 +3,8 @@ order page's gateway calls and fraud breakdown, editable rate tables."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
@@ -59,6 +61,18 @@ def test_finance_refunds_from_the_admin_and_a_csr_cannot(client, api, django_cap
     assert Payment.objects.get(pk=paid.pk).refunded_amount == 5
     over = client.post(url, {"amount": "100.00", "reason": "Too much"}, follow=True)
     assert "exceeds what can be refunded" in over.content.decode()
+
+
+def test_a_double_click_on_the_refund_form_refunds_once(client, api, django_capture_on_commit_callbacks):
+    order, _ = place(api, django_capture_on_commit_callbacks)
+    paid = Payment.objects.get(order=order)
+    url = reverse("admin:orders_payment_refund", args=[paid.pk])
+    client.force_login(user_in(FINANCE))
+    token = re.search(r'name="form_token" value="([0-9a-f]+)"', client.get(url).content.decode()).group(1)
+    for _ in range(2):
+        client.post(url, {"amount": "5.00", "reason": "Goodwill", "form_token": token})
+    assert Refund.objects.filter(order=order).count() == 1
+    assert Payment.objects.get(pk=paid.pk).refunded_amount == 5
 
 
 def test_a_csr_records_a_new_token_and_the_order_goes_on(client, api, django_capture_on_commit_callbacks):

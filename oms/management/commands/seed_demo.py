@@ -10,6 +10,7 @@ from fulfillment.routing.demo import seed_routing
 from inventory.demo import PRICES, seed_catalog, seed_network, seed_stock
 from oms.demo import seed_tenancy
 from orders.demo import seed_orders
+from returns.demo import seed_returns
 
 
 class Command(BaseCommand):
@@ -23,5 +24,6 @@ class Command(BaseCommand):
             seed_stock(nodes, products)
             seed_fulfillment(merchant)
             seed_routing(merchant, products)
+            seed_returns(merchant)
         created = seed_orders(merchant, products, PRICES)
         self.stdout.write(f"Demo data ready: merchant 'demo', {len(products)} SKUs, {created} new orders.")

@@ -1,0 +1,1 @@
+from tests.notifications.conftest import run_commits, smtp_server  # noqa: F401  (shared fixtures)
