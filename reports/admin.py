@@ -24,7 +24,7 @@ from reports.kpis import sql
 from reports.kpis.bands import BANDS
 from reports.kpis.filters import KpiFilters
 from reports.kpis.report import kpi_report
-from reports.kpis.tables import daily_rows, exception_rows, summary_rows
+from reports.kpis.tables import daily_rows, exception_rows, return_rows, summary_rows
 from reports.models import ErpRecord, KpiDay
 
 DRILL_LIMIT = 500
@@ -93,7 +93,7 @@ class KpiDashboardAdmin(ReadOnlyAdmin):
         export = request.GET.get("export")
         tables = {"exceptions": exception_rows}
         if full:
-            tables |= {"summary": summary_rows, "daily": daily_rows}
+            tables |= {"summary": summary_rows, "daily": daily_rows, "returns": return_rows}
         if export in tables:
             return _csv(f"kpis-{export}-{filters.since}-{filters.until}", tables[export](report))
         charts = [
@@ -113,7 +113,8 @@ class KpiDashboardAdmin(ReadOnlyAdmin):
             "figures": [(f, f.key.removesuffix("_p50").removesuffix("_p90")) for f in report.figures],
             "chart_data": {"days": [d.isoformat() for d in report.days], "charts": charts,
                            "exceptions": [{"type": r.type, "raised": r.raised, "attainment": r.attainment}
-                                          for r in report.exceptions]},
+                                          for r in report.exceptions],
+                           "returns": [{"reason": r.reason, "rate": r.rate} for r in report.returns] if full else []},
             "merchants": Merchant.objects.all(),
             "channels": Channel.objects.select_related("merchant"),
             "nodes": Node.objects.all(),
@@ -132,7 +133,8 @@ class KpiDashboardAdmin(ReadOnlyAdmin):
             kpi = "order_accuracy"
         filters = _filters(request)
         misses = request.GET.get("all") != "1"
-        ids = sql.grain_order_ids(filters, kpi=kpi, misses=misses, limit=DRILL_LIMIT)
+        reason = request.GET.get("reason", "")
+        ids = sql.grain_order_ids(filters, kpi=kpi, misses=misses, limit=DRILL_LIMIT, reason=reason)
         orders = Order.objects.filter(pk__in=ids).select_related("merchant", "channel").order_by("-pk")
         if request.GET.get("export") == "orders":
             rows = [["order", "merchant", "channel", "status", "captured_at", "promise_date"]]
@@ -141,7 +143,8 @@ class KpiDashboardAdmin(ReadOnlyAdmin):
             return _csv(f"kpi-{kpi}-{'misses' if misses else 'all'}", rows)
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Orders behind {kpi.replace('_', ' ')}" + (" (misses)" if misses else " (all counted)"),
+            "title": f"Orders behind {kpi.replace('_', ' ')} {reason}".rstrip()
+            + (" (misses)" if misses else " (all counted)"),
             "opts": self.model._meta,
             "orders": orders,
             "limit": DRILL_LIMIT,

@@ -33,6 +33,7 @@ class KpiDay(models.Model):
     orders_delivered = models.PositiveIntegerField(default=0)
     orders_on_time = models.PositiveIntegerField(default=0)
     orders_perfect = models.PositiveIntegerField(default=0)
+    units_shipped = models.PositiveIntegerField(default=0, help_text="In parcels shipped that day.")
 
     class Meta:
         verbose_name = "KPI dashboard"

@@ -38,6 +38,17 @@ class Figure:
         return band_of(self.key.removesuffix("_p50").removesuffix("_p90"), self.value)
 
 
+@dataclass(frozen=True)
+class ReturnRow:
+    reason: str
+    units: int
+    shipped: int  # units shipped in the range: the rate's denominator
+
+    @property
+    def rate(self) -> float | None:
+        return _ratio(self.units, self.shipped)
+
+
 @dataclass
 class KpiReport:
     filters: KpiFilters
@@ -46,6 +57,7 @@ class KpiReport:
     days: list[dt.date] = field(default_factory=list)
     series: dict[str, list[float | None]] = field(default_factory=dict)
     exceptions: list[ExceptionRow] = field(default_factory=list)
+    returns: list[ReturnRow] = field(default_factory=list)
 
     def figure(self, key: str) -> Figure:
         return next(f for f in self.figures if f.key == key)
@@ -124,7 +136,8 @@ def _figures(parts: Counter[str], cycle: Percentiles) -> list[Figure]:
 
 
 def kpi_report(*, filters: KpiFilters, with_exceptions: bool = True) -> KpiReport:
-    """Return every KPI over the range, each day's values, and (optionally) the SLA table."""
+    """Return every KPI over the range, each day's values, the return rate by reason and
+    (optionally) the exception SLA table."""
     sums, overall, per_day = daily_parts(filters)
     total: Counter[str] = Counter()
     for parts in sums.values():
@@ -134,6 +147,8 @@ def kpi_report(*, filters: KpiFilters, with_exceptions: bool = True) -> KpiRepor
     for day in report.days:
         for figure in _figures(sums.get(day, Counter()), per_day.get(day, none)):
             report.series.setdefault(figure.key, []).append(figure.value)
+    by_reason = sql.return_units_by_reason(filters)
+    report.returns = [ReturnRow(reason, units, total["units_shipped"]) for reason, units in sorted(by_reason.items())]
     if with_exceptions:
         report.exceptions = exception_sla_table(filters=filters)
     return report

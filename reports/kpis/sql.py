@@ -31,6 +31,7 @@ SUMS: dict[str, dict[str, str]] = {
         "handling_cost": "handling_cost",
     },
     "delivered": {"orders_delivered": "1", "orders_on_time": "on_time", "orders_perfect": "perfect"},
+    "parcels": {"units_shipped": "units"},
 }
 MONEY = {"shipping_cost", "handling_cost"}
 
@@ -46,7 +47,9 @@ def _day(column: str) -> str:
 def minutes_between(start: str, end: str) -> str:
     if _postgres():
         return f"floor(extract(epoch from ({end}) - ({start})) / 60)::int"
-    return f"cast((julianday({end}) - julianday({start})) * 1440 as integer)"
+    # Whole seconds (julianday's floating point would put 20 h at 1199.99… minutes); %% because
+    # the SQL goes through parameter formatting.
+    return f"((strftime('%%s', {end}) - strftime('%%s', {start})) / 60)"
 
 
 def flag(condition: str) -> str:
@@ -79,8 +82,22 @@ def params(filters: KpiFilters) -> dict[str, Any]:
     }
 
 
-# A fulfilment order packed with a rescan after a mismatch is not accurate.
-INACCURATE_FO = "f.pack_corrected"
+# Returns and claims that count against a KPI (a rejected or cancelled one does not).
+LIVE_RETURN = "r.status NOT IN ('rejected', 'cancelled')"
+LIVE_CLAIM = "c.status <> 'rejected'"
+# A fulfilment order is not accurate when it was packed with a rescan after a mismatch, when a
+# line it carried comes back for a wrong item sent, or when its order has a wrong-item claim.
+INACCURATE_FO = f"""(f.pack_corrected
+    OR EXISTS (SELECT 1 FROM returns_returnline rl
+               JOIN returns_returnreason rr ON rr.id = rl.reason_id AND rr.wrong_item
+               JOIN returns_return r ON r.id = rl.rma_id AND {LIVE_RETURN}
+               JOIN fulfillment_fulfillmentorderline wl ON wl.order_line_id = rl.order_line_id
+               WHERE wl.fulfillment_order_id = f.id)
+    OR EXISTS (SELECT 1 FROM returns_claim c WHERE c.order_id = f.order_id AND c.kind = 'wrong_item'
+               AND {LIVE_CLAIM}))"""
+# A damage claim (damaged in transit) makes the order not perfect.
+UNDAMAGED = f"""NOT EXISTS (SELECT 1 FROM returns_claim c WHERE c.order_id = o.id AND c.kind = 'damaged_in_transit'
+                            AND {LIVE_CLAIM})"""
 
 
 def _packed(filters: KpiFilters) -> str:
@@ -150,13 +167,33 @@ def _delivered(filters: KpiFilters) -> str:
     return f"""
         SELECT o.id AS order_id, {_day("p.delivered_at")} AS day, o.merchant_id, o.channel_id,
                {flag(on_time)} AS on_time,
-               {flag(f"{on_time} AND {complete} AND {accurate}")} AS perfect
+               {flag(f"{on_time} AND {complete} AND {accurate} AND {UNDAMAGED}")} AS perfect
         FROM orders_order o JOIN {_parcels("delivered_at")} p ON p.order_id = o.id
         WHERE o.status IN ('delivered', 'completed') AND p.undelivered = 0
               AND p.delivered_at >= %(start)s AND p.delivered_at < %(end)s {_where(filters)}"""
 
 
-GRAINS = {"packed": _packed, "captured": _captured, "shipped": _shipped, "delivered": _delivered}
+def _parcels_shipped(filters: KpiFilters) -> str:
+    """Units per parcel line, on the day the parcel shipped (the return rate's denominator)."""
+    return f"""
+        SELECT o.id AS order_id, {_day("s.shipped_at")} AS day, o.merchant_id, o.channel_id, sl.quantity AS units
+        FROM fulfillment_shipmentline sl JOIN fulfillment_shipment s ON s.id = sl.shipment_id
+             JOIN orders_order o ON o.id = s.order_id
+        WHERE s.voided_at IS NULL AND s.shipped_at >= %(start)s AND s.shipped_at < %(end)s {_where(filters)}"""
+
+
+def _returned(filters: KpiFilters) -> str:
+    """Units asked back, per return line, on the day the return was requested."""
+    return f"""
+        SELECT o.id AS order_id, {_day("r.created_at")} AS day, o.merchant_id, o.channel_id,
+               rr.code AS reason, rl.quantity AS units
+        FROM returns_returnline rl JOIN returns_return r ON r.id = rl.rma_id
+             JOIN returns_returnreason rr ON rr.id = rl.reason_id JOIN orders_order o ON o.id = r.order_id
+        WHERE {LIVE_RETURN} AND r.created_at >= %(start)s AND r.created_at < %(end)s {_where(filters)}"""
+
+
+GRAINS = {"packed": _packed, "captured": _captured, "shipped": _shipped, "delivered": _delivered,
+          "parcels": _parcels_shipped, "returned": _returned}  # fmt: skip
 
 
 def rows(query: str, values: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -211,16 +248,24 @@ DRILL: dict[str, tuple[str, str]] = {
     "split_rate": ("shipped", "split = 1"),
     "backorder_rate": ("captured", "backordered = 1"),
     "cost_per_order": ("shipped", "1 = 1"),
+    "return_rate": ("returned", "reason = %(reason)s"),
 }
 
 
-def grain_order_ids(filters: KpiFilters, *, kpi: str, misses: bool, limit: int) -> list[int]:
-    """Ids of the orders behind a KPI (all counted, or only those that miss it), newest first."""
+def grain_order_ids(filters: KpiFilters, *, kpi: str, misses: bool, limit: int, reason: str = "") -> list[int]:
+    """Ids of the orders behind a KPI (all counted, or only those that miss it; for the return
+    rate, those returned for `reason`), newest first."""
     grain, miss = DRILL[kpi]
     condition = miss if misses else "1 = 1"
     sql = f"""SELECT DISTINCT order_id FROM ({GRAINS[grain](filters)}) g WHERE {condition}
               ORDER BY order_id DESC LIMIT %(limit)s"""
-    return [row["order_id"] for row in rows(sql, {**params(filters), "limit": limit})]
+    return [row["order_id"] for row in rows(sql, {**params(filters), "limit": limit, "reason": reason})]
+
+
+def return_units_by_reason(filters: KpiFilters) -> dict[str, int]:
+    """Units asked back per reason code in the range (returns are few: always from the rows)."""
+    query = f"SELECT reason, SUM(units) AS units FROM ({_returned(filters)}) g GROUP BY reason"
+    return {row["reason"]: int(row["units"]) for row in rows(query, params(filters))}
 
 
 def _floor(expr: str) -> str:

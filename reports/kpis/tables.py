@@ -43,3 +43,10 @@ def exception_rows(report: KpiReport) -> list[list[str]]:
     for r in report.exceptions:
         rows.append([r.type, str(r.raised), str(r.closed), str(r.open), str(r.met), str(r.missed), _fmt(r.attainment)])
     return rows
+
+
+def return_rows(report: KpiReport) -> list[list[str]]:
+    rows = [["reason", "units returned", "units shipped", "return rate %"]]
+    for r in report.returns:
+        rows.append([r.reason, str(r.units), str(r.shipped), _fmt(r.rate)])
+    return rows

@@ -12,7 +12,11 @@ Every order of merchant `kpi` was captured at T0 (2026-11-02 08:00 UTC) with pro
 | E | cancelled line (1 of 2 lines) | N1 | 6 | 11-03 | 7 |
 | F | still open (released, not packed) | N1 | - | - | - |
 | G | backordered at first routing, shipped from the second (promise 11-08) | N1 | 72 | 11-06 | 7 |
-| M | marketplace channel, plain | N2 | 2 | 11-03 | 5 |
+| M | marketplace channel, plain; a damaged-in-transit claim | N2 | 2 | 11-03 | 5 |
+| R | plain; its unit comes back for a wrong item sent | N1 | 20 | 11-04 | 7 |
+
+Returns requested on 11-10: one of A's two units ("too_small"), R's unit ("wrong_item",
+a reason marked wrong-item). A rejected return of C ("too_small") counts for nothing.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from fulfillment.models import (
 from inventory.models import Node
 from oms.models import Merchant
 from orders.models import Order, OrderLine
+from returns.models import Claim, Return, ReturnLine, ReturnReason
 from tests.factories import (
     ChannelFactory,
     MerchantFactory,
@@ -138,6 +143,19 @@ class Builder:
                 )  # fmt: skip
         return fo
 
+    def give_back(self, order: Order, reason: str, quantity: int, *, status: str = "authorized") -> Return:
+        """A return of `quantity` units of the order's first line, requested on 11-10."""
+        code = ReturnReason.objects.get_or_create(
+            merchant=self.world.merchant, code=reason, defaults={"label": reason, "wrong_item": reason == "wrong_item"}
+        )[0]
+        rma = Return.objects.create(
+            merchant=self.world.merchant, order=order, number=f"RMA-{order.number}-{reason}", status=status,
+            method="ship_back", node=self.world.n1, created_by="customer",
+        )  # fmt: skip
+        Return.objects.filter(pk=rma.pk).update(created_at=dt.datetime(2026, 11, 10, 12, tzinfo=dt.UTC))
+        ReturnLine.objects.create(rma=rma, order_line=order.lines.get(position=1), quantity=quantity, reason=code)
+        return rma
+
 
 def build_world() -> World:
     b = Builder()
@@ -173,4 +191,14 @@ def build_world() -> World:
     market = b.order("M", status="delivered", quantities=[1], channel="marketplace")
     b.fulfil(market, w.n2, {1: 1}, decision=b.decision(market, "allocated"), ship_hours=2,
              delivered=dt.date(2026, 11, 3), rate="5.00")  # fmt: skip
+    Claim.objects.create(merchant=w.merchant, order=market, kind="damaged_in_transit", resolution="refund",
+                         reason="crushed box", status="approved", created_by="csr")  # fmt: skip
+
+    wrong = b.order("R", status="delivered", quantities=[1])
+    b.fulfil(
+        wrong, w.n1, {1: 1}, decision=b.decision(wrong, "allocated"), ship_hours=20, delivered=dt.date(2026, 11, 4)
+    )
+    b.give_back(a, "too_small", 1)
+    b.give_back(wrong, "wrong_item", 1)
+    b.give_back(late, "too_small", 1, status="rejected")
     return w

@@ -33,6 +33,8 @@ class Command(BaseCommand):
         widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
         for row in rows:
             self.stdout.write("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        for row in report.returns:
+            self.stdout.write(f"return rate {row.reason}: {row.units} of {row.shipped} units, {_fmt(row.rate)}%")
         if report.exceptions:
             self.stdout.write("")
             for row in report.exceptions:

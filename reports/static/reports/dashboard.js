@@ -39,6 +39,20 @@
     });
   }
 
+  const returns = document.getElementById("chart-returns");
+  if (returns) {
+    new Chart(returns, {
+      type: "bar",
+      data: {
+        labels: data.returns.map((r) => r.reason),
+        datasets: [{ label: "Return rate (% of units shipped)", data: data.returns.map((r) => r.rate),
+                     backgroundColor: "#f97316" }],
+      },
+      options: { ...options, plugins: { title: { display: true, text: "Return rate by reason" } },
+                 scales: { y: { beginAtZero: true } } },
+    });
+  }
+
   new Chart(document.getElementById("chart-exceptions"), {
     type: "bar",
     data: {
