@@ -34,6 +34,9 @@ GROUPS: dict[str, list[str]] = {
         "notifications.view_*", "notifications.change_emaillog", "notifications.change_webhookdelivery",
         # returns, claims and appeasements (approval beyond the CSR limit: CSR lead, Finance)
         "returns.view_*", "returns.add_*", "returns.change_*",
+        # channel sync: connections, run logs (rejected orders), webhooks and pushes
+        "orders.view_channelconnection", "orders.view_syncrun", "orders.view_channelwebhook",
+        "orders.view_channelpush", "orders.view_channelskumap",
     ],
     WAREHOUSE: [
         "orders.view_order", "orders.view_orderline",

@@ -233,6 +233,21 @@ WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 6 * 3600)
 WEBHOOK_CONCURRENCY = env_int("WEBHOOK_CONCURRENCY", 8)
 # Production refuses endpoints on loopback or private addresses (SSRF); development allows them.
 WEBHOOK_ALLOW_PRIVATE_HOSTS = env_bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", DEBUG)
+# Channel sync (docs/CHANNELS.md): Fernet key(s) for connection credentials, comma-separated,
+# the first encrypting; without one, development derives a key from SECRET_KEY.
+CHANNEL_CREDENTIALS_KEY = env_str("CHANNEL_CREDENTIALS_KEY", "")
+CHANNEL_HTTP_TIMEOUT_SECONDS = env_int("CHANNEL_HTTP_TIMEOUT_SECONDS", 30)
+CHANNEL_PULL_OVERLAP_SECONDS = env_int("CHANNEL_PULL_OVERLAP_SECONDS", 300)
+CHANNEL_PUSH_MAX_ATTEMPTS = env_int("CHANNEL_PUSH_MAX_ATTEMPTS", 10)
+# Pulls and pushes run on their own queue, so a long pull never waits behind the order pipeline.
+CELERY_TASK_ROUTES = {"orders.channels.tasks.*": {"queue": "channels"}}
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "channels-pushes-due": {"task": "orders.channels.tasks.pushes_send_due", "schedule": 15.0},
+        "channels-webhooks-due": {"task": "orders.channels.tasks.webhooks_process_due", "schedule": 30.0},
+        "channels-availability-full": {"task": "orders.channels.tasks.availability_full_sync", "schedule": 3600.0},
+    }
+)
 
 LOGGING = {
     "version": 1,

@@ -11,6 +11,7 @@ handler500 = "oms.api.errors.json_500"
 api_v1 = [
     path("", include("inventory.api.urls")),
     path("", include("orders.api.urls")),
+    path("", include("orders.channels.api.urls")),
     path("", include("fulfillment.api.urls")),
     path("", include("notifications.api.urls")),
     path("", include("returns.api.urls")),

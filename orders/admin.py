@@ -110,12 +110,20 @@ class OrderAdmin(FSMAdminMixin, RecordAdmin):
         OpenHoldTypeFilter,
         "service_level",
     ]
-    search_fields = ["=number", "=external_id", "email", "first_name", "last_name", "=lines__sku"]
+    search_fields = [
+        "=number",
+        "=external_id",
+        "=channel_order_name",
+        "email",
+        "first_name",
+        "last_name",
+        "=lines__sku",
+    ]
     list_select_related = ["merchant", "channel"]
     date_hierarchy = "placed_at"
     list_per_page = 50
     fieldsets = [
-        (None, {"fields": ["number", "status", "merchant", "channel", "external_id", "placed_at",
+        (None, {"fields": ["number", "status", "merchant", "channel", "external_id", "channel_order_name", "placed_at",
                            "total_display", "amend_link"]}),
         ("Customer", {"fields": ["customer_block", "shipping_block", "billing_block"]}),
         ("Delivery", {"fields": ["service_level", "fulfillment_type", "pickup_node", "promise_date", "notes"]}),
@@ -357,5 +365,7 @@ class CustomerAdmin(admin.ModelAdmin):
     list_select_related = ["merchant"]
 
 
-# Payments, fraud and tax pages and the order page's payment sections (orders/payments/admin.py).
+# Payments, fraud and tax pages and the order page's payment sections (orders/payments/admin.py);
+# channel connections, their runs, SKU maps, webhooks and pushes (orders/channels/admin.py).
+from orders.channels import admin as _channels_admin  # noqa: E402, F401
 from orders.payments import admin as _payments_admin  # noqa: E402, F401

@@ -90,6 +90,8 @@ class Order(ConcurrentTransitionMixin, models.Model):
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="orders")
     number = models.CharField(max_length=32)
     external_id = models.CharField(max_length=100)
+    # The channel's own name for the order (Shopify "#1001"): shown to CSRs and searchable.
+    channel_order_name = models.CharField(max_length=100, blank=True, db_index=True)
     status = FSMField(default=S.RECEIVED, choices=S.choices, protected=True, db_index=True)
     status_before_hold = models.CharField(max_length=30, choices=S.choices, blank=True)
     placed_at = models.DateTimeField()
@@ -437,6 +439,7 @@ class Payment(ConcurrentTransitionMixin, models.Model):
 
 
 # Models of the payments, fraud and tax sub-packages live in their own modules (same app).
+from orders.channels.models import *  # noqa: E402, F403
 from orders.fraud.models import *  # noqa: E402, F403
 from orders.payments.models import *  # noqa: E402, F403
 from orders.tax.models import *  # noqa: E402, F403

@@ -110,13 +110,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Any:
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db: Any, tmp_path: Any) -> Iterator[Any]:
+def celery_worker_process(transactional_db: Any, tmp_path: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A real `celery -A oms worker` subprocess on Redis, working on this test's database.
 
     Needs PostgreSQL (the worker is another process: it must see what the test committed) and
     a transactional test. Each test database gets its own Redis database number (override with
     OMS_TEST_REDIS_DB), so parallel runs do not take each other's tasks. The test process
-    publishes to the same broker while the fixture is active.
+    publishes to the same broker while the fixture is active. `@pytest.mark.worker(queues="a,b")`
+    has it consume those queues instead of the default one; `process.env` is its environment.
     """
     import subprocess
     import sys
@@ -138,6 +139,7 @@ def celery_worker_process(transactional_db: Any, tmp_path: Any) -> Iterator[Any]
     broker = f"redis://127.0.0.1:6379/{number}"
     redis.Redis.from_url(broker).flushdb()
     log = tmp_path / "worker.log"
+    marker = request.node.get_closest_marker("worker")
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -147,9 +149,11 @@ def celery_worker_process(transactional_db: Any, tmp_path: Any) -> Iterator[Any]
     with log.open("w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "oms", "worker", "--pool=solo", "--loglevel=INFO",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"pytest-{number}@%h"],
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"pytest-{number}@%h",
+             *(["-Q", marker.kwargs["queues"]] if marker and marker.kwargs.get("queues") else [])],
             cwd=Path(settings.BASE_DIR), env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
+    process.env = env  # type: ignore[attr-defined]
     deadline = time.monotonic() + 60
     while "ready." not in log.read_text():
         if process.poll() is not None or time.monotonic() > deadline:

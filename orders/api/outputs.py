@@ -110,7 +110,7 @@ class OrderSummaryOut(serializers.ModelSerializer):
     class Meta:
         model = Order
         fields = [
-            "number", "external_id", "channel", "status", "placed_at", "created_at", "currency",
+            "number", "external_id", "channel_order_name", "channel", "status", "placed_at", "created_at", "currency",
             "customer", "shipping_address", "billing_address", "shipping", "fulfillment",
             "promise_date", "notes", "total", "lines", "payments", "holds",
         ]  # fmt: skip

@@ -124,6 +124,7 @@ def _create(
         channel=channel,
         number=number,
         external_id=data["external_id"],
+        channel_order_name=data.get("channel_order_name", ""),
         placed_at=data["placed_at"],
         currency=data["currency"],
         customer=_customer(merchant, contact),

@@ -55,6 +55,7 @@ def test_check_deploy_fails_loudly_on_the_development_secret():
 def test_check_deploy_passes_with_production_settings():
     result = _check_deploy(
         {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "x" * 20 + "a-long-random-production-secret-" + "y" * 20,
-         "DJANGO_ALLOWED_HOSTS": "oms.example.com"}
+         "DJANGO_ALLOWED_HOSTS": "oms.example.com",
+         "CHANNEL_CREDENTIALS_KEY": "8wFhK1ZcKqkXhB2x3o1N4Q5y6U7i8O9p0A1s2D3f4G0="}
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr

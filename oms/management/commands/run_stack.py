@@ -22,7 +22,18 @@ class Command(BaseCommand):
         port = os.environ.get("PORT", "8000")
         python = sys.executable
         commands = {
-            "worker": [python, "-m", "celery", "-A", "oms", "worker", "--loglevel=INFO", "--concurrency=2"],
+            "worker": [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "oms",
+                "worker",
+                "--loglevel=INFO",
+                "--concurrency=2",
+                "-Q",
+                "celery,channels",
+            ],
             "beat": [python, "-m", "celery", "-A", "oms", "beat", "--loglevel=INFO"],
             "web": [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
         }

@@ -1,0 +1,68 @@
+"""Where channel pushes subscribe to outbox events: the one place to adapt to the relay.
+
+Each handler only writes ChannelPush rows (services/pushes.py); sending is the push job's.
+Orders never import fulfilment: shipments are known here by their event payloads alone.
+"""
+
+from __future__ import annotations
+
+from oms.models import OutboxEvent
+from oms.outbox import register_consumer
+from orders.channels.models import ChannelConnection, ChannelPush
+from orders.channels.services.intake import CHANNEL_REASON
+from orders.channels.services.pushes import channel_push_queue
+from orders.models import Order, OrderStatus
+
+CONSUMER = "orders.channels.pushes"
+EVENT_TYPES = ("inventory.availability_changed", "shipment.shipped", "order.cancelled", "refund.issued")
+
+
+def _pushable(merchant_id: int | None) -> list[ChannelConnection]:
+    return list(
+        ChannelConnection.objects.filter(merchant_id=merchant_id, active=True)
+        .exclude(kind=ChannelConnection.Kind.FEED)
+        .select_related("channel")
+    )
+
+
+def _order(event: OutboxEvent) -> tuple[Order, ChannelConnection] | None:
+    number = event.payload.get("number") or event.payload.get("order")
+    order = Order.objects.filter(merchant_id=event.merchant_id, number=number).select_related("channel").first()
+    if order is None:
+        return None
+    connection = ChannelConnection.objects.filter(channel_id=order.channel_id, active=True).first()
+    if connection is None or connection.kind == ChannelConnection.Kind.FEED:
+        return None
+    return order, connection
+
+
+def channel_pushes_for_event(event: OutboxEvent) -> None:
+    payload = event.payload
+    if event.type == "inventory.availability_changed":
+        for connection in _pushable(event.merchant_id):
+            if connection.channel.code in payload.get("safe_to_promise", {}):
+                channel_push_queue(
+                    connection=connection, kind=ChannelPush.Kind.AVAILABILITY, payload={"skus": [payload["sku"]]}
+                )
+        return
+    found = _order(event)
+    if found is None or str(payload.get("reason", "")).startswith(CHANNEL_REASON):
+        return  # not a channel's order, or the channel started it
+    order, connection = found
+    base = {"order": order.number, "external_id": order.external_id, "name": order.channel_order_name}
+    if event.type == "shipment.shipped":
+        kind = ChannelPush.Kind.FULFILLMENT
+        keep = ("carrier", "tracking_number", "tracking_url", "lines")
+    elif event.type == "order.cancelled":
+        kind, keep = ChannelPush.Kind.CANCELLATION, ("reason",)
+    elif order.status == OrderStatus.CANCELLED:
+        return  # the cancellation push carries it: a second refund on the channel would pay twice
+    else:
+        kind, keep = ChannelPush.Kind.REFUND, ("amount", "currency", "reason")
+    channel_push_queue(
+        connection=connection, kind=kind, payload={**base, **{k: payload.get(k) for k in keep if k in payload}}
+    )
+
+
+def register() -> None:
+    register_consumer(CONSUMER, EVENT_TYPES, channel_pushes_for_event)
