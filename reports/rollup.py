@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from reports.kpis import sql
@@ -13,6 +13,7 @@ from reports.models import KpiCycleBucket, KpiDay, KpiRollupRun
 
 # Returns and late deliveries change past days' figures: the nightly job recomputes this many.
 ROLLUP_LOOKBACK_DAYS = 35
+ROLLUP_LOCK = 0x4B504931  # an arbitrary advisory-lock key, "KPI1"
 
 
 @transaction.atomic
@@ -21,6 +22,11 @@ def kpi_days_rollup(*, since: dt.date, until: dt.date) -> int:
     until = min(until, timezone.now().date() - dt.timedelta(days=1))
     if until < since:
         return 0
+    if connection.vendor == "postgresql":
+        # Two runs at once (a slow nightly job and a manual one) would both delete and then
+        # insert the same days: the second waits for the first instead of failing on the keys.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ROLLUP_LOCK])
     filters = KpiFilters(since, until)
     parts, buckets = sql.components(filters), sql.cycle_buckets(filters)
     KpiDay.objects.filter(day__gte=since, day__lte=until).delete()
