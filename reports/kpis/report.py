@@ -135,9 +135,9 @@ def _figures(parts: Counter[str], cycle: Percentiles) -> list[Figure]:
     ]  # fmt: skip
 
 
-def kpi_report(*, filters: KpiFilters, with_exceptions: bool = True) -> KpiReport:
-    """Return every KPI over the range, each day's values, the return rate by reason and
-    (optionally) the exception SLA table."""
+def kpi_report(*, filters: KpiFilters) -> KpiReport:
+    """Return every KPI over the range, each day's values, the return rate by reason and the
+    exception SLA table."""
     sums, overall, per_day = daily_parts(filters)
     total: Counter[str] = Counter()
     for parts in sums.values():
@@ -149,6 +149,5 @@ def kpi_report(*, filters: KpiFilters, with_exceptions: bool = True) -> KpiRepor
             report.series.setdefault(figure.key, []).append(figure.value)
     by_reason = sql.return_units_by_reason(filters)
     report.returns = [ReturnRow(reason, units, total["units_shipped"]) for reason, units in sorted(by_reason.items())]
-    if with_exceptions:
-        report.exceptions = exception_sla_table(filters=filters)
+    report.exceptions = exception_sla_table(filters=filters)
     return report
