@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
-from oms.permissions import ADMIN, CSR, FINANCE, OPERATIONS
+from oms.permissions import ADMIN, CSR, CSR_LEAD, FINANCE, OPERATIONS
 from tests.factories import OpsExceptionFactory, UserFactory
 from tests.reports.world import World, build_world
 
@@ -55,11 +55,15 @@ def test_each_table_exports_as_csv(client, world: World) -> None:
     assert [r[0] for r in csv.reader(io.StringIO(late.content.decode()))] == ["order", "KPI-C"]
 
 
-def test_an_exceptions_only_viewer_sees_the_sla_part_alone(client, world: World) -> None:
-    """What a CSR lead gets: view_exception_kpis without view_kpis."""
+@pytest.mark.parametrize("group", [CSR_LEAD, None])
+def test_an_exceptions_only_viewer_sees_the_sla_part_alone(client, world: World, group: str | None) -> None:
+    """The CSR lead group, or any user given view_exception_kpis without view_kpis."""
     OpsExceptionFactory(merchant=world.merchant, type="pick_delay")
-    lead = UserFactory(username="lead")
-    lead.user_permissions.add(Permission.objects.get(codename="view_exception_kpis"))
+    if group:
+        lead = user_in(group)
+    else:
+        lead = UserFactory(username="lead")
+        lead.user_permissions.add(Permission.objects.get(codename="view_exception_kpis"))
     client.force_login(lead)
     html = client.get(reverse(DASHBOARD)).content.decode()
     assert "SLA attainment" in html
