@@ -434,6 +434,7 @@ def _refund_prepare(
     lines: list[dict[str, Any]],
     actor: Actor,
     source: str = "",
+    tax: Decimal | None = None,
 ) -> Refund:
     """Reserve `amount` against the payments (last tender first) and prepare the calls.
 
@@ -443,7 +444,7 @@ def _refund_prepare(
     refund = Refund.objects.create(
         order=order,
         amount=amount,
-        tax_amount=_refund_tax(order, amount, lines),
+        tax_amount=min(amount, tax) if tax is not None else _refund_tax(order, amount, lines),
         currency=order.currency,
         reason=reason[:500],
         lines=lines,
@@ -471,17 +472,25 @@ def refund_create(
     actor: Actor,
     lines: list[dict[str, int]] | None = None,
     source: str = "",
+    tax: Decimal | None = None,
 ) -> Refund:
     """Record a refund and reserve it against the captured payments (no gateway call yet).
 
     With a `source` (what the refund is for), asking again returns the first refund: the check
     runs under the order lock, so concurrent requests for one source queue and refund once.
+    `tax`: its tax part when the caller computed it (a return's); else from the lines.
     """
-    return _refund_create(order, amount, reason, actor, lines or [], source)[0]
+    return _refund_create(order, amount, reason, actor, lines or [], source, tax)[0]
 
 
 def _refund_create(
-    order: Order, amount: Decimal, reason: str, actor: Actor, lines: list[dict[str, int]], source: str
+    order: Order,
+    amount: Decimal,
+    reason: str,
+    actor: Actor,
+    lines: list[dict[str, int]],
+    source: str,
+    tax: Decimal | None = None,
 ) -> tuple[Refund, bool]:
     with transaction.atomic():
         order = order_lock(order)
@@ -501,7 +510,7 @@ def _refund_create(
                 code="over_refund",
             )
         detail = _refund_lines(order, lines)
-        refund = _refund_prepare(order, payments, amount, reason, detail, actor, source)
+        refund = _refund_prepare(order, payments, amount, reason, detail, actor, source, tax)
         record(
             order, "refund_requested", actor=actor, reason=reason, payload={"refund": refund.pk, "amount": str(amount)}
         )
@@ -537,6 +546,7 @@ def refund_issue(
     actor: Actor,
     lines: list[dict[str, int]] | None = None,
     source: str = "",
+    tax: Decimal | None = None,
 ) -> Refund:
     """Refund now: reserve, call the gateway, return the refund with its outcome.
 
@@ -544,7 +554,7 @@ def refund_issue(
     repeat for the same `source` returns the first refund as it stands (its calls are the
     first request's, or the sweeper's, to send).
     """
-    refund, created = _refund_create(order, amount, reason, actor, lines or [], source)
+    refund, created = _refund_create(order, amount, reason, actor, lines or [], source, tax)
     if not created:
         return refund
     executor.execute_many(list(refund.transactions.values_list("pk", flat=True)), actor=actor)

@@ -125,10 +125,11 @@ def claim_approve(*, claim: Claim, actor: Actor, authority: str | None) -> Claim
         raise Conflict(f"Claim {claim.pk} is {claim.status}.", code="invalid_state")
     fields: dict[str, Any] = {}
     if claim.resolution == Claim.Resolution.REFUND:
+        quote = refund_quote(claim.order, {item["line"]: item["quantity"] for item in claim.lines})
         fields["refund"] = refund_issue(
             order=claim.order, amount=claim.amount, reason=f"Claim ({claim.get_kind_display()}): {claim.reason}",
             actor=actor, lines=[{"line": item["line"], "quantity": item["quantity"]} for item in claim.lines],
-            source=source_of(claim),
+            source=source_of(claim), tax=quote.tax + quote.shipping_tax,
         )  # fmt: skip
     else:
         free = [{"sku": item["sku"], "quantity": item["quantity"], "unit_price": "0"} for item in claim.lines]

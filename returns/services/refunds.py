@@ -52,7 +52,7 @@ def return_settle(*, rma: Return, actor: Actor) -> Refund | None:
         lines = [{"line": pk, "quantity": qty} for pk, qty in quote.quantities.items()]
         refund = refund_issue(
             order=rma.order, amount=amount, reason=f"Return {rma.number}", actor=actor, lines=lines,
-            source=source_of(rma),
+            source=source_of(rma), tax=quote.tax + quote.shipping_tax,
         )  # fmt: skip
     return_complete(rma=rma, refund=refund, actor=actor, quote=quote)
     return refund

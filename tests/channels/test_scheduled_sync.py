@@ -44,7 +44,7 @@ def celery_beat(env: dict[str, str], folder: Path) -> Iterator[None]:
         print(log.read_text()[-3000:])  # shown by pytest when the test failed
 
 
-def wait_for(condition: Any, what: str, seconds: float = 120) -> None:
+def wait_for(condition: Any, what: str, seconds: float = 600) -> None:
     """Poll until the worker has done its part (a deadline for a stuck worker, not a timing)."""
     deadline = time.monotonic() + seconds
     while not condition():

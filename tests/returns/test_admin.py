@@ -91,3 +91,24 @@ def test_a_csr_marks_a_parcel_lost_in_transit(api: Any, client: Any) -> None:
     rma = Return.objects.get(pk=body["id"])
     assert rma.status == "cancelled"
     assert [u.receipt for u in rma.lines.get().units.all()] == ["lost_in_transit"]
+
+
+@pytest.mark.parametrize(
+    ("group", "pages"),
+    [
+        (CSR, ["returns_return_changelist", "returns_claim_changelist", "returns_appeasement_changelist",
+               "returns_returnreason_changelist"]),
+        (CSR_LEAD, ["returns_return_changelist", "returns_appeasement_changelist"]),
+        (WAREHOUSE, ["returns_return_changelist"]),
+        (FINANCE, ["returns_claim_changelist", "returns_appeasement_changelist", "returns_return_changelist"]),
+    ],
+)  # fmt: skip
+def test_each_group_opens_its_returns_pages(api: Any, client: Any, group: str, pages: list[str]) -> None:
+    setup_returns(api)
+    order = delivered_order(api, [(api.red, 1, "20.00", "0.00", "0.00")])
+    request(api, order, [{"sku": "TSHIRT-RED-M", "quantity": 1, "reason": "defective"}])
+    user = login(client, group)
+    for page in pages:
+        assert user.get(reverse(f"admin:{page}")).status_code == 200, page
+    rma = Return.objects.get()
+    assert user.get(reverse("admin:returns_return_change", args=[rma.pk])).status_code == 200

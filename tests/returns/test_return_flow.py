@@ -63,6 +63,7 @@ def test_it_refunds_a_full_return_to_the_cent_with_tax_and_shipping(api: Any, cl
     assert result["status"] == "completed"
     # 36.00 + 10.00 items after the discount, 3.06 + 0.85 tax, 6.00 shipping + 0.51 its tax.
     assert result["refund"]["amount"] == "56.42"
+    assert result["refund"]["tax_amount"] == "4.42"  # the items' and the shipping's tax
     payment = Payment.objects.get(order=order)
     assert payment.refunded_amount == Decimal("56.42")
     assert payment.status == "refunded"

@@ -140,3 +140,17 @@ def test_cancelling_the_backordered_units_makes_a_partially_allocated_order_allo
     order.refresh_from_db()
     assert (order.status, lines_of(order)) == ("allocated", {"A": (2, 0)})
     assert allocated_at("DC-EAST") == 2
+
+
+def test_routing_a_released_order_again_leaves_it_released(net):
+    net.stock("DC-EAST", "A", 5)
+    order = net.order(("A", 2))
+    order_allocate(order_id=order.pk)
+    order = released(order)
+
+    assert order_allocate(order_id=order.pk) is None
+
+    order.refresh_from_db()
+    assert order.status == "released"
+    assert ("allocate", "released", "allocated") not in path_of(order)
+    assert allocated_at("DC-EAST") == 2

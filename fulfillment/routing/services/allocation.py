@@ -182,7 +182,10 @@ def allocate_locked(
     lines = list(OrderLine.objects.filter(order=order).select_related("product").order_by("position"))
     quantities = open_quantities(lines)
     if not any(quantities.values()):
-        order_allocation_reconcile(order, lines, actor=actor, reason="Nothing left to route")
+        # A released order whose parts all went to nodes stays released: its lines say
+        # "allocated", but release is a step of the flow that the quantities do not record.
+        if order.status != OrderStatus.RELEASED:
+            order_allocation_reconcile(order, lines, actor=actor, reason="Nothing left to route")
         Backorder.objects.filter(order=order).delete()
         return None
     now = now or timezone.now()
