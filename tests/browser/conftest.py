@@ -19,10 +19,6 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-# Playwright's sync API keeps an asyncio loop in this thread, which Django would take for an
-# async context and refuse ORM calls in: the test code itself is synchronous.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 CHROMIUM = os.environ.get("OMS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -36,28 +32,43 @@ WINDOW = {"width": 1440, "height": 900}
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """One headless Chromium for the whole session."""
+    """One headless Chromium per test module.
+
+    Playwright's sync API keeps an asyncio loop running in this thread while it is alive, which
+    Django takes for an async context and refuses ORM calls in: the tests' own code is
+    synchronous, so async safety is lifted for exactly that long (not for the modules after).
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         pytest.skip("the playwright package is not installed")
     if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
         pytest.skip(f"no Chromium at {CHROMIUM} (set OMS_CHROMIUM)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+    saved = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            yield browser
+            browser.close()
+    finally:
+        if saved is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = saved
 
 
 @pytest.fixture
 def page(chromium: Any, live_server: Any) -> Iterator[Any]:
     """A fresh browser context (no cookies) with a page at 1440 x 900, based at the live server."""
     context = chromium.new_context(viewport=WINDOW, base_url=live_server.url)
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(30_000)  # generous: CI machines are shared
     page = context.new_page()
     yield page
+    # No request of this test may still be running in the server when the database is flushed.
+    page.wait_for_load_state("networkidle")
     context.close()
 
 
