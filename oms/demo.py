@@ -13,7 +13,7 @@ from django.contrib.auth.models import Group
 
 from oms.keys import key_digest
 from oms.models import ApiKey, Channel, Merchant
-from oms.permissions import ADMIN, CSR, CSR_LEAD, FINANCE, WAREHOUSE, ensure_groups
+from oms.permissions import ADMIN, CSR, CSR_LEAD, FINANCE, OPERATIONS, WAREHOUSE, ensure_groups
 
 DEMO_API_KEY = "oms_demo_local-development-key-not-for-production"
 # username -> (password, group)
@@ -23,6 +23,7 @@ DEMO_USERS = {
     "lead": ("lead-demo", CSR_LEAD),
     "warehouse": ("warehouse-demo", WAREHOUSE),
     "finance": ("finance-demo", FINANCE),
+    "ops": ("ops-demo", OPERATIONS),
 }
 
 

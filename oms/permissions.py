@@ -68,6 +68,18 @@ GROUPS: dict[str, list[str]] = {
 }  # fmt: skip
 # A CSR lead can do what a CSR can, approve amounts up to the lead's limit and hold overrides.
 GROUPS[CSR_LEAD] = [*GROUPS[CSR], "returns.approve_up_to_lead_limit", "orders.approve_hold_override"]
+# Operations leaders: the KPI dashboard (with the exception/SLA part) and the orders, fulfilment
+# orders and exceptions its figures drill down to.
+OPERATIONS = "Operations"
+GROUPS[OPERATIONS] = [
+    "reports.view_kpis", "reports.view_exception_kpis", "reports.view_kpiday",
+    "orders.view_order", "orders.view_orderline", "orders.view_orderevent",
+    "fulfillment.view_fulfillmentorder", "fulfillment.view_shipment", "oms.view_opsexception",
+]  # fmt: skip
+# Finance closes the day from the finance and ERP exports.
+GROUPS[FINANCE] += ["reports.view_finance_export", "reports.view_erprecord"]
+# A CSR lead sees the exception and SLA part of the KPI dashboard.
+GROUPS[CSR_LEAD] += ["reports.view_exception_kpis"]
 
 
 def _query(spec: str) -> Q:

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "fulfillment",
     "returns",
     "notifications",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -220,6 +221,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "routing-backorders-retry": {"task": "fulfillment.routing.tasks.backorders_retry", "schedule": 60.0},
     "routing-backorders-expire": {"task": "fulfillment.routing.tasks.backorders_expire", "schedule": 3600.0},
     "routing-backorders-age": {"task": "fulfillment.routing.tasks.backorders_age_detect", "schedule": 900.0},
+    "reports-kpis-rollup": {"task": "reports.tasks.kpis_rollup", "schedule": 3600.0},
+    "reports-erp-export": {"task": "reports.tasks.erp_export", "schedule": 3600.0},
     "returns-expire-due": {"task": "returns.tasks.returns_expire_due", "schedule": 3600.0},
     "returns-exchanges-capture-due": {"task": "returns.tasks.exchanges_capture_due", "schedule": 3600.0},
 }

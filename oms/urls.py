@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("fulfillment.api.urls")),
     path("", include("notifications.api.urls")),
     path("", include("returns.api.urls")),
+    path("", include("reports.urls")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,1 @@
+"""KPI selectors: one definition each (docs/KPIS.md), computed set-based in SQL."""
