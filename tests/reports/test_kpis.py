@@ -138,10 +138,14 @@ def test_exception_volume_and_sla_attainment_by_type(world: World) -> None:
     raise_("pick_delay", opened=0, closed=30)  # closed late
     raise_("pick_delay", opened=5, closed=None)  # open for weeks: missed
     raise_("carrier_miss", opened=0, closed=1)
+    # An exception raised with its type's deadline is measured against it, not the 24 h default.
+    late = OpsExceptionFactory(merchant=world.merchant, type="fraud_review", status="resolved")
+    late.__class__.objects.filter(pk=late.pk).update(created_at=at(0), resolved_at=at(1), resolve_due_at=at(0.5))
     table = {row.type: row for row in kpi_report(filters=KpiFilters(*NOV, merchant_id=world.merchant.pk)).exceptions}
     assert (table["pick_delay"].raised, table["pick_delay"].open, table["pick_delay"].met) == (3, 1, 1)
     assert table["pick_delay"].attainment == round(100 / 3, 2)
     assert table["carrier_miss"].attainment == 100.0
+    assert (table["fraud_review"].met, table["fraud_review"].missed) == (0, 1)
 
 
 def test_the_kpis_command_prints_the_same_table(world: World) -> None:
