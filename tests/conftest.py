@@ -11,6 +11,7 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from inventory.models import Node
+from oms.caches import caches_reset
 from oms.celery import app as celery_app
 from oms.permissions import CSR, WAREHOUSE
 from oms.tenancy import api_key_issue
@@ -42,6 +43,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches() -> None:
+    """Each test's database starts over (its transaction is rolled back, and with it any cache
+    version it bumped, whose on_commit never runs): so do this process's caches (oms.caches)."""
+    caches_reset()
 
 
 @pytest.fixture(autouse=True)
