@@ -11,7 +11,8 @@ from oms.actors import Actor
 from oms.idempotency import request_fingerprint
 from oms.models import Merchant
 from orders.api.inputs import OrderIn
-from orders.models import Hold, OrderStatus
+from orders.models import Hold, Note, OrderStatus
+from orders.notes.services import note_add
 from orders.services.cancel import order_cancel
 from orders.services.capture import order_capture
 from orders.services.holds import hold_place
@@ -167,8 +168,11 @@ def seed_exception_orders(merchant: Merchant, products: dict[str, Product], pric
         change(body)
         serializer = OrderIn(data=body)
         serializer.is_valid(raise_exception=True)
-        _, created = order_capture(
+        order, created = order_capture(
             merchant=merchant, data=serializer.validated_data, actor=_SYSTEM, fingerprint=request_fingerprint(body)
         )
         created_count += created
+        # A CSR's note on the first of them, so the notes and the order's timeline show one.
+        if created and not Note.objects.filter(customer__merchant=merchant).exists():
+            note_add(actor=_SYSTEM, order=order, text="Customer called: ship as soon as the hold clears.")
     return created_count

@@ -19,6 +19,12 @@ NOT_SEEDED_YET = {
     "orders.ChannelConnection", "orders.SyncRun", "orders.ChannelWebhook", "orders.ChannelPush",
     "returns.Return", "returns.Appeasement", "returns.Claim",
 }  # fmt: skip
+# Rows that exist only once something went wrong or was overridden: a consumer's failed delivery
+# (the relay leaves no row for a success), a failed admin login (django-axes), a per-type
+# override of the exception policy (the defaults live in oms.exception_policy).
+EMPTY_UNTIL_NEEDED = {
+    "oms.OutboxDelivery", "axes.AccessAttempt", "axes.AccessLog", "axes.AccessFailureLog", "oms.ExceptionPolicy",
+}  # fmt: skip
 
 
 def granted(specs: list[str], app: str, codename: str) -> bool:
@@ -37,7 +43,7 @@ def granted(specs: list[str], app: str, codename: str) -> bool:
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
-        call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+        call_command("seed_demo", "--users", stdout=open("/dev/null", "w"))  # noqa: SIM115
     yield
     with django_db_blocker.unblock():
         call_command("flush", interactive=False, verbosity=0)
@@ -74,7 +80,7 @@ def test_the_demo_data_fills_every_page(demo):
     from orders.models import Order
 
     empty = {model._meta.label for model in admin.site._registry if not model._default_manager.exists()}
-    assert empty <= NOT_SEEDED_YET
+    assert empty <= NOT_SEEDED_YET | EMPTY_UNTIL_NEEDED
     assert Order.objects.filter(status="delivered").exists()
     assert Backorder.objects.exists()
     assert Shipment.objects.filter(events__milestone="delivered").exists()

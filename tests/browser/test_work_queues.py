@@ -169,7 +169,8 @@ def test_a_warehouse_user_prints_a_pick_list_and_packs_two_parcels_by_scanning(a
     ]
     page.keyboard.press("Enter")  # on the empty field: pack and ship
 
-    assert "packed and shipped 2 parcel(s), one label each" in page.locator(".messagelist").inner_text()
+    # The submit navigates: wait for the answer's message rather than read the page it leaves.
+    expect(page.locator(".messagelist")).to_contain_text("packed and shipped 2 parcel(s), one label each")
     fo.refresh_from_db()
     assert (fo.status, fo.pack_corrected) == ("shipped", True)
     assert Shipment.objects.filter(fulfillment_order=fo).count() == 2

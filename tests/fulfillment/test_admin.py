@@ -50,7 +50,7 @@ def test_a_store_works_its_queue_picks_and_packs_with_the_scan_screens(api, ware
     assert warehouse.get(reverse("admin:orders_order_change", args=[order.pk])).status_code == 403
     detail = warehouse.get(reverse("admin:fulfillment_fulfillmentorder_change", args=[fo.pk])).content.decode()
     assert shipment.tracking_number in detail
-    assert "Packed (scans verified)" in detail  # the admin log, on the object
+    assert "Packed and shipped 1 parcel(s)" in detail  # the admin log, on the object
     assert order.shipping_address["line1"] in detail  # the ship-to, without the order page
     assert order.email not in detail
     assert reverse("admin:orders_order_change", args=[order.pk]) not in detail  # no link to a page it may not open
