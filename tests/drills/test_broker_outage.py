@@ -5,14 +5,10 @@ A private redis-server on a spare port (never the shared one) is stopped and sta
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import time
-from collections.abc import Iterator
 from io import StringIO
 
 import pytest
-import redis
 from django.core.management import call_command
 
 from drills.load import SKUS, order_body
@@ -22,48 +18,13 @@ from tests.drills.stack import RESTING, running_stack, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), pytest.mark.drill]
 
-PORT = 18090  # this engineer's spare port for a private redis-server
 OUTAGE_SECONDS = 30
-
-
-class PrivateRedis:
-    def __init__(self, tmp_path) -> None:
-        self.dir = tmp_path
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [shutil.which("redis-server") or "redis-server", "--port", str(PORT), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", str(self.dir)],
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        wait_for(lambda: self._ping(), timeout=10, what="redis-server to start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
-
-    def _ping(self) -> bool:
-        try:
-            return redis.Redis(port=PORT, socket_timeout=1).ping()
-        except redis.ConnectionError:
-            return False
-
-
-@pytest.fixture
-def private_redis(tmp_path) -> Iterator[PrivateRedis]:
-    server = PrivateRedis(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_orders_and_events_get_through_a_30_second_broker_outage(tmp_path, private_redis):
     call_command("seed_demo", stdout=StringIO())
     answers = []
-    broker = f"redis://127.0.0.1:{PORT}/0"
+    broker = private_redis.url
     with running_stack(tmp_path, port=18024, broker=broker) as stack:
         for n in range(3):
             answers.append(stack.post(order_body(f"DRILL-BROKER-{n}", sku=SKUS[n % len(SKUS)]))[0])
