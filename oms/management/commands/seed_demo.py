@@ -14,7 +14,7 @@ from notifications.demo import seed_notifications
 from oms.celery import app as celery_app
 from oms.demo import seed_schedule, seed_tenancy
 from orders.demo import seed_exception_orders, seed_order_settings, seed_orders
-from returns.demo import seed_returns
+from returns.demo import seed_return_activity, seed_returns
 
 
 class Command(BaseCommand):
@@ -47,4 +47,5 @@ class Command(BaseCommand):
         created += seed_exception_orders(merchant, products, PRICES)
         seed_stock_activity(merchant)
         seed_fulfillment_activity(merchant)
+        seed_return_activity(merchant)
         self.stdout.write(f"Demo data ready: merchant 'demo', {len(products)} SKUs, {created} new orders.")
