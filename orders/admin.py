@@ -483,9 +483,13 @@ class NoteAdmin(admin.ModelAdmin):
         return initial
 
     def render_change_form(self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        form = context["adminform"].form
-        about = form["order"].value() and Order.objects.filter(pk=form["order"].value()).first()
-        customer = Customer.objects.filter(pk=form["customer"].value() or None).first()
+        note = context.get("original")
+        if note is not None:  # a kept note, read-only: its form has no fields
+            about, customer = note.order, note.customer
+        else:
+            form = context["adminform"].form
+            about = form["order"].value() and Order.objects.filter(pk=form["order"].value()).first()
+            customer = Customer.objects.filter(pk=form["customer"].value() or None).first()
         context["title"] = f"Note on order {about.number}" if about else f"Note on {customer or 'a customer'}"
         return super().render_change_form(request, context, *args, **kwargs)
 
