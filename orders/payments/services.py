@@ -736,8 +736,6 @@ def _reauthorized(txn: Txn, payment: Payment, order: Order, actor: Actor) -> Non
     _hold(order, reason, actor=actor, details={"payment": payment.pk, "decline_code": txn.decline_code})
 
 
-executor.on_outcome(Txn.Kind.AUTHORIZE)(_reauthorized)
-
 
 def payments_reauthorize_due(*, now: datetime | None = None) -> int:
     """Beat job: renew authorizations about to lapse on orders still waiting for capture
@@ -827,13 +825,23 @@ def payments_cover_increase(*, order: Order, amount: Decimal, actor: Actor) -> P
         amount=amount,
         currency=order.currency,
     )
-    txn = executor.prepare(payment, Txn.Kind.AUTHORIZE, amount, actor=actor)
+    txn = executor.prepare(payment, Txn.Kind.AUTHORIZE, amount, actor=actor, reference=INCREASE)
     transaction.on_commit(partial(executor.execute, txn.pk, actor=actor))
     return payment
 
 
+# The reference of an increase's authorization, which its outcome handler tells from the others.
+INCREASE = "amendment increase"
+
+
 @executor.on_outcome(Txn.Kind.AUTHORIZE)
 def _authorized(txn: Txn, payment: Payment, order: Order, actor: Actor) -> None:
+    """An increase's authorization: a decline holds the order; success is captured at once when
+    the order's money was already taken. Any other first authorization (payment_authorize_hold,
+    security for an advance exchange) is only held, or failed."""
+    if txn.reference != INCREASE:
+        _reauthorized(txn, payment, order, actor)
+        return
     if txn.outcome != Outcome.SUCCEEDED:
         payment.fail()
         payment.save()
