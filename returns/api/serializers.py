@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from rest_framework import serializers
@@ -86,7 +87,7 @@ class InspectIn(StrictSerializer):
 
 
 class AppeasementIn(StrictSerializer):
-    amount = MoneyField()
+    amount = MoneyField(min_value=Decimal("0.01"))
     reason = StrictCharField(max_length=500)
 
 

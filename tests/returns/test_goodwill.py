@@ -122,3 +122,13 @@ def test_a_refund_claim_refunds_the_units_value_once(api: Any) -> None:
     approved = api.client.post(f"/api/v1/claims/{claim['id']}/approve/", {}, format="json").json()
     assert approved["refund"]["amount"] == "19.00"
     assert Payment.objects.get(order=order).refunded_amount == Decimal("19.00")
+
+
+def test_an_appeasement_of_nothing_is_refused_naming_the_amount(api: Any) -> None:
+    setup_returns(api)
+    order = delivered_order(api, [(api.red, 1, "40.00", "0.00", "0.00")])
+    response = api.client.post(f"/api/v1/orders/{order.number}/appeasements/", {"amount": 0.0, "reason": "0" * 300},
+                               format="json")  # fmt: skip
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"][0]["field"] == "amount"
+    assert not Appeasement.objects.exists()
