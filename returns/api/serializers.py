@@ -94,7 +94,7 @@ class AppeasementIn(StrictSerializer):
 # --- out --------------------------------------------------------------------------------------
 
 
-class UnitOut(serializers.ModelSerializer):
+class ReturnUnitOut(serializers.ModelSerializer):
     class Meta:
         model = ReturnUnit
         fields = ["id", "receipt", "acceptance", "acceptance_reason", "scanned_sku", "grade", "disposition",
@@ -103,11 +103,11 @@ class UnitOut(serializers.ModelSerializer):
     disposition_node = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
 
-class LineOut(serializers.ModelSerializer):
+class ReturnLineOut(serializers.ModelSerializer):
     line = serializers.IntegerField(source="order_line_id")
     sku = serializers.CharField(source="order_line.sku")
     reason = serializers.CharField(source="reason.code")
-    units = UnitOut(many=True)
+    units = ReturnUnitOut(many=True)
 
     class Meta:
         model = ReturnLine
@@ -135,7 +135,7 @@ class ReturnOut(serializers.ModelSerializer):
     node = serializers.CharField(source="node.code")
     carrier = serializers.SlugRelatedField(slug_field="code", read_only=True)
     label_url = serializers.SerializerMethodField()
-    lines = LineOut(many=True)
+    lines = ReturnLineOut(many=True)
     refund = RefundOut(read_only=True)
     exchange = serializers.SerializerMethodField()
 
