@@ -76,6 +76,8 @@ class ClaimApproveView(MerchantAPIView):
 
 
 class OrderAppeasementsView(MerchantAPIView):
+    pagination_class = None  # an order's appeasements are few: a plain list, as the schema says
+
     @extend_schema(operation_id="orders_appeasements_list", responses={200: AppeasementOut(many=True)})
     def get(self, request: Request, number: str) -> Response:
         order = order_get(merchant=self.merchant, number=number)

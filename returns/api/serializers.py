@@ -100,7 +100,7 @@ class ReturnUnitOut(serializers.ModelSerializer):
         fields = ["id", "receipt", "acceptance", "acceptance_reason", "scanned_sku", "grade", "disposition",
                   "disposition_node", "received_at", "inspected_at"]  # fmt: skip
 
-    disposition_node = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    disposition_node = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
 
 class ReturnLineOut(serializers.ModelSerializer):
@@ -122,7 +122,7 @@ class ReturnEventOut(serializers.ModelSerializer):
 
 class ExchangeOut(MoneyOut):
     money_fields = ("returned_value", "replacement_value", "difference")
-    replacement_order = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    replacement_order = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
 
     class Meta:
         model = Exchange
@@ -133,10 +133,10 @@ class ExchangeOut(MoneyOut):
 class ReturnOut(serializers.ModelSerializer):
     order = serializers.CharField(source="order.number")
     node = serializers.CharField(source="node.code")
-    carrier = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    carrier = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     label_url = serializers.SerializerMethodField()
     lines = ReturnLineOut(many=True)
-    refund = RefundOut(read_only=True)
+    refund = RefundOut(read_only=True, allow_null=True)
     exchange = serializers.SerializerMethodField()
 
     class Meta:
@@ -191,8 +191,8 @@ class ClaimIn(StrictSerializer):
 
 class ClaimOut(MoneyOut):
     order = serializers.CharField(source="order.number")
-    replacement_order = serializers.SlugRelatedField(slug_field="number", read_only=True)
-    refund = RefundOut(read_only=True)
+    replacement_order = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
+    refund = RefundOut(read_only=True, allow_null=True)
 
     class Meta:
         model = Claim
@@ -202,7 +202,7 @@ class ClaimOut(MoneyOut):
 
 class AppeasementOut(MoneyOut):
     order = serializers.CharField(source="order.number")
-    refund = RefundOut(read_only=True)
+    refund = RefundOut(read_only=True, allow_null=True)
 
     class Meta:
         model = Appeasement
