@@ -736,7 +736,6 @@ def _reauthorized(txn: Txn, payment: Payment, order: Order, actor: Actor) -> Non
     _hold(order, reason, actor=actor, details={"payment": payment.pk, "decline_code": txn.decline_code})
 
 
-
 def payments_reauthorize_due(*, now: datetime | None = None) -> int:
     """Beat job: renew authorizations about to lapse on orders still waiting for capture
     (backorders, say); hold the order for a CSR where the gateway cannot, or refuses."""
