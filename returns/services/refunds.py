@@ -47,8 +47,10 @@ def return_settle(*, rma: Return, actor: Actor) -> Refund | None:
     quote = return_quote(rma)
     due = exchange_refund_due(rma=rma, total=quote.total, actor=actor)
     amount = min(due, refundable(rma.order))
-    refund = None
-    if amount > 0:
+    # A concurrent request may have refunded it already (so nothing is left to refund): that
+    # refund is this return's, not "nothing due".
+    refund = Refund.objects.filter(source=source_of(rma)).exclude(status=Refund.Status.FAILED).first()
+    if refund is None and amount > 0:
         lines = [{"line": pk, "quantity": qty} for pk, qty in quote.quantities.items()]
         refund = refund_issue(
             order=rma.order, amount=amount, reason=f"Return {rma.number}", actor=actor, lines=lines,
