@@ -1,13 +1,9 @@
 """What every fulfilment service shares: locks in one order, the hold guard, the timeline row
-of a fulfilment-order transition, the reservation reference, settings and payment captures."""
+of a fulfilment-order transition, the reservation reference, settings, and units handed over."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
-
-from django.db.models import F
-from django.utils import timezone
 
 from fulfillment.execution.models import FulfillmentSettings, NodeProfile
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine
@@ -18,11 +14,9 @@ from oms.caches import ProcessCache
 from oms.errors import Conflict
 from oms.outbox import emit
 from oms.refs import Ref
-from orders.models import Order, OrderLine, OrderStatus, Payment
-from orders.payments.executor import Outcome
-from orders.payments.models import PaymentTransaction
-from orders.payments.services import line_value, order_amount_due, payment_capture, payment_settings_for
+from orders.models import Order, OrderStatus
 from orders.services.holds import order_lock
+from orders.services.quantities import order_lines_ship
 from orders.services.timeline import timeline_entry
 
 SYSTEM = Actor.system("fulfilment")
@@ -39,11 +33,6 @@ _SETTINGS = ProcessCache("fulfillment.settings", _fulfillment_settings, invalida
 
 def settings_for(merchant_id: int) -> FulfillmentSettings:
     return _SETTINGS.get(merchant_id)
-
-
-def capture_timing(merchant_id: int) -> str:
-    """The merchant's capture timing, as orders.payments keeps it (its one reader)."""
-    return payment_settings_for(merchant_id).capture_timing
 
 
 def profile_for(node: Node) -> NodeProfile:
@@ -105,10 +94,11 @@ def fo_payload(fo: FulfillmentOrder, **extra: Any) -> dict[str, Any]:
 
 
 def units_hand_over(
-    fo: FulfillmentOrder, lines: list[FulfillmentOrderLine], *, actor: Actor, reason: str
+    fo: FulfillmentOrder, lines: list[FulfillmentOrderLine], *, actor: Actor, reason: str, collected: bool = False
 ) -> dict[FulfillmentOrderLine, int]:
-    """Units leave the node (shipped, or collected at the counter): consume their reservation
-    (on_hand and allocated both drop, with ledger rows) and count them shipped on the lines."""
+    """Units leave the node (shipped, or `collected` at the counter): consume their reservation
+    (on_hand and allocated both drop, with ledger rows) and count them shipped on the lines,
+    the order's through orders.services."""
     handed = {line: line.qty_to_ship for line in lines if line.qty_to_ship}
     stock_consume(
         reference=reservation_ref(fo),
@@ -119,41 +109,5 @@ def units_hand_over(
     for line, qty in handed.items():
         line.qty_shipped += qty
         line.save(update_fields=["qty_shipped"])
+    order_lines_ship(units={line.order_line_id: qty for line, qty in handed.items()}, collected=collected)
     return handed
-
-
-def order_lines_add(changes: dict[int, dict[str, int]]) -> None:
-    """Add to order-line quantities: {line id: {"qty_shipped": 2, "qty_allocated": -2}}."""
-    for pk, deltas in changes.items():
-        OrderLine.objects.filter(pk=pk).update(**{name: F(name) + delta for name, delta in deltas.items()})
-
-
-def capture_value(order: Order, units: dict[int, int], *, reference: str, actor: Actor) -> bool:
-    """Capture the value of these units (per order-line id), plus the shipping charge with the
-    first capture, from the order's authorizations. Return True once captured; False when a
-    capture was declined or is still pending (the payments job retries it; asking again with the
-    same reference picks it up). Call outside any transaction: it calls the gateway."""
-    payments = list(Payment.objects.filter(order=order).order_by("pk"))
-    captured = sum((p.captured_amount for p in payments), Decimal(0))
-    value = line_value(order, units)
-    if captured == 0:
-        value += order.shipping_price + order.shipping_tax
-    remaining = min(value, order_amount_due(order) - captured)
-    for payment in payments:
-        if remaining <= 0:
-            break
-        amount = min(payment.capturable_amount, remaining)
-        if amount <= 0:
-            continue
-        key = f"{reference}:{payment.pk}"
-        waiting = payment.transactions.filter(
-            kind=PaymentTransaction.Kind.CAPTURE, reference=key, outcome=Outcome.PENDING,
-            next_attempt_at__gt=timezone.now(),
-        )  # fmt: skip
-        if waiting.exists():
-            return False  # a retry is scheduled (backoff): the payments job sends it, not us
-        txn = payment_capture(payment=payment, actor=actor, amount=amount, reference=key)
-        if txn is None or txn.outcome != Outcome.SUCCEEDED:
-            return False
-        remaining -= amount
-    return True

@@ -14,7 +14,6 @@ from fulfillment.execution.common import (
     fo_transition,
     guard_node_action,
     lock,
-    order_lines_add,
     reservation_ref,
 )
 from fulfillment.models import AFTER_PICK, FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus
@@ -25,6 +24,7 @@ from oms.alerts import exception_raise, exceptions_close_for
 from oms.errors import Conflict, DomainError, FieldError, InvalidInput
 from oms.outbox import emit
 from orders.services.cancel import order_cancel
+from orders.services.quantities import order_lines_unallocate
 
 PACK_MISMATCH = "pack_mismatch"
 SHORT_PICK = "short_pick"
@@ -39,10 +39,16 @@ def fulfillment_order_accept(*, fulfillment_order: FulfillmentOrder, actor: Acto
 
 
 def _release_units(
-    fo: FulfillmentOrder, units: dict[FulfillmentOrderLine, int], *, actor: Actor, reason: str, picked: bool = False
+    fo: FulfillmentOrder,
+    units: dict[FulfillmentOrderLine, int],
+    *,
+    actor: Actor,
+    reason: str,
+    picked: bool = False,
+    backorder: bool = False,
 ) -> None:
-    """Give up units of these lines at this node: the reservation goes, the order line loses them.
-    `picked`: the units were picked and are back on the shelf."""
+    """Give up units of these lines at this node: the reservation goes, the order line loses them
+    (`backorder`: to routing). `picked`: the units were picked and are back on the shelf."""
     lines = [StockLine(line.order_line.product_id, fo.node_id, qty) for line, qty in units.items() if qty]
     if lines:
         stock_unreserve(reference=reservation_ref(fo), actor=actor, lines=lines, reason=reason)
@@ -51,15 +57,14 @@ def _release_units(
         if picked:
             line.qty_picked = max(line.qty_picked - qty, 0)
         line.save(update_fields=["qty_cancelled", "qty_picked"])
-    order_lines_add({line.order_line_id: {"qty_allocated": -qty} for line, qty in units.items() if qty})
+    order_lines_unallocate(units={line.order_line_id: qty for line, qty in units.items()}, backorder=backorder)
 
 
 def _back_to_routing(
     fo: FulfillmentOrder, units: dict[FulfillmentOrderLine, int], *, actor: Actor, reason: str
 ) -> None:
     """Hand units this node cannot fulfil back to routing (a rejection or a short pick)."""
-    _release_units(fo, units, actor=actor, reason=reason)
-    order_lines_add({line.order_line_id: {"qty_backordered": qty} for line, qty in units.items() if qty})
+    _release_units(fo, units, actor=actor, reason=reason, backorder=True)
     emit(
         "fulfillment_order.unfulfillable",
         subject=fo,

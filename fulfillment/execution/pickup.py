@@ -10,13 +10,10 @@ from django.utils import timezone
 
 from fulfillment.execution.common import (
     SYSTEM,
-    capture_timing,
-    capture_value,
     fo_payload,
     fo_transition,
     guard_node_action,
     lock,
-    order_lines_add,
     settings_for,
     units_hand_over,
 )
@@ -26,6 +23,7 @@ from oms.errors import Conflict
 from oms.outbox import emit
 from orders.models import Order, OrderStatus
 from orders.payments.models import CaptureTiming
+from orders.payments.services import payment_capture_units, payment_captures_at
 from orders.services.cancel import order_cancel
 from orders.services.timeline import order_payload, run_transition
 
@@ -61,12 +59,8 @@ def _check(fulfillment_order: FulfillmentOrder) -> tuple[Order, dict[int, int]]:
 def _collect(fulfillment_order: FulfillmentOrder, actor: Actor) -> FulfillmentOrder:
     order, fo, lines = lock(fulfillment_order)
     guard_node_action(order)
-    collected = units_hand_over(fo, lines, actor=actor, reason=f"Picked up at {fo.node}")
     # Handed over at the counter: shipped and delivered at once.
-    order_lines_add(
-        {line.order_line_id: {"qty_shipped": qty, "qty_delivered": qty, "qty_allocated": -qty}
-         for line, qty in collected.items()}
-    )  # fmt: skip
+    units_hand_over(fo, lines, actor=actor, reason=f"Picked up at {fo.node}", collected=True)
     fo_transition(fo, "collect", actor=actor, event_type="fulfillment_order.picked_up")
     if order.status == OrderStatus.READY_FOR_PICKUP:
         run_transition(order, "collect", actor=actor, event_type="order.picked_up",
@@ -77,8 +71,8 @@ def _collect(fulfillment_order: FulfillmentOrder, actor: Actor) -> FulfillmentOr
 def fulfillment_order_picked_up(*, fulfillment_order: FulfillmentOrder, actor: Actor) -> FulfillmentOrder:
     """The customer collected it: stock consumed, payment captured where captured per shipment."""
     order, units = _check(fulfillment_order)
-    if capture_timing(order.merchant_id) == CaptureTiming.PER_SHIPMENT and not capture_value(
-        order, units, reference=_pickup_reference(fulfillment_order), actor=actor
+    if payment_captures_at(order.merchant_id, CaptureTiming.PER_SHIPMENT) and not payment_capture_units(
+        order=order, units=units, reference=_pickup_reference(fulfillment_order), actor=actor
     ):
         raise Conflict(
             f"The payment capture for order {order.number} did not succeed; hand nothing over until it is resolved.",

@@ -12,11 +12,12 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from fulfillment.execution.common import SYSTEM, capture_timing, capture_value, fo_transition, settings_for
+from fulfillment.execution.common import SYSTEM, fo_transition, settings_for
 from fulfillment.models import FulfillmentOrder, FulfillmentStatus
 from oms.actors import Actor
 from orders.models import Order, OrderStatus
 from orders.payments.models import CaptureTiming
+from orders.payments.services import payment_capture_units, payment_captures_at
 from orders.services.holds import order_lock
 from orders.services.timeline import run_transition
 
@@ -50,7 +51,7 @@ def _release(order_id: int, fo_ids: list[int] | None, actor: Actor, now: datetim
     """Release the order's releasable fulfilment orders (those of `fo_ids`, whose capture was
     taken; None: all of them, unless the merchant captures at release, then return None)."""
     order = order_lock(Order(pk=order_id))
-    if fo_ids is None and capture_timing(order.merchant_id) == CaptureTiming.AT_RELEASE:
+    if fo_ids is None and payment_captures_at(order.merchant_id, CaptureTiming.AT_RELEASE):
         return None
     released = []
     for fo in _releasable(order, now, lock=True):
@@ -89,7 +90,7 @@ def order_release(*, order: Order, actor: Actor = SYSTEM, now: datetime | None =
         units = {line.order_line_id: line.qty_open for line in fo.lines.all() if line.qty_open}
         # A decline puts the order on a payment hold (orders.payments); a pending capture is
         # retried by the payments job and the next run of this one finds it by reference.
-        if capture_value(order, units, reference=_capture_reference(fo), actor=actor):
+        if payment_capture_units(order=order, units=units, reference=_capture_reference(fo), actor=actor):
             ids.append(fo.pk)
         else:
             break

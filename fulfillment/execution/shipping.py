@@ -15,26 +15,17 @@ from fulfillment.carriers.labels import LabelData
 from fulfillment.carriers.models import CarrierService
 from fulfillment.carriers.rates import DEFAULT_UNIT_WEIGHT_KG, Parcel
 from fulfillment.carriers.shopping import rate_shop
-from fulfillment.execution.common import (
-    capture_timing,
-    capture_value,
-    fo_transition,
-    guard_node_action,
-    lock,
-    order_lines_add,
-    settings_for,
-    units_hand_over,
-)
+from fulfillment.execution.common import fo_transition, guard_node_action, lock, settings_for, units_hand_over
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus
 from fulfillment.tracking.models import Shipment, ShipmentDocument, ShipmentLine
 from inventory.models import Node
 from oms.actors import Actor
 from oms.errors import Conflict, DomainError, FieldError, InvalidInput
 from oms.outbox import emit
-from orders.models import ROUTED, Order, OrderStatus
+from orders.models import Order
 from orders.payments.models import CaptureTiming
-from orders.services.timeline import run_transition
-from orders.status import status_from_lines
+from orders.payments.services import payment_capture_units, payment_captures_at
+from orders.services.status import order_status_reconcile
 
 
 @dataclass(frozen=True)
@@ -157,21 +148,6 @@ def _create_shipment(
     return shipment
 
 
-# Header states a shipment moves on (re-routing may have moved a released order back to these).
-SHIPPABLE = {OrderStatus.RELEASED, OrderStatus.PARTIALLY_SHIPPED, *ROUTED}
-
-
-def order_follow_lines(order: Order, *, actor: Actor) -> None:
-    """Move the order's header where its line quantities now say (shipping and delivery)."""
-    derived = status_from_lines(order.lines.all())
-    if derived in (OrderStatus.SHIPPED, OrderStatus.DELIVERED) and order.status in SHIPPABLE:
-        run_transition(order, "ship", actor=actor, event_type="order.shipped")
-    elif derived == OrderStatus.PARTIALLY_SHIPPED and order.status in SHIPPABLE - {OrderStatus.PARTIALLY_SHIPPED}:
-        run_transition(order, "ship_partially", actor=actor, event_type="order.partially_shipped")
-    if derived == OrderStatus.DELIVERED and order.status == OrderStatus.SHIPPED:
-        run_transition(order, "deliver", actor=actor, event_type="order.delivered")
-
-
 def _ship_reference(fo: FulfillmentOrder) -> str:
     return f"ship:fo:{fo.pk}"
 
@@ -202,15 +178,12 @@ def _ship(fulfillment_order: FulfillmentOrder, parcels: list[dict[str, Any]] | N
     by_id = {line.pk: line for line in lines}
     policy = settings_for(order.merchant_id).rate_shop_policy
     shipments = [_create_shipment(order, fo, plan, by_id, policy) for plan in plans]
-    shipped = units_hand_over(
-        fo, lines, actor=actor, reason=f"Shipped {', '.join(s.tracking_number for s in shipments)}"
-    )
-    order_lines_add({line.order_line_id: {"qty_shipped": qty, "qty_allocated": -qty} for line, qty in shipped.items()})
+    units_hand_over(fo, lines, actor=actor, reason=f"Shipped {', '.join(s.tracking_number for s in shipments)}")
     fo_transition(fo, "ship", actor=actor, payload={"shipments": [s.pk for s in shipments]},
                   event_type="fulfillment_order.shipped")  # fmt: skip
     for shipment in shipments:
         emit("shipment.shipped", subject=shipment, merchant_id=order.merchant_id, payload=shipment_payload(shipment))
-    order_follow_lines(order, actor=actor)
+    order_status_reconcile(order, actor=actor)
     return shipments
 
 
@@ -223,8 +196,8 @@ def fulfillment_order_ship(
     failed capture answers 409 and leaves the order on a payment hold (orders.payments).
     """
     order, units = _check(fulfillment_order, parcels)
-    if capture_timing(order.merchant_id) == CaptureTiming.PER_SHIPMENT and not capture_value(
-        order, units, reference=_ship_reference(fulfillment_order), actor=actor
+    if payment_captures_at(order.merchant_id, CaptureTiming.PER_SHIPMENT) and not payment_capture_units(
+        order=order, units=units, reference=_ship_reference(fulfillment_order), actor=actor
     ):
         raise Conflict(
             f"The payment capture for this shipment of order {order.number} did not succeed; the order is on a "

@@ -16,8 +16,8 @@ from django.utils.dateparse import parse_datetime
 
 from fulfillment.carriers.adapters import CarrierUnavailable, adapter_for
 from fulfillment.carriers.models import Carrier, CarrierService, CarrierStatusCode, Milestone
-from fulfillment.execution.common import SYSTEM, fo_transition, order_lines_add, settings_for
-from fulfillment.execution.shipping import order_follow_lines, shipment_payload
+from fulfillment.execution.common import SYSTEM, fo_transition, settings_for
+from fulfillment.execution.shipping import shipment_payload
 from fulfillment.models import FulfillmentOrder, FulfillmentStatus
 from fulfillment.signing import verify, verify_body_hmac
 from fulfillment.tracking.models import MILESTONE_RANK, Shipment, TrackingEvent
@@ -28,6 +28,8 @@ from oms.errors import DomainError, FieldError, InvalidInput, NotFound
 from oms.outbox import emit
 from orders.models import OrderStatus
 from orders.services.holds import order_lock
+from orders.services.quantities import order_lines_deliver
+from orders.services.status import order_status_reconcile
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +129,7 @@ def _delivered(shipment: Shipment, at: datetime, actor: Actor) -> None:
     if shipment.promise_date:
         shipment.on_time = timezone.localdate(at) <= shipment.promise_date
     order = order_lock(shipment.order)
-    order_lines_add({line.order_line_id: {"qty_delivered": line.quantity} for line in shipment.lines.all()})
+    order_lines_deliver(units={line.order_line_id: line.quantity for line in shipment.lines.all()})
     fo = (
         FulfillmentOrder.objects.select_for_update(of=("self",))
         .select_related("node")
@@ -138,7 +140,7 @@ def _delivered(shipment: Shipment, at: datetime, actor: Actor) -> None:
     if fo.status == FulfillmentStatus.SHIPPED and not others.filter(delivered_at__isnull=True).exists():
         fo_transition(fo, "deliver", actor=actor, event_type="fulfillment_order.delivered")
     if order.status != OrderStatus.ON_HOLD:
-        order_follow_lines(order, actor=actor)
+        order_status_reconcile(order, actor=actor)
 
 
 @transaction.atomic

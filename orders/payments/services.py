@@ -193,6 +193,19 @@ def payment_rule_met(order: Order, payments: list[Payment]) -> bool:
     return captured + usable >= due
 
 
+def _shares(payments: list[Payment], amount: Decimal) -> list[tuple[Payment, Decimal]]:
+    """Split an amount to capture over the payments' capturable amounts, oldest first."""
+    shares = []
+    for payment in payments:
+        if amount <= 0:
+            break
+        share = min(payment.capturable_amount, amount)
+        if share > 0:
+            shares.append((payment, share))
+            amount -= share
+    return shares
+
+
 def _plan_captures(order: Order, payments: list[Payment], actor: Actor) -> list[int]:
     """Prepare (or find already prepared) capture calls for what is still due."""
     in_flight = Txn.objects.filter(payment__in=payments, kind=Txn.Kind.CAPTURE, outcome=Outcome.PENDING, reference="")
@@ -200,14 +213,8 @@ def _plan_captures(order: Order, payments: list[Payment], actor: Actor) -> list[
     remaining = order_amount_due(order) - sum((p.captured_amount for p in payments), Decimal(0))
     remaining -= sum((t.amount for t in pending.values()), Decimal(0))
     ids = [t.pk for t in pending.values()]
-    for payment in payments:
-        if remaining <= 0:
-            break
-        if payment.pk in pending or payment.capturable_amount <= 0:
-            continue
-        amount = min(payment.capturable_amount, remaining)
+    for payment, amount in _shares([p for p in payments if p.pk not in pending], remaining):
         ids.append(executor.prepare(payment, Txn.Kind.CAPTURE, amount, actor=actor).pk)
-        remaining -= amount
     return ids
 
 
@@ -284,6 +291,36 @@ def payment_capture(
                 raise Conflict(f"Order {order.number} is cancelled.", code="invalid_state")
             txn = executor.prepare(payment, Txn.Kind.CAPTURE, amount, actor=actor, reference=reference)
     return executor.execute(txn.pk, actor=actor)
+
+
+def payment_captures_at(merchant_id: int, timing: CaptureTiming) -> bool:
+    """Whether the merchant captures at this step of fulfilment (at release, per shipment)."""
+    return payment_settings_for(merchant_id).capture_timing == timing
+
+
+def payment_capture_units(*, order: Order, units: dict[int, int], reference: str, actor: Actor) -> bool:
+    """Capture the value of these units (per order-line id), plus the shipping charge with the
+    order's first capture, from its authorizations: fulfilment calls it at release or per
+    shipment, with the fulfilment order or shipment as `reference`. Return True once captured;
+    False when a capture was declined (the order goes on a payment hold) or is still pending
+    (the payments job retries it; asking again with the same reference picks it up). Call
+    outside any transaction: it calls the gateway."""
+    payments = list(Payment.objects.filter(order=order).order_by("pk"))
+    captured = sum((p.captured_amount for p in payments), Decimal(0))
+    value = line_value(order, units)
+    if captured == 0:
+        value += order.shipping_price + order.shipping_tax
+    for payment, amount in _shares(payments, min(value, order_amount_due(order) - captured)):
+        key = f"{reference}:{payment.pk}"
+        waiting = payment.transactions.filter(
+            kind=Txn.Kind.CAPTURE, reference=key, outcome=Outcome.PENDING, next_attempt_at__gt=timezone.now()
+        )
+        if waiting.exists():
+            return False  # a retry is scheduled (backoff): the payments job sends it, not us
+        txn = payment_capture(payment=payment, actor=actor, amount=amount, reference=key)
+        if txn is None or txn.outcome != Outcome.SUCCEEDED:
+            return False
+    return True
 
 
 @executor.on_outcome(Txn.Kind.CAPTURE)

@@ -12,7 +12,7 @@ from oms.outbox import emit
 from orders.models import CANCELLABLE, ROUTED, Order, OrderLine, OrderStatus
 from orders.payments.services import CancelPreview, payments_cancel_preview, payments_on_order_cancel
 from orders.services.holds import holds_close_all, order_lock
-from orders.services.status import order_allocation_reconcile
+from orders.services.status import order_status_reconcile
 from orders.services.timeline import order_payload, record, run_transition
 
 LINE_CANCELLABLE = {*CANCELLABLE, OrderStatus.PARTIALLY_SHIPPED}
@@ -94,7 +94,7 @@ def order_cancel(*, order: Order, actor: Actor, reason: str, lines: list[dict[st
         )
         if order.status in ROUTED:
             # E.g. cancelling the backordered units of a partially allocated order allocates it.
-            order_allocation_reconcile(order, list(order.lines.all()), actor=actor, reason=f"Cancelled: {reason}")
+            order_status_reconcile(order, actor=actor, reason=f"Cancelled: {reason}")
     # Void what is only authorized, refund what was captured (orders/payments/services.py).
     payments_on_order_cancel(order=order, actor=actor, reason=reason, lines=wanted)
     return order

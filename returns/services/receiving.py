@@ -11,13 +11,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from fulfillment.carriers.models import Carrier, Milestone
-from fulfillment.execution.common import order_lines_add
 from inventory.models import Movement, Node, Product
 from inventory.services.stock import stock_receive
 from oms.actors import Actor
 from oms.errors import Conflict, FieldError, InvalidInput
 from oms.refs import Ref
 from orders.services.holds import order_lock
+from orders.services.quantities import order_lines_return
 from returns.models import (
     RESTOCKING,
     Acceptance,
@@ -118,7 +118,7 @@ def return_receive(*, rma: Return, scans: list[str], actor: Actor, node: Node | 
             unit.receipt = Receipt.SHORT_SHIPPED
     ReturnUnit.objects.bulk_update(units, ["receipt", "scanned_sku", "received_at"])
     received = Counter(u.line.order_line_id for u in units if u.receipt == Receipt.RECEIVED)
-    order_lines_add({pk: {"qty_returned": n} for pk, n in received.items()})
+    order_lines_return(units=dict(received))
     outcome = Counter(u.receipt for u in units)
     return_transition(
         rma, "receive", actor=actor, event_type="return.received",

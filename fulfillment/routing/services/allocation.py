@@ -37,7 +37,8 @@ from oms.outbox import emit, enqueue_after_commit
 from oms.refs import Ref
 from orders.models import Hold, Order, OrderLine, OrderStatus
 from orders.services.holds import hold_place
-from orders.services.status import order_allocation_reconcile
+from orders.services.quantities import order_lines_allocate
+from orders.services.status import order_status_reconcile
 from orders.services.timeline import order_payload, record
 from orders.tasks import order_chain
 
@@ -190,7 +191,7 @@ def allocate_locked(
         # A released order whose parts all went to nodes stays released: its lines say
         # "allocated", but release is a step of the flow that the quantities do not record.
         if order.status != OrderStatus.RELEASED:
-            order_allocation_reconcile(order, lines, actor=actor, reason="Nothing left to route")
+            order_status_reconcile(order, lines, actor=actor, reason="Nothing left to route")
         Backorder.objects.filter(order=order).delete()
         backorder_alerts_clear(order=order, actor=actor, note="Nothing left to route")
         return None
@@ -228,10 +229,7 @@ def allocate_locked(
     placed: dict[int, int] = defaultdict(int)
     for a in plan.allocations:
         placed[a.line_id] += a.quantity
-    for line in lines:
-        line.qty_allocated += placed[line.pk]
-        line.qty_backordered = quantities[line.pk] - placed[line.pk]
-    OrderLine.objects.bulk_update(lines, ["qty_allocated", "qty_backordered"])
+    order_lines_allocate(lines=lines, placed=placed, open_quantities=quantities)
     backordered = sum(line.qty_backordered for line in lines)
     hold_reason = ""
     if backordered and hold_unfilled:
@@ -243,7 +241,7 @@ def allocate_locked(
         order.promise_date = plan.promise_date
         plan.details["promise_date_computed"] = plan.promise_date.isoformat()  # type: ignore[union-attr]
     payload = {"decision": decision.pk}
-    moved = order_allocation_reconcile(order, lines, actor=actor, reason=plan.explanation, payload=payload)
+    moved = order_status_reconcile(order, lines, actor=actor, reason=plan.explanation, payload=payload)
     if not moved:
         if computed_promise:
             order.save(update_fields=["promise_date", "updated_at"])

@@ -15,6 +15,7 @@ from fulfillment.routing.services.allocation import SYSTEM, allocate_locked, ord
 from oms.actors import Actor
 from oms.errors import Conflict
 from orders.models import OrderLine
+from orders.services.quantities import order_lines_unallocate
 from orders.services.timeline import record
 
 # A node that rejected its part is never asked again for that order.
@@ -122,13 +123,9 @@ def _shortfall_one(
                           event_type="fulfillment_order.cancelled")  # fmt: skip
     if not taken:
         return None
-    order_lines = {line.pk: line for line in OrderLine.objects.filter(pk__in=list(taken))}
-    for pk, n in taken.items():
-        line = order_lines[pk]
-        line.qty_allocated = max(line.qty_allocated - n, 0)
-        line.qty_backordered += n
-    OrderLine.objects.bulk_update(order_lines.values(), ["qty_allocated", "qty_backordered"])
-    described = ", ".join(f"{order_lines[pk].sku} × {n}" for pk, n in taken.items())
+    order_lines_unallocate(units=taken, backorder=True)
+    skus = dict(OrderLine.objects.filter(pk__in=list(taken)).values_list("pk", "sku"))
+    described = ", ".join(f"{skus[pk]} × {n}" for pk, n in taken.items())
     record(order, "stock_lost", actor=actor, reason=f"{node_code} lost reserved stock ({cause}): {described}",
            payload={"node": node_code, "lines": {str(k): v for k, v in taken.items()}})  # fmt: skip
     hold = f"Stock lost at {node_code} and no other node can serve {described}; find stock or cancel the lines."
