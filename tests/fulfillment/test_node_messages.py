@@ -10,7 +10,9 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.contrib.auth.models import Group
 from django.db import connection, transaction
+from django.urls import reverse
 
 from fulfillment.execution.message_delivery import node_message_retry, node_messages_send_due
 from fulfillment.execution.models import NodeMessage
@@ -18,8 +20,9 @@ from fulfillment.execution.release import order_release
 from fulfillment.signing import verify
 from oms.models import OpsException, OutboxEvent
 from oms.outbox import relay_batch
+from oms.permissions import WAREHOUSE
 from orders.services.holds import hold_place
-from tests.factories import MerchantFactory, NodeProfileFactory
+from tests.factories import MerchantFactory, NodeProfileFactory, UserFactory
 from tests.fulfillment.helpers import NODE_ACTOR, dc, routed_order, stock
 
 pytestmark = pytest.mark.django_db
@@ -182,6 +185,40 @@ def test_an_integrated_node_is_asked_to_confirm_a_cancellation_after_the_pick(
     message, signed = wms.received[-1]
     assert (message["type"], signed) == ("cancel_request", True)
     assert message["cancel"] == {"reason": "Fraud", "lines": {str(fo.lines.get().pk): 2}}
+
+
+def test_the_warehouse_reads_a_failed_message_and_retries_it_from_the_admin(
+    api, wms, settings, client, django_capture_on_commit_callbacks
+):
+    settings.NODE_MESSAGE_MAX_ATTEMPTS = 1
+    east = dc(api)
+    NodeProfileFactory(node=east, mode="integrated", endpoint_url=wms.url, secret=SECRET)
+    stock(api.red, east, 5)
+    order = routed_order(api, [(api.red, east, 1)])
+    wms.fail_next = 1
+    with django_capture_on_commit_callbacks(execute=True):
+        order_release(order=order)
+    message = NodeMessage.objects.get(status="failed")
+    user = UserFactory(username="wh")
+    user.groups.add(Group.objects.get(name=WAREHOUSE))
+    client.force_login(user)
+
+    listing = client.get(reverse("admin:fulfillment_nodemessage_changelist"))
+    page = client.get(reverse("admin:fulfillment_nodemessage_change", args=[message.pk]))
+    assert listing.status_code == page.status_code == 200
+    text = page.content.decode()
+    assert "HTTP 503" in text
+    assert order.number in text  # the body, as sent
+    assert 'name="_save"' not in text, "a record, not a form"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:fulfillment_nodemessage_changelist"),
+            {"action": "retry", "_selected_action": [str(message.pk)]},
+        )
+
+    assert response.status_code == 302
+    message.refresh_from_db()
+    assert message.status == "sent"
 
 
 @pytest.mark.postgres
