@@ -4,6 +4,7 @@ and the order page's fulfilment and shipment sections. Every action runs the API
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +30,8 @@ from fulfillment.carriers.models import (
     Surcharge,
 )
 from fulfillment.execution.bench import fulfillment_order_pack_and_ship
-from fulfillment.execution.models import FulfillmentSettings, NodeApiKey, NodeProfile
+from fulfillment.execution.message_delivery import node_message_retry
+from fulfillment.execution.models import FulfillmentSettings, NodeApiKey, NodeMessage, NodeProfile
 from fulfillment.execution.node import (
     fulfillment_order_accept,
     fulfillment_order_cancel_confirm,
@@ -495,6 +497,42 @@ class NodeProfileAdmin(admin.ModelAdmin):
     formfield_overrides = {URLField: {"assume_scheme": "https"}}
     list_display = ["node", "mode", "endpoint_url", "pick_sla_hours"]
     list_filter = ["mode"]
+
+
+@admin.register(NodeMessage)
+class NodeMessageAdmin(RecordAdmin):
+    """Messages to integrated nodes' systems: what was sent, when, and what the node answered."""
+
+    list_display = [
+        "created_at", "type", "node", "fulfillment_order_link", "status", "attempts", "last_status_code", "sent_at",
+    ]  # fmt: skip
+    list_filter = ["status", "type", "node"]
+    search_fields = ["=event_id", "=id", "=fulfillment_order__id", "fulfillment_order__order__number"]
+    list_select_related = ["node", "fulfillment_order"]
+    date_hierarchy = "created_at"
+    actions = ["retry"]
+    fieldsets = [
+        (None, {"fields": ["status", "type", "node", "fulfillment_order_link", "event_id"]}),
+        ("Attempts", {"fields": ["attempts", "created_at", "claimed_at", "next_attempt_at", "sent_at",
+                                 "last_status_code", "last_error"]}),
+        ("Body", {"fields": ["pretty_body"]}),
+    ]  # fmt: skip
+
+    @admin.display(description="fulfilment order", ordering="fulfillment_order")
+    def fulfillment_order_link(self, obj: NodeMessage) -> SafeString:
+        url = reverse("admin:fulfillment_fulfillmentorder_change", args=[obj.fulfillment_order_id])
+        return format_html('<a href="{}">{}</a>', url, obj.fulfillment_order_id)
+
+    @admin.display(description="body")
+    def pretty_body(self, obj: NodeMessage) -> SafeString:
+        return format_html(
+            '<pre style="max-height:480px;overflow:auto">{}</pre>', json.dumps(json.loads(obj.body), indent=2)
+        )
+
+    @admin.action(description="Retry the selected failed messages now", permissions=["change"])
+    def retry(self, request: HttpRequest, queryset: QuerySet[NodeMessage]) -> None:
+        retried = sum(node_message_retry(message=m) for m in queryset.filter(status=NodeMessage.Status.FAILED))
+        self.message_user(request, f"{retried} message(s) queued again.")
 
 
 def _fulfillment_section(order: Order) -> SafeString:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from fulfillment.execution import jobs, pickup
+from fulfillment.execution import jobs, message_delivery, pickup
 from fulfillment.tracking import services as tracking
 
 
@@ -31,3 +31,13 @@ def pickups_expire() -> int:
 @shared_task
 def orders_complete_due() -> int:
     return jobs.orders_complete_due()
+
+
+@shared_task(acks_late=True)
+def node_messages_send(message_ids: list[str]) -> int:
+    return message_delivery.node_messages_send(message_ids=message_ids)
+
+
+@shared_task
+def node_messages_send_due() -> int:
+    return message_delivery.node_messages_send_due()

@@ -11,7 +11,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -28,6 +28,7 @@ from inventory.models import (
     StockAdjustment,
     StockLevel,
 )
+from inventory.selectors import atp_expression
 from inventory.services import node_locate, stock_settings_update
 from inventory.services.availability import availability_recheck
 from inventory.services.csv_io import stock_export_csv, stock_import_csv
@@ -208,8 +209,19 @@ class StockLevelForm(forms.ModelForm):
         fields = ["bin_location", "safety_stock", "reorder_threshold"]
 
 
+class AtpColumn(admin.ModelAdmin):
+    """An ATP column, computed and sortable in SQL."""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[StockLevel]:
+        return super().get_queryset(request).annotate(atp=atp_expression())
+
+    @admin.display(description="ATP", ordering="atp")
+    def atp_display(self, obj: StockLevel) -> int:
+        return obj.atp  # type: ignore[attr-defined]  # the annotation
+
+
 @admin.register(StockLevel)
-class StockLevelAdmin(admin.ModelAdmin):
+class StockLevelAdmin(AtpColumn):
     """Stock by SKU across nodes."""
 
     form = StockLevelForm
@@ -240,9 +252,6 @@ class StockLevelAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[StockLevel]:
-        return super().get_queryset(request).annotate(atp_raw=F("on_hand") - F("allocated") - F("safety_stock"))
-
     @admin.display(description="SKU", ordering="product__sku")
     def sku(self, obj: StockLevel) -> str:
         return obj.product.sku
@@ -254,10 +263,6 @@ class StockLevelAdmin(admin.ModelAdmin):
     @admin.display(description="type", ordering="node__type")
     def node_type(self, obj: StockLevel) -> str:
         return obj.node.get_type_display()
-
-    @admin.display(description="ATP", ordering="atp_raw")
-    def atp_display(self, obj: StockLevel) -> int:
-        return obj.atp
 
     @admin.display(description="ledger")
     def ledger(self, obj: StockLevel) -> str:
@@ -275,10 +280,12 @@ class StockLevelAdmin(admin.ModelAdmin):
 
 
 @admin.register(LowStock)
-class LowStockAdmin(ReadOnly):
+class LowStockAdmin(AtpColumn, ReadOnly):
     """Stock rows whose ATP is below their reorder threshold (each also raised an exception)."""
 
-    list_display = ["sku", "node", "on_hand", "allocated", "safety_stock", "atp", "reorder_threshold", "updated_at"]
+    list_display = [
+        "sku", "node", "on_hand", "allocated", "safety_stock", "atp_display", "reorder_threshold", "updated_at",
+    ]  # fmt: skip
     list_filter = ["node__type", "node", "product__merchant"]
     search_fields = ["product__sku", "product__name", "node__code"]
     list_select_related = ["product", "node"]

@@ -155,10 +155,6 @@ class StockLevel(models.Model):
     def __str__(self) -> str:
         return f"{self.product} @ {self.node}"
 
-    @property
-    def atp(self) -> int:
-        return max(self.on_hand - self.allocated - self.safety_stock, 0)
-
 
 class LowStock(StockLevel):
     """The stock rows whose ATP is below their reorder threshold (an admin list)."""

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
-from typing import TypedDict
+from typing import Protocol, TypedDict
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Expression, F, Max, Q, QuerySet, Sum, Value
+from django.db.models.functions import Greatest
 
 from inventory.geocoding import GeoPoint, distance_km
 from inventory.models import ChannelRule, Movement, Node, Product, Snapshot, StockLevel
+from oms.caches import ProcessCache
 from oms.errors import NotFound
 from oms.models import Channel, Merchant
 
@@ -79,6 +83,53 @@ def stock_audit() -> list[AuditDiscrepancy]:
     return out
 
 
+# --- ATP: the one definition -----------------------------------------------------------------
+
+
+class StockFigures(Protocol):
+    on_hand: int
+    allocated: int
+    safety_stock: int
+
+
+def stock_atp(stock: StockFigures) -> int:
+    """Available to promise: on hand, less what is reserved and the safety stock. Never below
+    zero: a safety stock above what is unreserved leaves nothing, not a debt that would eat
+    into another node's units when figures are summed."""
+    return max(stock.on_hand - stock.allocated - stock.safety_stock, 0)
+
+
+def atp_expression(
+    on_hand: Expression | str = "on_hand", allocated: Expression | str = "allocated",
+    safety_stock: Expression | str = "safety_stock",
+) -> Greatest:  # fmt: skip
+    """`stock_atp` in SQL, for annotations and ordering; expressions in place of the field names
+    apply it to sums of the ledger (stock as it was at a moment)."""
+    have, reserved, safety = (F(x) if isinstance(x, str) else x for x in (on_hand, allocated, safety_stock))
+    return Greatest(have - reserved - safety, Value(0))
+
+
+def atp_by_node(
+    *, product_ids: Iterable[int], node_ids: Iterable[int], as_of: datetime | None = None
+) -> dict[tuple[int, int], int]:
+    """ATP per (product id, node id) of the stock rows there are: live, or as the ledger had
+    on_hand and allocated before `as_of` (routing's simulation; today's safety stock)."""
+    product_ids, node_ids = list(product_ids), list(node_ids)
+    if not product_ids or not node_ids:
+        return {}
+    levels = StockLevel.objects.filter(product_id__in=product_ids, node_id__in=node_ids)
+    if as_of is None:
+        rows = levels.annotate(atp=atp_expression()).values_list("product_id", "node_id", "atp")
+    else:
+        rows = (
+            Movement.objects.filter(stock__in=levels, created_at__lt=as_of)
+            .values("stock__product_id", "stock__node_id")
+            .annotate(atp=atp_expression(Sum("on_hand_delta"), Sum("allocated_delta"), Max("stock__safety_stock")))
+            .values_list("stock__product_id", "stock__node_id", "atp")
+        )
+    return {(product_id, node_id): atp for product_id, node_id, atp in rows}
+
+
 # --- availability ------------------------------------------------------------------------------
 
 DEFAULT_NODE_TYPES = [Node.Type.DC, Node.Type.DROPSHIP, Node.Type.STORE]
@@ -109,11 +160,43 @@ class Rule:
         return max(atp - held, 0)
 
 
-def channel_rule(*, channel: Channel) -> Rule:
-    rule = ChannelRule.objects.filter(channel=channel).first()
+def _rule_of(channel_id: int) -> Rule:
+    rule = ChannelRule.objects.filter(channel_id=channel_id).first()
     if rule is None:
         return Rule(list(DEFAULT_NODE_TYPES), list(DEFAULT_STORE_CAPABILITIES))
     return Rule(list(rule.node_types), list(rule.store_capabilities), rule.buffer_type, rule.buffer_value)
+
+
+# Per process: routing reads the order's channel rule for every allocation.
+_RULES = ProcessCache("inventory.channel_rules", _rule_of, invalidated_by=(ChannelRule,))
+
+
+def channel_rule(*, channel: Channel | int) -> Rule:
+    """The channel's availability rule (shared: treat it as read-only)."""
+    return _RULES.get(channel if isinstance(channel, int) else channel.pk)
+
+
+def promisable(
+    *, channel: Channel | int, atp: Mapping[tuple[int, int], int], nodes: Iterable[tuple[int, str, list[str]]]
+) -> dict[int, int]:
+    """Units of each product that orders from the channel may take in total from these nodes
+    (id, type, capabilities), for the products whose buffer withholds any: their ATP less the
+    units the channel's buffer withholds from the safe-to-promise that `availability` shows it.
+    Routing caps what it places with this, so it never promises what the channel was not shown."""
+    rule = channel_rule(channel=channel)
+    counted = {pk for pk, node_type, capabilities in nodes if rule.counts(node_type, capabilities or [])}
+    total: dict[int, int] = defaultdict(int)
+    seen: dict[int, int] = defaultdict(int)
+    for (product_id, node_id), units in atp.items():
+        total[product_id] += units
+        if node_id in counted:
+            seen[product_id] += units
+    out = {}
+    for product_id, units in total.items():
+        withheld = seen[product_id] - rule.safe_to_promise(seen[product_id])
+        if withheld:
+            out[product_id] = units - withheld
+    return out
 
 
 class NodeAvailability(TypedDict):
@@ -162,12 +245,9 @@ def availability(
     # Every SKU lists its nodes in the same order: sort the nodes once, not each SKU's list.
     nodes.sort(key=lambda n: (n[3] is None, n[3] or 0.0, n[1]))
     per_product: dict[int, dict[int, int]] = defaultdict(dict)
-    if nodes:
-        rows = StockLevel.objects.filter(product__in=products, node_id__in=[n[0] for n in nodes]).values_list(
-            "product_id", "node_id", "on_hand", "allocated", "safety_stock"
-        )
-        for product_id, node_id, on_hand, allocated, safety in rows:
-            per_product[product_id][node_id] = max(on_hand - allocated - safety, 0)
+    found = atp_by_node(product_ids=[p.pk for p in products], node_ids=[n[0] for n in nodes])
+    for (product_id, node_id), atp in found.items():
+        per_product[product_id][node_id] = atp
     out = []
     for product in products:
         held = per_product.get(product.pk, {})

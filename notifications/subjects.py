@@ -15,6 +15,7 @@ from fulfillment.selectors import fulfillment_order_get
 from fulfillment.tracking.models import Shipment
 from inventory.api.serializers import NodeOut, ProductOut
 from inventory.models import Node, Product, StockLevel
+from inventory.selectors import stock_atp
 from oms.errors import NotFound
 from oms.models import Merchant, OpsException, OutboxEvent
 from orders.api.outputs import OrderOut
@@ -55,7 +56,7 @@ def _stock_level(merchant: Merchant, pk: str) -> dict[str, Any] | None:
         "on_hand": stock.on_hand,
         "allocated": stock.allocated,
         "safety_stock": stock.safety_stock,
-        "atp": stock.atp,
+        "atp": stock_atp(stock),
     }
 
 

@@ -44,6 +44,7 @@ DEFAULTS: dict[str, Policy] = {
     "inventory_shortfall": Policy("Stock shortfall", Sev.HIGH, 60, 8 * H, None),
     "email_failed": Policy("E-mail failed", Sev.LOW, 4 * H, 24 * H, None),
     "webhook_disabled": Policy("Webhook disabled", Sev.HIGH, 60, 8 * H, None),
+    "node_message_failed": Policy("Node message not delivered", Sev.HIGH, 60, 8 * H, None),
     "backorder_age": Policy("Backorder waiting too long", Sev.HIGH, 60, 24 * H),
     "unfulfillable_units": Policy("Units not allocated", Sev.MEDIUM, 2 * H, 48 * H),
 }

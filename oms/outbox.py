@@ -6,12 +6,13 @@ in batches, in commit order, with FOR UPDATE SKIP LOCKED, runs each event's cons
 under a savepoint) and marks the batch dispatched in one statement, all in one transaction.
 Only a failing consumer leaves a row: its retry, with the backoff kept in the database. The
 same job runs periodically (beat), so a lost wake-up or a broker outage only delays events.
+A consumer never calls the network: it writes an outgoing row that a job claims and sends
+after the batch commits (webhook deliveries, node messages), so no relay waits on an endpoint.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from django.utils import timezone
 
 from oms.events import ALL, EVENT_TYPES
 from oms.models import OutboxDelivery, OutboxEvent
+from oms.outgoing import backoff
 from oms.refs import Ref
 
 logger = logging.getLogger(__name__)
@@ -40,9 +42,6 @@ class Consumer:
     # Whether the consumer has anything to do for this event, from per-process caches (no
     # query): when it says no, the relay spends nothing on it, not even a savepoint.
     has_work: Callable[[OutboxEvent], bool] | None = None
-    # A consumer that calls the network never runs in the relay's batch: the batch leaves it a
-    # delivery row, run right after in its own transaction (relay_retries).
-    calls_network: bool = False
 
     def wants(self, event_type: str) -> bool:
         return ALL in self.event_types or event_type in self.event_types
@@ -57,11 +56,10 @@ def register_consumer(
     handler: Handler,
     *,
     has_work: Callable[[OutboxEvent], bool] | None = None,
-    calls_network: bool = False,
 ) -> None:
     types = frozenset(event_types)
     _check_catalogued(types - {ALL})
-    _consumers[name] = Consumer(name, types, handler, has_work, calls_network)
+    _consumers[name] = Consumer(name, types, handler, has_work)
 
 
 def _check_catalogued(event_types: Iterable[str]) -> None:
@@ -75,12 +73,12 @@ def unregister_consumer(name: str) -> None:
 
 
 def consumer(
-    name: str, *event_types: str, has_work: Callable[[OutboxEvent], bool] | None = None, calls_network: bool = False
+    name: str, *event_types: str, has_work: Callable[[OutboxEvent], bool] | None = None
 ) -> Callable[[Handler], Handler]:
     """Register the decorated function as the consumer `name` of `event_types` ("*" for all)."""
 
     def decorate(handler: Handler) -> Handler:
-        register_consumer(name, event_types, handler, has_work=has_work, calls_network=calls_network)
+        register_consumer(name, event_types, handler, has_work=has_work)
         return handler
 
     return decorate
@@ -176,11 +174,6 @@ def _wake_after_commit() -> None:
     transaction.on_commit(_Wake())
 
 
-def _backoff(attempts: int) -> timedelta:
-    base = min(5 * 2 ** (attempts - 1), 3600)
-    return timedelta(seconds=base * random.uniform(0.8, 1.2))  # noqa: S311 - jitter, not crypto
-
-
 def _run(event: OutboxEvent, c: Consumer) -> Exception | None:
     """Run one consumer under its own savepoint: a failure rolls back that consumer alone."""
     try:
@@ -199,7 +192,7 @@ def _retry_row(delivery: OutboxDelivery, exc: Exception) -> OutboxDelivery:
         delivery.status = OutboxDelivery.Status.FAILED
         delivery.next_attempt_at = None
     else:
-        delivery.next_attempt_at = timezone.now() + _backoff(delivery.attempts)
+        delivery.next_attempt_at = timezone.now() + backoff(delivery.attempts, base=5, cap=3600)
     return delivery
 
 
@@ -226,35 +219,22 @@ def relay_batch(*, size: int | None = None) -> int:
         return 0
     caches_check(force=True)
     failures: list[OutboxDelivery] = []
-    deferred: list[OutboxDelivery] = []
     for event in events:
         for c in consumers_for(event.type):
             if c.has_work is not None and not c.has_work(event):
                 continue
-            if c.calls_network:
-                deferred.append(OutboxDelivery(event=event, consumer=c.name, next_attempt_at=timezone.now()))
-                continue
             exc = _run(event, c)
             if exc is not None:
                 failures.append(_retry_row(OutboxDelivery(event=event, consumer=c.name), exc))
-    if failures or deferred:
-        OutboxDelivery.objects.bulk_create(failures + deferred)
-    if deferred:
-        global _deferred
-        _deferred = True  # (if this batch rolls back, the run it asks for finds nothing)
+    if failures:
+        OutboxDelivery.objects.bulk_create(failures)
     OutboxEvent.objects.filter(pk__in=[e.pk for e in events]).update(dispatched_at=timezone.now())
     return len(events)
 
 
-# Set when a batch left network consumers their delivery rows: relay() runs them at once.
-_deferred = False
-
-
 def relay_retries(*, size: int | None = None) -> int:
-    """Run the delivery rows that are due — retries of failed consumers, and the network
-    consumers' first tries — each in its own transaction, claimed SKIP LOCKED so that it runs
-    once however many relays look; return how many ran. A network call holds one row's lock,
-    never a batch."""
+    """Run the retries of failed consumers that are due, each in its own transaction, claimed
+    SKIP LOCKED so that it runs once however many relays look; return how many ran."""
     due = list(
         OutboxDelivery.objects.filter(status=OutboxDelivery.Status.PENDING, next_attempt_at__lte=timezone.now())
         .order_by("next_attempt_at")
@@ -297,15 +277,13 @@ def relay(*, retries: bool = True, max_batches: int = 100) -> int:
     """Relay batches until none is left (or `max_batches`), then the due retries unless told
     not to; return the number of events and retries handled. The wake-up job (without
     retries) and the periodic run (with) both call it."""
-    global _deferred
     done = 0
     for _ in range(max_batches):
         claimed = relay_batch()
         done += claimed
         if claimed < settings.OUTBOX_BATCH_SIZE:
             break
-    if retries or _deferred:  # a batch left network consumers their rows: run them now
-        _deferred = False
+    if retries:
         done += relay_retries()
     return done
 

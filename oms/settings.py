@@ -218,6 +218,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "fulfillment-orders-complete": {"task": "fulfillment.tasks.orders_complete_due", "schedule": 3600.0},
     "notifications-emails-due": {"task": "notifications.tasks.emails_send_due", "schedule": 15.0},
     "notifications-webhooks-due": {"task": "notifications.tasks.webhooks_send_due", "schedule": 5.0},
+    "fulfillment-node-messages-due": {"task": "fulfillment.tasks.node_messages_send_due", "schedule": 5.0},
     "routing-backorders-retry": {"task": "fulfillment.routing.tasks.backorders_retry", "schedule": 60.0},
     "routing-backorders-expire": {"task": "fulfillment.routing.tasks.backorders_expire", "schedule": 3600.0},
     "routing-backorders-age": {"task": "fulfillment.routing.tasks.backorders_age_detect", "schedule": 900.0},
@@ -295,6 +296,14 @@ WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 6 * 3600)
 WEBHOOK_CONCURRENCY = env_int("WEBHOOK_CONCURRENCY", 8)
 # Endpoints on loopback or private addresses are refused (SSRF) unless this is set, whatever DEBUG.
 WEBHOOK_ALLOW_PRIVATE_HOSTS = env_bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", False)
+# Messages to integrated nodes' systems (a WMS): POSTed by a job, retried with doubling backoff
+# from NODE_MESSAGE_RETRY_BASE_SECONDS (at most an hour apart) until NODE_MESSAGE_MAX_ATTEMPTS.
+# Private addresses are refused as for webhooks unless allowed: set it where a WMS sits on the
+# retailer's own network.
+NODE_MESSAGE_TIMEOUT_SECONDS = env_int("NODE_MESSAGE_TIMEOUT_SECONDS", 10)
+NODE_MESSAGE_RETRY_BASE_SECONDS = env_int("NODE_MESSAGE_RETRY_BASE_SECONDS", 5)
+NODE_MESSAGE_MAX_ATTEMPTS = env_int("NODE_MESSAGE_MAX_ATTEMPTS", 12)
+NODE_ALLOW_PRIVATE_HOSTS = env_bool("NODE_ALLOW_PRIVATE_HOSTS", False)
 # Channel sync (docs/CHANNELS.md): Fernet key(s) for connection credentials, comma-separated,
 # the first encrypting; without one, development derives a key from SECRET_KEY.
 CHANNEL_CREDENTIALS_KEY = env_str("CHANNEL_CREDENTIALS_KEY", "")

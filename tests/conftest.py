@@ -19,15 +19,16 @@ from tests.factories import ChannelFactory, MerchantFactory, NodeFactory, Produc
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
-# The suite speaks plain HTTP to the test client and to local servers (webhook receivers), as
+# The suite speaks plain HTTP to the test client and to local servers (webhook receivers, node systems), as
 # `make run` does on 127.0.0.1; the defaults (HTTPS on, private hosts refused) have their own
 # tests (tests/oms/test_safe_defaults.py). Settings are loaded before this file: set both the
 # environment (for the workers and commands the suite starts) and this process's settings.
 os.environ.setdefault("DJANGO_SECURE", "0")
 os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_HOSTS", "1")
+os.environ.setdefault("NODE_ALLOW_PRIVATE_HOSTS", "1")
 settings.SECURE_SSL_REDIRECT = settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
 settings.SECURE_HSTS_SECONDS = 0
-settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = True
+settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = settings.NODE_ALLOW_PRIVATE_HOSTS = True
 # Race tests start many threads, each with its own connection: a per-process pool would queue
 # them (tests/races.py sizes them to what the server has free instead).
 settings.DATABASES["default"].get("OPTIONS", {}).pop("pool", None)

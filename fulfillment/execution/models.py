@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
+from django.db.models import Q
 
 from inventory.models import Node
 from oms.models import Merchant
 
-__all__ = ["FulfillmentSettings", "NodeApiKey", "NodeProfile", "RateShopPolicy"]
+__all__ = ["FulfillmentSettings", "NodeApiKey", "NodeMessage", "NodeProfile", "RateShopPolicy"]
 
 
 class RateShopPolicy(models.TextChoices):
@@ -59,6 +62,54 @@ class NodeProfile(models.Model):
     @property
     def integrated(self) -> bool:
         return self.mode == self.Mode.INTEGRATED and bool(self.endpoint_url)
+
+
+class NodeMessage(models.Model):
+    """One message to an integrated node's system about one fulfilment order (release, cancel
+    request, cancellation, hold, resume).
+
+    The outbox consumer writes it in the relay's transaction; a job claims it (SKIP LOCKED) and
+    POSTs it after that transaction, never inside it. A failure is retried at `next_attempt_at`
+    (doubling backoff) until NODE_MESSAGE_MAX_ATTEMPTS, then it fails and raises an exception.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENDING = "sending"
+        SENT = "sent"
+        FAILED = "failed"  # gave up after NODE_MESSAGE_MAX_ATTEMPTS
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="messages")
+    fulfillment_order = models.ForeignKey(
+        "fulfillment.FulfillmentOrder", on_delete=models.CASCADE, related_name="node_messages"
+    )
+    event_id = models.UUIDField(help_text="The outbox event that caused it.")
+    type = models.CharField(max_length=20)
+    body = models.TextField(help_text="The JSON sent, byte for byte (the signature covers it).")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # A redelivered event writes each fulfilment order's message once.
+            models.UniqueConstraint(fields=["event_id", "fulfillment_order"], name="node_message_once_per_event")
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"], name="node_message_due", condition=Q(status__in=["pending", "sending"])
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} to {self.node_id} for fulfilment order {self.fulfillment_order_id}"
 
 
 class NodeApiKey(models.Model):

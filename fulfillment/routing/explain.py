@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 # How a rejection reads after the node's code, by reason.
 PHRASES = {
     "guardrail": "kept back by its guardrail",
+    "channel_buffer": "held back by the channel's availability buffer",
     "capacity": "at capacity today",
     "distance": "too far",
     "cut_off": "misses the promise date",
@@ -29,7 +30,16 @@ PHRASES = {
     "dropship_rule": "not the SKU's drop-ship vendor",
 }
 # The rejections worth naming in the sentence, most telling first.
-NOTABLE = ("guardrail", "capacity", "excluded", "cut_off", "distance", "not_routable", "insufficient_stock")
+NOTABLE = (
+    "guardrail",
+    "channel_buffer",
+    "capacity",
+    "excluded",
+    "cut_off",
+    "distance",
+    "not_routable",
+    "insufficient_stock",
+)
 
 
 def _plural(n: int, word: str) -> str:

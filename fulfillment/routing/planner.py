@@ -93,9 +93,12 @@ class OrderInfo:
 @dataclass(frozen=True)
 class Network:
     nodes: tuple[NodeInfo, ...]
-    atp: Mapping[tuple[int, int], int]  # (product id, node id) -> on_hand - allocated - safety_stock
+    atp: Mapping[tuple[int, int], int]  # (product id, node id) -> ATP (inventory.selectors)
     blocked: frozenset[tuple[int, int]] = frozenset()  # (product id, node id) flagged "may not route"
     excluded: Mapping[int, str] = field(default_factory=dict)  # node id -> why, for this order
+    # product id -> units the order may take in total over all nodes, where the channel's
+    # availability buffer withholds some (inventory.selectors.promisable)
+    promisable: Mapping[int, int] = field(default_factory=dict)
 
 
 # --- outputs ---------------------------------------------------------------------------------
@@ -342,6 +345,10 @@ class _Work:
     line_rejections: dict[int, list[dict[str, str]]]
     line_candidates: dict[int, list[dict[str, Any]]]
     whole: list[str] = field(default_factory=list)  # codes of the nodes that could take everything
+    caps: Mapping[int, int] = field(default_factory=dict)  # product id -> units promisable in total
+
+    def stock(self) -> _Stock:
+        return _Stock(self.left, self.caps)
 
 
 def _line_filters(work: _Work, network: Network, policy: PolicySpec, pickup: bool) -> None:
@@ -378,6 +385,7 @@ def _line_filters(work: _Work, network: Network, policy: PolicySpec, pickup: boo
                 continue
             floor = work.floors[node_id]
             usable = atp - floor
+            cap = network.promisable.get(line.product_id, usable)
             if usable < line.quantity <= atp:
                 # The guardrail, not the stock, stops it: say so even when it can give part.
                 detail = f"{atp} available, keeps {floor} back"
@@ -385,11 +393,15 @@ def _line_filters(work: _Work, network: Network, policy: PolicySpec, pickup: boo
             elif usable < line.quantity:
                 detail = f"only {max(usable, 0)} of {line.quantity} available"
                 rejections.append({"node": node.code, "reason": "insufficient_stock", "detail": detail})
-            if usable <= 0:
+            elif cap < line.quantity:
+                detail = f"the {order.channel} channel's buffer leaves {max(cap, 0)} of {line.quantity} to promise"
+                rejections.append({"node": node.code, "reason": "channel_buffer", "detail": detail})
+            offered = min(usable, cap)
+            if offered <= 0:
                 continue
             allowed.add(node_id)
             work.left[key] = usable
-            candidates.append({"node": node.code, "available": usable, "full": usable >= line.quantity})
+            candidates.append({"node": node.code, "available": offered, "full": offered >= line.quantity})
         for code in sorted(vendors - known):
             rejections.append({"node": code, "reason": "dropship_rule", "detail": "vendor node inactive or unknown"})
         work.allowed[line.id] = allowed
@@ -408,25 +420,32 @@ def _groups(order: OrderInfo, keep_bundles: bool) -> list[tuple[LineInfo, ...]]:
 
 
 class _Stock:
-    """Units still usable per (product, node): the shared base, minus what this plan has taken.
+    """Units still usable per (product, node): the shared base, minus what this plan has taken,
+    and never more of a product than its cap (the channel's buffer) less what the plan took of
+    it anywhere.
 
-    Trials fork only the (small) takings, never the base, so trying a node costs its own lines.
+    Trials copy only the (small) takings, never the base, so trying a node costs its own lines.
     """
 
-    __slots__ = ("base", "taken")
+    __slots__ = ("base", "caps", "taken", "taken_of")
 
-    def __init__(self, base: dict[tuple[int, int], int], taken: dict[tuple[int, int], int] | None = None) -> None:
+    def __init__(
+        self, base: dict[tuple[int, int], int], caps: Mapping[int, int],
+        taken: dict[tuple[int, int], int] | None = None, taken_of: dict[int, int] | None = None,
+    ) -> None:  # fmt: skip
         self.base = base
+        self.caps = caps
         self.taken = dict(taken) if taken else {}
+        self.taken_of = dict(taken_of) if taken_of else {}
 
     def get(self, key: tuple[int, int]) -> int:
-        return self.base.get(key, 0) - self.taken.get(key, 0)
+        left = self.base.get(key, 0) - self.taken.get(key, 0)
+        cap = self.caps.get(key[0])
+        return left if cap is None else min(left, cap - self.taken_of.get(key[0], 0))
 
     def take(self, key: tuple[int, int], quantity: int) -> None:
         self.taken[key] = self.taken.get(key, 0) + quantity
-
-    def fork(self) -> _Stock:
-        return _Stock(self.base, self.taken)
+        self.taken_of[key[0]] = self.taken_of.get(key[0], 0) + quantity
 
 
 @lru_cache(maxsize=8192)
@@ -467,7 +486,7 @@ def _cover_with(work: _Work, node_id: int, groups: list[tuple[LineInfo, ...]], s
 
 def _assign(work: _Work, nodes: list[int], groups: list[tuple[LineInfo, ...]]) -> dict[int, int] | None:
     """Give every group to the best-ranked node of `nodes` that can take it; None if one cannot."""
-    trial = _Stock(work.left)
+    trial = work.stock()
     out: dict[int, int] = {}
     for i, group in enumerate(groups):
         for node_id in nodes:
@@ -482,7 +501,7 @@ def _assign(work: _Work, nodes: list[int], groups: list[tuple[LineInfo, ...]]) -
 
 def _exact(work: _Work, groups: list[tuple[LineInfo, ...]], sizes: range) -> dict[int, int] | None:
     """Search node sets of the given sizes (best-ranked first) for one that takes every group."""
-    base = _Stock(work.left)
+    base = work.stock()
     pool = [n for n in work.ranked if _cover_with(work, n, groups, base)][:EXACT_POOL]
     tried = 0
     for k in sizes:
@@ -504,7 +523,7 @@ def _plan_ship(work: _Work, ship_complete: bool) -> tuple[dict[int, list[tuple[L
     how: list[str] = []
     if not groups:
         return chosen, how
-    base = _Stock(work.left)
+    base = work.stock()
     whole = [n for n in work.ranked if len(_cover_with(work, n, groups, base)) == len(groups)]
     work.whole = [work.evals[n].node.code for n in whole]
     if whole:
@@ -522,7 +541,7 @@ def _plan_ship(work: _Work, ship_complete: bool) -> tuple[dict[int, list[tuple[L
     remaining = list(range(len(groups)))
     assignment: dict[int, int] = {}
     used: list[int] = []
-    left = _Stock(work.left)
+    left = work.stock()
     while remaining and len(used) < limit:
         best, best_cov, best_units = None, [], 0
         pending = [groups[i] for i in remaining]
@@ -552,7 +571,7 @@ def _plan_ship(work: _Work, ship_complete: bool) -> tuple[dict[int, list[tuple[L
             assignment = {coverable[j]: node_id for j, node_id in better.items()}
             remaining = [i for i in range(len(groups)) if i not in assignment]
             used = list(dict.fromkeys(assignment[i] for i in sorted(assignment)))
-            left = _Stock(work.left)
+            left = work.stock()
             for i, node_id in assignment.items():
                 _take(node_id, groups[i], left)
             how.append("exact")
@@ -635,7 +654,7 @@ def _work(
     estimator: CostEstimator, pickup: bool,
 ) -> tuple[_Work, list[dict[str, str]], list[str]]:  # fmt: skip
     evals, rejected = _evaluate(order, network, strategy, now, estimator)
-    work = _Work(order, strategy, evals, [], {}, {}, {}, {}, {})
+    work = _Work(order, strategy, evals, [], {}, {}, {}, {}, {}, caps=network.promisable)
     work.ranked = sorted(evals, key=lambda n: evals[n].node.code)
     _line_filters(work, network, policy, pickup)
     # Score only the nodes that can serve at least one line: they are the candidates.
@@ -787,7 +806,7 @@ def _plan_pickup(
     groups = [tuple(line for line in order.lines if line.quantity)]
     chosen: dict[int, list[tuple[LineInfo, int]]] = {}
     store = order.pickup_node_id
-    stock = _Stock(work.left)
+    stock = work.stock()
     if store in work.evals and _fits(work, store, groups[0], stock):
         chosen[store] = [(line, line.quantity) for line in groups[0]]
         return _finish(order, work, chosen, ["pickup"], rejected, notes, attempts, policy, "hold", hold=False)

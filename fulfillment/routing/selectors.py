@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.db.models import Count, Prefetch, QuerySet
 
 from fulfillment.routing.models import (
     NodeDailyLoad,
@@ -21,8 +21,8 @@ from fulfillment.routing.models import (
 from fulfillment.routing.planner import LineInfo, Network, NodeInfo, OrderInfo, _zone
 from fulfillment.routing.spec import DEFAULT_POLICY, DropShipSpec, PolicySpec, strategy_from_row
 from inventory.geocoding import geocode
-from inventory.models import Node, StockLevel
-from inventory.selectors import node_list
+from inventory.models import Node
+from inventory.selectors import atp_by_node, node_list, promisable
 from oms.errors import NotFound
 from oms.models import Merchant
 from orders.models import Order, OrderLine
@@ -136,9 +136,10 @@ class StockAsOf:
 
 def network_for(
     *, merchant: Merchant | int, product_ids: Iterable[int], now: datetime, order_id: int | None = None,
-    stock: StockAsOf = StockAsOf(),
+    channel_id: int | None = None, stock: StockAsOf = StockAsOf(),
 ) -> Network:  # fmt: skip
-    """Everything the planner needs about the merchant's network for these products."""
+    """Everything the planner needs about the merchant's network for these products; with the
+    order's channel, what its availability buffer leaves routing to promise."""
     merchant_obj = merchant if isinstance(merchant, Merchant) else Merchant(pk=merchant)
     rows = list(node_list(merchant=merchant_obj).filter(active=True).values_list(*NODE_FIELDS))
     product_ids = list(set(product_ids))
@@ -176,27 +177,10 @@ def network_for(
         for (pk, code, node_type, capabilities, ships_to, country, region, lat, lng, tags, capacity, cutoff, tz,
              handling, priority) in rows
     )  # fmt: skip
-    atp: dict[tuple[int, int], int] = {}
-    if product_ids and node_ids:
-        levels = StockLevel.objects.filter(product_id__in=product_ids, node_id__in=node_ids)
-        if stock.at is None:
-            for p, n, on_hand, allocated, safety in levels.values_list(
-                "product_id", "node_id", "on_hand", "allocated", "safety_stock"
-            ):
-                atp[(p, n)] = on_hand - allocated - safety
-        else:
-            safety_of = {pk: (p, n, s) for pk, p, n, s in levels.values_list("pk", "product_id", "node_id",
-                                                                             "safety_stock")}  # fmt: skip
-            from inventory.models import Movement
-
-            sums = (
-                Movement.objects.filter(stock_id__in=list(safety_of), created_at__lt=stock.at)
-                .values("stock_id")
-                .annotate(on_hand=Sum("on_hand_delta"), allocated=Sum("allocated_delta"))
-            )
-            for row in sums:
-                p, n, s = safety_of[row["stock_id"]]
-                atp[(p, n)] = (row["on_hand"] or 0) - (row["allocated"] or 0) - s
+    atp = atp_by_node(product_ids=product_ids, node_ids=node_ids, as_of=stock.at)
+    caps: dict[int, int] = {}
+    if channel_id is not None:
+        caps = promisable(channel=channel_id, atp=atp, nodes=[(r[0], r[2], r[3]) for r in rows])
     blocked = frozenset(
         SkuNodeRule.objects.filter(product_id__in=product_ids, node_id__in=node_ids, may_route=False).values_list(
             "product_id", "node_id"
@@ -205,7 +189,7 @@ def network_for(
     excluded: dict[int, str] = {}
     if order_id is not None:
         excluded = dict(RoutingExclusion.objects.filter(order_id=order_id).values_list("node_id", "reason"))
-    return Network(nodes=nodes, atp=atp, blocked=blocked, excluded=excluded)
+    return Network(nodes=nodes, atp=atp, blocked=blocked, excluded=excluded, promisable=caps)
 
 
 def loads_at(*, node_ids: Iterable[int], at: datetime) -> dict[int, int]:

@@ -140,6 +140,7 @@ def route_simulate(
             merchant=merchant_id,
             product_ids=[line.product_id for line in info.lines],
             now=decision.created_at,
+            channel_id=decision.order.channel_id,
             stock=StockAsOf(decision.created_at) if stock == "ledger" else StockAsOf(),
         )
         plan: Plan = plan_order(info, network, policy, now=decision.created_at, estimator=estimator)

@@ -33,7 +33,16 @@ from inventory.api.serializers import (
 )
 from inventory.geocoding import geocode
 from inventory.models import ChannelRule, Product
-from inventory.selectors import availability, channel_rule, node_get, node_list, product_get, product_list, snapshot_get
+from inventory.selectors import (
+    availability,
+    channel_rule,
+    node_get,
+    node_list,
+    product_get,
+    product_list,
+    snapshot_get,
+    stock_atp,
+)
 from inventory.services import (
     channel_rule_set,
     node_create,
@@ -206,7 +215,9 @@ class AdjustmentsView(MerchantAPIView):
             if outcome.errors:
                 body["errors"] = outcome.errors
             if outcome.stock is not None:
-                body.update(on_hand=outcome.stock.on_hand, allocated=outcome.stock.allocated, atp=outcome.stock.atp)
+                body.update(
+                    on_hand=outcome.stock.on_hand, allocated=outcome.stock.allocated, atp=stock_atp(outcome.stock)
+                )
             results[index] = body
         ok = any(r is not None and r["result"] != "error" for r in results)
         return Response({"results": results}, status=status.HTTP_200_OK if ok else status.HTTP_400_BAD_REQUEST)

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from inventory.models import Node, Product, StockLevel
+from inventory.selectors import stock_atp
 from inventory.services.stock import stock_counts_apply, stock_settings_update
 from oms.actors import Actor
 from oms.models import Merchant
@@ -32,7 +33,7 @@ def stock_export_csv(*, node: Node) -> str:
     for s in rows:
         threshold = "" if s.reorder_threshold is None else s.reorder_threshold
         writer.writerow(
-            [s.product.merchant.code, s.product.sku, s.on_hand, s.allocated, s.safety_stock, threshold, s.atp]
+            [s.product.merchant.code, s.product.sku, s.on_hand, s.allocated, s.safety_stock, threshold, stock_atp(s)]
         )
     return out.getvalue()
 

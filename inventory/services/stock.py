@@ -28,6 +28,7 @@ from django.db.models import F, Max, Q, Sum
 from django.utils import timezone
 
 from inventory.models import Movement, Node, Product, StockLevel
+from inventory.selectors import stock_atp
 from oms.actors import Actor
 from oms.alerts import exception_raise, exceptions_close_for
 from oms.errors import Conflict, DomainError, FieldError, InvalidInput
@@ -219,7 +220,7 @@ def _stock_payload(stock: StockLevel) -> dict[str, Any]:
         "on_hand": stock.on_hand,
         "allocated": stock.allocated,
         "safety_stock": stock.safety_stock,
-        "atp": stock.atp,
+        "atp": stock_atp(stock),
     }
 
 
@@ -229,7 +230,7 @@ def low_stock_check(*, stock: StockLevel) -> None:
     The `low_stock` flag flips with a compare-and-set, so a crossing alerts once however many
     reservations follow it, and a concurrent caller cannot alert twice.
     """
-    below = stock.reorder_threshold is not None and stock.atp < stock.reorder_threshold
+    below = stock.reorder_threshold is not None and stock_atp(stock) < stock.reorder_threshold
     if below == stock.low_stock:
         return
     flipped = StockLevel.objects.filter(pk=stock.pk, low_stock=stock.low_stock).update(low_stock=below)
@@ -238,14 +239,14 @@ def low_stock_check(*, stock: StockLevel) -> None:
         return
     if below:
         message = (
-            f"ATP of {stock.product.sku} at {stock.node.code} is {stock.atp}, "
+            f"ATP of {stock.product.sku} at {stock.node.code} is {stock_atp(stock)}, "
             f"below its reorder threshold of {stock.reorder_threshold}."
         )
         exception_raise(type=LOW_STOCK, subject=stock, message=message, merchant=stock.product.merchant)
         payload = {**_stock_payload(stock), "reorder_threshold": stock.reorder_threshold}
         emit("inventory.low_stock", subject=stock, merchant_id=stock.product.merchant_id, payload=payload)
     else:
-        exceptions_close_for(subject=stock, type=LOW_STOCK, actor=SYSTEM, note=f"ATP back to {stock.atp}")
+        exceptions_close_for(subject=stock, type=LOW_STOCK, actor=SYSTEM, note=f"ATP back to {stock_atp(stock)}")
 
 
 def _emit_received(node: Node, received: list[tuple[StockLevel, int]], kind: str, reference: Ref | None) -> None:
@@ -267,7 +268,7 @@ def _emit_received(node: Node, received: list[tuple[StockLevel, int]], kind: str
                 "quantity": quantity,
                 "on_hand": stock.on_hand,
                 "allocated": stock.allocated,
-                "atp": stock.atp,
+                "atp": stock_atp(stock),
             }
             for stock, quantity in received
         ],
@@ -410,7 +411,7 @@ def _failure(index: int, item: ReserveItem, stock_id: int | None) -> ReserveFail
         return ReserveFailure(
             index, item.product_id, item.node_id, item.quantity, 0, "no_stock", "The node holds no stock of this SKU."
         )
-    free = max(row["on_hand"] - row["allocated"] - row["safety_stock"], 0)
+    free = stock_atp(StockLevel(**row))
     if free >= item.quantity:
         return ReserveFailure(
             index,
@@ -482,7 +483,8 @@ def stock_reserve(*, items: list[ReserveItem], reference: Ref, actor: Actor, rea
                     )  # fmt: skip
             _ledger_insert(ledger)
             for stock_id, (on_hand, allocated, safety, threshold, low) in changed.items():
-                below = threshold is not None and max(on_hand - allocated - safety, 0) < threshold
+                atp = stock_atp(StockLevel(on_hand=on_hand, allocated=allocated, safety_stock=safety))
+                below = threshold is not None and atp < threshold
                 if below != low:
                     low_stock_check(
                         stock=StockLevel.objects.select_related("product__merchant", "node").get(pk=stock_id)

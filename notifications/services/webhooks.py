@@ -12,16 +12,8 @@ HTTP runs outside any transaction, in a small thread pool, with a timeout.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
-import random
-import socket
-import time
-import urllib.error
-import urllib.request
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,6 +34,7 @@ from oms.caches import ProcessCache, cache_invalidate
 from oms.errors import Conflict, FieldError, InvalidInput
 from oms.models import Merchant, OpsException, OutboxEvent
 from oms.outbox import enqueue_after_commit
+from oms.outgoing import PostResult, backoff, post_many
 
 logger = logging.getLogger(__name__)
 
@@ -243,60 +236,6 @@ def webhook_delivery_replay(*, delivery: WebhookDelivery, actor: Actor) -> Webho
 # Sending.
 
 
-@dataclass(frozen=True)
-class PostResult:
-    started_at: datetime
-    duration_ms: int
-    status_code: int | None
-    error: str
-    excerpt: str
-
-    @property
-    def ok(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # a 3xx is an answer, and a failure: endpoints must not redirect
-
-
-_OPENER = urllib.request.build_opener(_NoRedirects)
-
-
-def _host_allowed(url: str) -> bool:
-    if settings.WEBHOOK_ALLOW_PRIVATE_HOSTS:
-        return True
-    host = urlsplit(url).hostname or ""
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except OSError:
-        return True  # unresolvable: the POST fails and is retried like any other failure
-    return all(ipaddress.ip_address(a.split("%")[0]).is_global for a in addresses)
-
-
-def _post(url: str, headers: dict[str, str], body: bytes, timeout: float) -> PostResult:
-    """POST `body`; never raises. Runs in a pool thread: no database access here."""
-    started = timezone.now()
-    clock = time.monotonic()
-    status: int | None = None
-    error = excerpt = ""
-    try:
-        if not _host_allowed(url):
-            raise ValueError("the endpoint resolves to a private address")
-        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-        with _OPENER.open(request, timeout=timeout) as response:
-            status = response.status
-            excerpt = response.read(500).decode("utf-8", "replace")
-    except urllib.error.HTTPError as exc:
-        status = exc.code
-        excerpt = exc.read(500).decode("utf-8", "replace") if exc.fp else ""
-        error = f"HTTP {exc.code}"
-    except Exception as exc:  # timeouts, refused connections, TLS, DNS
-        error = f"{type(exc).__name__}: {exc}"[:2000]
-    return PostResult(started, int((time.monotonic() - clock) * 1000), status, error, excerpt)
-
-
 def _headers(delivery: WebhookDelivery, body: bytes) -> dict[str, str]:
     return {
         "Content-Type": "application/json",
@@ -333,17 +272,16 @@ def webhook_deliveries_send(*, delivery_ids: list[Any]) -> int:
     calls = []
     for delivery in claimed:
         body = delivery.body.encode()
-        calls.append((delivery.subscription.url, _headers(delivery, body), body, timeout))
-    with ThreadPoolExecutor(max_workers=max(1, min(len(calls), settings.WEBHOOK_CONCURRENCY))) as pool:
-        results = list(pool.map(lambda call: _post(*call), calls))
+        calls.append((delivery.subscription.url, _headers(delivery, body), body))
+    results = post_many(
+        calls,
+        timeout=timeout,
+        allow_private=settings.WEBHOOK_ALLOW_PRIVATE_HOSTS,
+        concurrency=settings.WEBHOOK_CONCURRENCY,
+    )
     for delivery, result in zip(claimed, results, strict=True):
         _record(delivery, result)
     return len(claimed)
-
-
-def _backoff(attempts: int) -> timedelta:
-    seconds = min(settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** (attempts - 1), settings.WEBHOOK_RETRY_MAX_SECONDS)
-    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))  # noqa: S311 - jitter, not crypto
 
 
 @transaction.atomic
@@ -378,7 +316,9 @@ def _record(delivery: WebhookDelivery, result: PostResult) -> None:
             if ids:
                 _enqueue(ids)
         return
-    next_at = now + _backoff(delivery.attempts)
+    next_at = now + backoff(
+        delivery.attempts, base=settings.WEBHOOK_RETRY_BASE_SECONDS, cap=settings.WEBHOOK_RETRY_MAX_SECONDS
+    )
     failing_since = sub.failing_since or result.started_at
     WebhookSubscription.objects.filter(pk=sub.pk).update(
         consecutive_failures=F("consecutive_failures") + 1, failing_since=failing_since, retry_at=next_at

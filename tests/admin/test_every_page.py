@@ -20,11 +20,12 @@ NOT_SEEDED_YET = {
 }  # fmt: skip
 # Rows that exist only once something went wrong or was overridden: a consumer's failed delivery
 # (the relay leaves no row for a success), a failed admin login (django-axes), a per-type
-# override of the exception policy (the defaults live in oms.exception_policy); and the nightly
-# jobs' rows, written for whole past days (the demo's orders are today's).
+# override of the exception policy (the defaults live in oms.exception_policy); the nightly
+# jobs' rows, written for whole past days (the demo's orders are today's); and messages to
+# integrated nodes (the demo's nodes work from the queue).
 EMPTY_UNTIL_NEEDED = {
     "oms.OutboxDelivery", "axes.AccessAttempt", "axes.AccessLog", "axes.AccessFailureLog", "oms.ExceptionPolicy",
-    "reports.KpiDay", "reports.ErpRecord",
+    "reports.KpiDay", "reports.ErpRecord", "fulfillment.NodeMessage",
 }  # fmt: skip
 # Pages an admin opens on purpose to more than the model's own view permission: a routing
 # decision to whoever may read its order; the KPI dashboard (KpiDay's list) to whoever may read

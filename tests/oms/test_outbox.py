@@ -110,23 +110,6 @@ def test_an_event_written_while_the_broker_is_down_is_delivered_by_the_periodic_
     assert OutboxEvent.objects.get(pk=event.pk).dispatched_at is not None
 
 
-def test_a_consumer_that_calls_the_network_runs_after_the_batch_commits_in_its_own_transaction():
-    seen = []
-
-    def post(event):  # stands for an HTTP call: it must not hold the batch's locks
-        seen.append(OutboxEvent.objects.get(pk=event.pk).dispatched_at)
-
-    outbox.register_consumer("test.network", ["order.validated"], post, calls_network=True)
-    try:
-        event = emit_committed(MerchantFactory())
-    finally:
-        outbox.unregister_consumer("test.network")
-    assert len(seen) == 1
-    assert seen[0] is not None, "the batch had committed before the call"
-    delivery = OutboxDelivery.objects.get(event=event, consumer="test.network")
-    assert (delivery.status, delivery.attempts) == ("done", 1)
-
-
 def test_a_consumer_gives_up_after_the_configured_attempts(settings):
     settings.OUTBOX_MAX_ATTEMPTS = 2
 

@@ -19,7 +19,10 @@ from django.core.management import call_command
 from oms.demo import DEMO_USERS
 
 # What the environment of this suite sets for itself (tests/conftest.py) is not a default.
-OURS = ("DJANGO_DEBUG", "DJANGO_SECURE", "WEBHOOK_ALLOW_PRIVATE_HOSTS", "DB_POOL_MAX_SIZE", "DATABASE_URL")
+OURS = (
+    "DJANGO_DEBUG", "DJANGO_SECURE", "WEBHOOK_ALLOW_PRIVATE_HOSTS", "NODE_ALLOW_PRIVATE_HOSTS", "DB_POOL_MAX_SIZE",
+    "DATABASE_URL",
+)  # fmt: skip
 
 
 def fresh_settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, Any]:
@@ -39,13 +42,13 @@ def test_by_default_debug_is_off_https_is_on_and_private_webhook_hosts_are_refus
     assert values["DEBUG"] is False
     assert values["SECURE_SSL_REDIRECT"] is values["SESSION_COOKIE_SECURE"] is values["CSRF_COOKIE_SECURE"] is True
     assert values["SECURE_HSTS_SECONDS"] == 31536000
-    assert values["WEBHOOK_ALLOW_PRIVATE_HOSTS"] is False
+    assert values["WEBHOOK_ALLOW_PRIVATE_HOSTS"] is values["NODE_ALLOW_PRIVATE_HOSTS"] is False
 
 
 def test_debug_needs_asking_for_and_does_not_open_webhooks_to_private_hosts(monkeypatch):
     values = fresh_settings(monkeypatch, DJANGO_DEBUG="1")
     assert values["DEBUG"] is True
-    assert values["WEBHOOK_ALLOW_PRIVATE_HOSTS"] is False
+    assert values["WEBHOOK_ALLOW_PRIVATE_HOSTS"] is values["NODE_ALLOW_PRIVATE_HOSTS"] is False
     assert values["SECURE_SSL_REDIRECT"] is True  # HTTPS follows its own switch, not DEBUG
 
 

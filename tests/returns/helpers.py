@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from fulfillment.demo import seed_carriers
 from inventory.models import Node, Product, StockLevel
+from inventory.selectors import stock_atp
 from orders.models import Order, OrderStatus
 from returns.models import ReturnReason, ReturnSettings
 from tests.factories import (
@@ -77,7 +78,7 @@ def california_tax(api: Any, rate: str = "0.0850") -> None:
 
 def atp(product: Product, node: Node) -> int:
     row = StockLevel.objects.filter(product=product, node=node).first()
-    return row.atp if row else 0
+    return stock_atp(row) if row else 0
 
 
 def request(api: Any, order: Order, lines: list[dict[str, Any]], method: str = "ship_back", **extra: Any) -> Any:

@@ -209,7 +209,9 @@ def allocate_locked(
     fos: list[FulfillmentOrder] = []
     plan: Plan | None = None
     for _attempt in range(MAX_REPLANS + 1):
-        network = network_for(merchant=order.merchant_id, product_ids=products, now=now, order_id=order.pk)
+        network = network_for(
+            merchant=order.merchant_id, product_ids=products, now=now, order_id=order.pk, channel_id=order.channel_id
+        )
         plan = plan_order(info, network, policy, now=now, estimator=estimator)
         if not plan.allocations:
             break
@@ -332,7 +334,11 @@ def order_route_preview(*, order: Order, now: datetime | None = None) -> Preview
     now = now or timezone.now()
     _, policy = policy_current(merchant_id=order.merchant_id)
     network = network_for(
-        merchant=order.merchant_id, product_ids=[line.product_id for line in lines], now=now, order_id=order.pk
+        merchant=order.merchant_id,
+        product_ids=[line.product_id for line in lines],
+        now=now,
+        order_id=order.pk,
+        channel_id=order.channel_id,
     )
     plan = plan_order(
         order_info(order, lines, quantities), network, policy, now=now, estimator=estimator_for(order.merchant_id)
