@@ -50,12 +50,6 @@ STEP_ORDER = [
 ]
 
 
-def broker_url() -> str:
-    """The Redis database the deployment uses as its broker (and for the bench's counts)."""
-    configured = os.environ.get("BENCH_BROKER_URL") or os.environ.get("CELERY_BROKER_URL", "")
-    return configured if configured.startswith("redis://") else "redis://127.0.0.1:6379/0"
-
-
 def _database_url() -> str:
     return os.environ["DATABASE_URL"]  # set by bench.common.setup_django to the bench database
 
@@ -136,11 +130,12 @@ def _run_config(web: int, workers: int, raw_key: str, skus: list[tuple[str, str]
     from bench.http_load import post_all
     from bench.stack import cpu_snapshot, cpu_used, deployment
 
-    stats = redis.Redis.from_url(broker_url())
     auth = {"Authorization": f"Bearer {raw_key}"}
     logs = Path(tempfile.mkdtemp(prefix=f"bench-http-{web}x{workers}-"))
     connection.close()
-    with deployment(web=web, workers=workers, database_url=_database_url(), broker_url=broker_url(), logs=logs) as dep:
+    broker = os.environ.get("BENCH_BROKER_URL")  # default: a private redis-server (bench/stack.py)
+    with deployment(web=web, workers=workers, database_url=_database_url(), broker_url=broker, logs=logs) as dep:
+        stats = redis.Redis.from_url(dep.broker_url)
         orders_url, ceiling_url = f"{dep.base_url}/api/v1/orders/", f"{dep.base_url}/bench/ceiling/"
         # Warm-up: every web process and worker has served both kinds before anything is timed.
         warm = post_all(orders_url, _bodies(4 * web, skus), clients=CLIENTS, headers=auth)
@@ -222,7 +217,8 @@ def _step_rows(results: list[dict[str, Any]], field: str) -> list[tuple[object, 
 
 
 def _cpu_rows(results: list[dict[str, Any]]) -> list[tuple[object, ...]]:
-    parts = ["web", "worker", "beat", "postgres", "load client (this process)"]
+    parts = ["web", "worker", "beat", "redis", "postgres", "load client (this process)"]
+    parts = [p for p in parts if all(p in r["cpu"] for r in results)]
     rows: list[tuple[object, ...]] = []
     for part in parts:
         rows.append((f"{part}, CPU ms/order", *(_ms(r["cpu"][part]) / max(r["orders"].ok, 1) for r in results)))

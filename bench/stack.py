@@ -2,6 +2,10 @@
 worker and beat, started as `manage.py run_stack` starts them, on the bench database and a Redis
 broker, with `bench.settings` (the ceiling endpoint and the statement counting).
 
+The broker is a private redis-server started with the deployment (unless BENCH_BROKER_URL names
+one): the shared server's numbered databases are emptied (FLUSHDB) by test suites whose
+database names hash to them (tests/conftest.py), which took a bench's queued jobs and counts.
+
 Also the CPU each part used: from /proc, for the process trees started here, PostgreSQL's
 backends serving the bench database, this process (the load client) and the whole machine.
 """
@@ -19,6 +23,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +36,7 @@ TICK = os.sysconf("SC_CLK_TCK")
 @dataclass
 class Deployment:
     base_url: str
+    broker_url: str
     processes: dict[str, subprocess.Popen[bytes]]
     logs: Path
 
@@ -45,10 +51,26 @@ def _free_port() -> int:
 
 
 @contextmanager
-def deployment(*, web: int, workers: int, database_url: str, broker_url: str, logs: Path) -> Iterator[Deployment]:
-    """Start `web` gunicorn workers, a Celery worker of `workers` processes and beat; stop them
-    all on exit."""
-    port = _free_port()
+def deployment(
+    *, web: int, workers: int, database_url: str, logs: Path, broker_url: str | None = None
+) -> Iterator[Deployment]:
+    """Start a redis-server (unless given `broker_url`), a Celery worker of `workers` processes,
+    beat and `web` gunicorn workers; stop them all, in the reverse order, on exit."""
+    port, redis_port = _free_port(), _free_port()
+    programs: dict[str, list[str]] = {}
+    if broker_url is None:
+        broker_url = f"redis://{HOST}:{redis_port}/0"
+        programs["redis"] = [
+            "redis-server",
+            "--bind",
+            HOST,
+            "--port",
+            str(redis_port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.settings",
@@ -64,14 +86,13 @@ def deployment(*, web: int, workers: int, database_url: str, broker_url: str, lo
     }
     python = sys.executable
     celery = [python, "-m", "celery", "-A", "oms"]
-    # Other engineers' workers share the Redis server (its pub/sub is not per database): no
-    # gossip or mingling with them.
+    # A shared Redis server's pub/sub is not per database: no gossip or mingling with others.
     node = ["-n", f"bench-{uuid.uuid4().hex[:6]}@%h", "--without-mingle", "--without-gossip", "--without-heartbeat"]
-    programs = {
-        "web": [python, "-m", "gunicorn", "-c", "python:oms.gunicorn_conf", "--bind", f"{HOST}:{port}", "oms.wsgi"],
-        "worker": [*celery, "worker", "--loglevel=INFO", f"--concurrency={workers}", "-Q", "celery,channels", *node],
-        "beat": [*celery, "beat", "--loglevel=INFO"],
-    }
+    programs["worker"] = [*celery, "worker", "--loglevel=INFO", f"--concurrency={workers}", "-Q", "celery,channels",
+                          *node]  # fmt: skip
+    programs["beat"] = [*celery, "beat", "--loglevel=INFO"]
+    programs["web"] = [python, "-m", "gunicorn", "-c", "python:oms.gunicorn_conf", "--bind", f"{HOST}:{port}",
+                       "oms.wsgi"]  # fmt: skip
     processes: dict[str, subprocess.Popen[bytes]] = {}
     try:
         for name, argv in programs.items():
@@ -79,7 +100,9 @@ def deployment(*, web: int, workers: int, database_url: str, broker_url: str, lo
                 processes[name] = subprocess.Popen(
                     argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
                 )
-        found = Deployment(f"http://{HOST}:{port}", processes, logs)
+            if name == "redis":
+                _wait(partial(_redis_answers, broker_url), Deployment("", broker_url, processes, logs), "redis")
+        found = Deployment(f"http://{HOST}:{port}", broker_url, processes, logs)
         _wait(lambda: _answers(f"{found.base_url}/healthz"), found, "the web server")
         _wait(lambda: " ready." in found.log("worker"), found, "the worker")
         yield found
@@ -95,6 +118,15 @@ def _answers(url: str) -> bool:
         return False
 
 
+def _redis_answers(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url).ping())
+    except redis.ConnectionError:
+        return False
+
+
 def _wait(condition: Any, found: Deployment, what: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -107,12 +139,11 @@ def _wait(condition: Any, found: Deployment, what: str, timeout: float = 120) ->
 
 
 def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
-    """SIGTERM each program (gunicorn and Celery shut down gracefully), then kill whatever of
-    their process groups is left."""
-    for process in processes.values():
+    """SIGTERM each program, the last started first (gunicorn and Celery shut down gracefully),
+    then kill whatever of its process group is left."""
+    for process in reversed(processes.values()):
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
-    for process in processes.values():
         with suppress(subprocess.TimeoutExpired):
             process.wait(timeout=30)
         with suppress(ProcessLookupError):
