@@ -14,8 +14,10 @@ bench. It measures:
   to its order's `release` timeline row, read from the database;
 - statements and time per order by step, counted in every web and worker process
   (bench/statements.py);
-- the CPU each part used per order (web, worker, beat, PostgreSQL's backends, the client, and
-  what the rest of the machine used meanwhile), from /proc.
+- the CPU each part used per order (web, worker, beat, Redis, PostgreSQL's backends, the client,
+  and what the rest of the machine used meanwhile), from /proc;
+- with BENCH_PROFILE_DIR, a cProfile of every request and task, summed by area (bench/profiling.py;
+  profiling slows the processes, so run it apart from the figures).
 
 Only the public API and database reads drive and observe the orders.
 """
@@ -269,3 +271,18 @@ def main() -> None:
     print_table("SQL ms per order by step (round trips as Django timed them)",
                 ["step", *configs], _step_rows(results, "sql_ms"))  # fmt: skip
     print_table("Where the CPU went (from /proc, over the orders' window)", ["part", *configs], _cpu_rows(results))
+    if profiles := os.environ.get("BENCH_PROFILE_DIR"):
+        _print_profiles(Path(profiles))
+
+
+def _print_profiles(directory: Path) -> None:
+    from bench.profiling import summary
+
+    for kind in ("web", "worker"):
+        total, areas, functions = summary(directory, kind)
+        if not total:
+            continue
+        title = f"cProfile of the {kind} processes' requests/tasks, own time by area ({total:.1f} s profiled)"
+        print_table(title, ["area", "seconds", "share"], [(a, t, f"{t / total:.0%}") for a, t in areas])
+        print_table(f"... and by function ({kind})", ["function", "seconds", "share"],
+                    [(f, t, f"{t / total:.0%}") for f, t in functions])  # fmt: skip
