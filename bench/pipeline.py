@@ -253,7 +253,7 @@ def main() -> None:
         _throughput_rows(results),
     )  # fmt: skip
     for r in results:
-        ceiling_statements = sum(s["statements"] for s in r["ceiling_steps"].values()) / max(r["ceiling"].ok, 1)
+        ceiling_statements = r["ceiling_steps"].get("ceiling", {}).get("statements", 0) / max(r["ceiling"].ok, 1)
         notes = [f"ceiling statements/request {ceiling_statements:.2f}"]
         if r["not_released"]:
             notes.append(f"not released: {r['not_released']}")
