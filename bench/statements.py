@@ -1,10 +1,10 @@
 """Bench-only instrumentation: SQL statements and time per step of an order, in every process.
 
-Installed by `bench.settings` (the HTTP pipeline bench's web and worker processes), never by the
-production settings. Each statement is counted under the innermost step running when it was
-sent: the web request (`capture`, `ceiling`), the Celery task, the order chain's steps
-(`step payment rule`, `step allocation`, `step release`) and each outbox consumer
-(`consumer notifications.email`, ...). Statements are what Django's `CaptureQueriesContext` sees
+Installed by the bench app that `bench.settings` adds (the HTTP pipeline bench's web and worker
+processes), never by the production settings. Each statement is counted under the innermost
+step running when it was sent: the web request (`capture`, `ceiling`), the Celery task, the
+order chain's steps (`step payment rule`, `step allocation`, `step release`) and each outbox
+consumer (`consumer notifications.email`, ...). Statements are what Django's `CaptureQueriesContext` sees
 (BEGIN, COMMIT and SAVEPOINTs included): Django logs each one to `django.db.backends` when a
 connection's `force_debug_cursor` is on, and a handler here counts the records.
 
