@@ -13,6 +13,7 @@ backends serving the bench database, this process (the load client) and the whol
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -59,6 +60,8 @@ def deployment(
     port, redis_port = _free_port(), _free_port()
     programs: dict[str, list[str]] = {}
     if broker_url is None:
+        if not shutil.which("redis-server"):
+            raise RuntimeError("redis-server is not installed: install it, or name a broker in BENCH_BROKER_URL")
         broker_url = f"redis://{HOST}:{redis_port}/0"
         programs["redis"] = [
             "redis-server",
