@@ -11,7 +11,7 @@ import sys
 from bench.common import setup_django
 
 # Each module has `main() -> None`, printing its own table(s).
-BENCHMARKS: list[str] = ["capture", "inventory", "routing", "pipeline_inline", "channels", "search", "kpis"]
+BENCHMARKS: list[str] = ["capture", "inventory", "routing", "pipeline_inline", "pipeline", "channels", "search", "kpis"]
 
 
 def run(names: list[str]) -> None:
