@@ -92,8 +92,9 @@ def order_cancel(*, order: Order, actor: Actor, reason: str, lines: list[dict[st
             merchant_id=order.merchant_id,
             payload=order_payload(order, reason=reason, **detail),
         )
-        if order.status in ROUTED:
-            # E.g. cancelling the backordered units of a partially allocated order allocates it.
+        if order.status in (*ROUTED, OrderStatus.PARTIALLY_SHIPPED):
+            # E.g. cancelling the backordered units of a partially allocated order allocates it;
+            # cancelling what a partially shipped order still waits for ships it.
             order_status_reconcile(order, actor=actor, reason=f"Cancelled: {reason}")
     # Void what is only authorized, refund what was captured (orders/payments/services.py).
     payments_on_order_cancel(order=order, actor=actor, reason=reason, lines=wanted)

@@ -87,6 +87,9 @@ def test_it_cancels_only_unshipped_units_of_a_partially_shipped_order(api):
     response = cancel(api, order.number, {"reason": "x", "lines": [{"line": line.pk, "quantity": 2}]})
     assert response.status_code == 200
     assert response.json()["lines"][0]["quantities"]["open"] == 0
+    # Nothing more to wait for: the header follows its lines.
+    assert response.json()["status"] == "shipped"
+    assert OutboxEvent.objects.filter(type="order.shipped").count() == 1
 
 
 def test_it_closes_holds_and_their_exceptions_when_a_held_order_is_cancelled(api):
