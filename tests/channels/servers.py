@@ -31,6 +31,7 @@ class PlatformServer:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.faults: list[Callable[[BaseHTTPRequestHandler, str], bool]] = []
+        self.stalls: list[threading.Event] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -71,6 +72,8 @@ class PlatformServer:
         raise NotImplementedError
 
     def close(self) -> None:
+        for release in self.stalls:
+            release.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -114,6 +117,23 @@ class PlatformServer:
             return True
 
         self.faults.append(fault)
+
+    def stall_on(self, predicate: Callable[[dict[str, Any]], bool]) -> tuple[threading.Event, threading.Event]:
+        """Hold the first request matching without an answer: `reached` is set when it arrives;
+        once `release` is set its connection is closed unanswered (the caller was killed meanwhile)."""
+        reached, release = threading.Event(), threading.Event()
+        self.stalls.append(release)
+
+        def fault(handler: BaseHTTPRequestHandler, path: str) -> bool:
+            if not predicate(self.requests[-1]):
+                return False
+            reached.set()
+            release.wait(timeout=600)
+            handler.close_connection = True
+            return True
+
+        self.faults.append(fault)
+        return reached, release
 
 
 def shopify_order(number: int, *, sku: str = "TSHIRT-RED-M", quantity: int = 1, **extra: Any) -> dict[str, Any]:
