@@ -6,16 +6,24 @@ Orders never import fulfilment: shipments are known here by their event payloads
 
 from __future__ import annotations
 
+from django.db.models import F
+
 from oms.caches import ProcessCache
 from oms.models import OutboxEvent
 from oms.outbox import register_consumer
 from orders.channels.models import ChannelConnection, ChannelPush
-from orders.channels.services.intake import CHANNEL_REASON
+from orders.channels.services.intake import from_channel
 from orders.channels.services.pushes import channel_push_queue
 from orders.models import Order, OrderStatus
 
 CONSUMER = "orders.channels.pushes"
-EVENT_TYPES = ("inventory.availability_changed", "shipment.shipped", "order.cancelled", "refund.issued")
+EVENT_TYPES = (
+    "inventory.availability_changed",
+    "shipment.shipped",
+    "order.cancelled",
+    "order.partially_cancelled",
+    "refund.issued",
+)
 
 
 def _pushable(merchant_id: int | None) -> list[ChannelConnection]:
@@ -47,21 +55,27 @@ def channel_pushes_for_event(event: OutboxEvent) -> None:
                 )
         return
     found = _order(event)
-    if found is None or str(payload.get("reason", "")).startswith(CHANNEL_REASON):
-        return  # not a channel's order, or the channel started it
+    if found is None or from_channel(str(payload.get("reason", ""))):
+        return  # not a channel's order, or the channel started it (a cancellation's refund too)
     order, connection = found
     base = {"order": order.number, "external_id": order.external_id, "name": order.channel_order_name}
+    extra: dict[str, object] = {}
     if event.type == "shipment.shipped":
         kind = ChannelPush.Kind.FULFILLMENT
-        keep = ("carrier", "tracking_number", "tracking_url", "lines")
+        keep: tuple[str, ...] = ("carrier", "tracking_number", "tracking_url", "lines")
+        extra["complete"] = not order.lines.filter(quantity__gt=F("qty_cancelled") + F("qty_shipped")).exists()
     elif event.type == "order.cancelled":
         kind, keep = ChannelPush.Kind.CANCELLATION, ("reason",)
+    elif event.type == "order.partially_cancelled":
+        kind, keep = ChannelPush.Kind.LINE_CANCELLATION, ("reason", "lines")
     elif order.status == OrderStatus.CANCELLED:
         return  # the cancellation push carries it: a second refund on the channel would pay twice
     else:
         kind, keep = ChannelPush.Kind.REFUND, ("amount", "currency", "reason")
     channel_push_queue(
-        connection=connection, kind=kind, payload={**base, **{k: payload.get(k) for k in keep if k in payload}}
+        connection=connection,
+        kind=kind,
+        payload={**base, **{k: payload.get(k) for k in keep if k in payload}, **extra},
     )
 
 

@@ -141,6 +141,7 @@ class ChannelPush(models.Model):
         AVAILABILITY = "availability"
         FULFILLMENT = "fulfillment"
         CANCELLATION = "cancellation"
+        LINE_CANCELLATION = "line_cancellation", "partial cancellation"
         REFUND = "refund"
 
     class Status(models.TextChoices):

@@ -80,6 +80,7 @@ class Tracking:
     company: str
     url: str
     lines: list[dict[str, Any]]
+    complete: bool = True  # nothing of the order is left to ship after this shipment
 
 
 class Connector(Protocol):
@@ -101,6 +102,8 @@ class Connector(Protocol):
     def push_fulfillment(self, tracking: Tracking) -> None: ...
 
     def push_cancellation(self, *, external_id: str, reason: str) -> None: ...
+
+    def push_line_cancellation(self, *, external_id: str, lines: list[dict[str, Any]], reason: str) -> None: ...
 
     def push_refund(self, *, external_id: str, amount: Decimal, currency: str, reason: str) -> None: ...
 

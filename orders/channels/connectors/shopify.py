@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -26,6 +27,7 @@ from orders.channels.connectors.mapping import (
     phone_or_blank,
     text,
     timestamp,
+    units_by_sku,
 )
 from orders.channels.models import ChannelConnection, ChannelSkuMap
 
@@ -215,7 +217,11 @@ class ShopifyConnector(PlatformConnector):
         body = {
             "fulfillment": {
                 "line_items_by_fulfillment_order": by_order,
-                "tracking_info": {"number": tracking.number, "company": tracking.company, "url": tracking.url},
+                "tracking_info": {
+                    "number": tracking.number,
+                    "company": tracking.company,
+                    **({"url": tracking.url} if tracking.url else {}),
+                },
                 "notify_customer": True,
             }
         }
@@ -224,12 +230,58 @@ class ShopifyConnector(PlatformConnector):
     def push_cancellation(self, *, external_id: str, reason: str) -> None:
         self.http.call("POST", _path(f"orders/{external_id}/cancel.json"), json_body={"reason": "other"})
 
+    def _refund(self, external_id: str, refund: dict[str, Any]) -> None:
+        self.http.call("POST", _path(f"orders/{external_id}/refunds.json"), json_body={"refund": refund})
+
+    def _refund_transactions(self, external_id: str, amount: Decimal) -> list[dict[str, Any]]:
+        """Shopify refunds money against the transaction that took it: spread the amount over the
+        order's successful sale/capture transactions, each up to what is not yet refunded of it."""
+        listing = self.http.call("GET", _path(f"orders/{external_id}/transactions.json"))
+        transactions = [
+            t for t in decode_json(listing.content).get("transactions") or [] if t.get("status") == "success"
+        ]
+        refunded: dict[str, Decimal] = defaultdict(Decimal)
+        for txn in transactions:
+            if txn.get("kind") == "refund" and txn.get("parent_id"):
+                refunded[str(txn["parent_id"])] += money(txn.get("amount"))
+        out, left = [], amount
+        for txn in transactions:
+            if txn.get("kind") not in ("sale", "capture") or left <= 0:
+                continue
+            take = min(left, money(txn.get("amount")) - refunded[str(txn["id"])])
+            if take > 0:
+                out.append(
+                    {"parent_id": txn["id"], "amount": str(take), "kind": "refund", "gateway": txn.get("gateway")}
+                )
+                left -= take
+        if left > 0:
+            raise Rejected(
+                f"order {external_id}: {left} of the {amount} refund is more than its captured transactions hold"
+            )
+        return out
+
     def push_refund(self, *, external_id: str, amount: Decimal, currency: str, reason: str) -> None:
-        body = {
-            "refund": {
-                "note": reason,
-                "currency": currency,
-                "transactions": [{"kind": "refund", "amount": str(amount)}],
-            }
-        }
-        self.http.call("POST", _path(f"orders/{external_id}/refunds.json"), json_body=body)
+        transactions = self._refund_transactions(external_id, amount)
+        self._refund(external_id, {"note": reason, "currency": currency, "notify": True, "transactions": transactions})
+
+    def push_line_cancellation(self, *, external_id: str, lines: list[dict[str, Any]], reason: str) -> None:
+        """Cancelled units as a refund of their line items restocked as `cancel` (unfulfilled units),
+        without money: the OMS's refund of their value is pushed on its own (push_refund)."""
+        found = self.http.call("GET", _path(f"orders/{external_id}.json"), params={"fields": "id,line_items"})
+        items = decode_json(found.content).get("order", {}).get("line_items") or []
+        refund_lines = []
+        for sku, quantity in units_by_sku(lines).items():
+            for item in items:
+                if quantity and self._sku_of(item) == sku:
+                    take = min(quantity, int(item.get("fulfillable_quantity") or 0))
+                    if take:
+                        refund_lines.append({"line_item_id": item["id"], "quantity": take, "restock_type": "cancel"})
+                        quantity -= take
+            if quantity:
+                raise Rejected(f"order {external_id}: {quantity} unit(s) of {sku} are not open on Shopify to cancel")
+        self._refund(
+            external_id, {"note": reason, "notify": False, "refund_line_items": refund_lines, "transactions": []}
+        )
+
+    def _sku_of(self, item: dict[str, Any]) -> str:
+        return self.skus.resolve(sku=item.get("sku"), variant_id=item.get("variant_id"))

@@ -15,6 +15,7 @@ from orders.channels.connectors.base import (
     Listing,
     Mapped,
     Page,
+    Rejected,
     StockLevel,
     Tracking,
     decode_json,
@@ -27,6 +28,7 @@ from orders.channels.connectors.mapping import (
     phone_or_blank,
     text,
     timestamp,
+    units_by_sku,
 )
 from orders.channels.models import ChannelConnection, ChannelSkuMap
 
@@ -213,15 +215,43 @@ class WooCommerceConnector(PlatformConnector):
         self.http.call("POST", f"{API}/orders/{external_id}/notes", json_body={"note": note, "customer_note": True})
 
     def push_fulfillment(self, tracking: Tracking) -> None:
+        """Each shipment is a customer note with its tracking; the order becomes `completed` only
+        with the shipment that leaves nothing to ship (WooCommerce has no partial shipment state)."""
         link = f" {tracking.url}" if tracking.url else ""
+        items = ", ".join(f"{line['quantity']} × {line['sku']}" for line in tracking.lines)
+        shipped = f" ({items})" if items else ""
         self._note(
-            tracking.order_external_id, f"Shipped with {tracking.company}, tracking number {tracking.number}.{link}"
+            tracking.order_external_id,
+            f"Shipped{shipped} with {tracking.company}, tracking number {tracking.number}.{link}",
         )
-        self.http.call("PUT", f"{API}/orders/{tracking.order_external_id}", json_body={"status": "completed"})
+        if tracking.complete:
+            self.http.call("PUT", f"{API}/orders/{tracking.order_external_id}", json_body={"status": "completed"})
 
     def push_cancellation(self, *, external_id: str, reason: str) -> None:
         self._note(external_id, f"Cancelled: {reason}")
         self.http.call("PUT", f"{API}/orders/{external_id}", json_body={"status": "cancelled"})
+
+    def push_line_cancellation(self, *, external_id: str, lines: list[dict[str, Any]], reason: str) -> None:
+        """Cancelled units: a customer note saying which, and a refund of their line items, restocked,
+        for no money (the OMS's refund of their value is pushed on its own)."""
+        found = self.http.call("GET", f"{API}/orders/{external_id}")
+        items = decode_json(found.content).get("line_items") or []
+        refund_lines = []
+        for sku, quantity in units_by_sku(lines).items():
+            for item in items:
+                variant = item.get("variation_id") or item.get("product_id")
+                if quantity and self.skus.resolve(sku=item.get("sku"), variant_id=variant) == sku:
+                    take = min(quantity, int(item.get("quantity") or 0))
+                    if take:
+                        refund_lines.append({"id": item["id"], "quantity": take, "refund_total": "0"})
+                        quantity -= take
+            if quantity:
+                raise Rejected(f"order {external_id}: {quantity} unit(s) of {sku} are not on the WooCommerce order")
+        cancelled = ", ".join(f"{q} × {sku}" for sku, q in units_by_sku(lines).items())
+        self._note(external_id, f"Cancelled {cancelled}: {reason}")
+        body = {"amount": "0.00", "reason": f"Cancelled: {reason}", "api_refund": False, "api_restock": True,
+                "line_items": refund_lines}  # fmt: skip
+        self.http.call("POST", f"{API}/orders/{external_id}/refunds", json_body=body)
 
     def push_refund(self, *, external_id: str, amount: Decimal, currency: str, reason: str) -> None:
         body = {"amount": str(amount), "reason": reason, "api_refund": False}

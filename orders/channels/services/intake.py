@@ -20,8 +20,19 @@ from orders.services.cancel import order_cancel
 from orders.services.capture import order_capture
 
 CREATED, UPDATED, DUPLICATE, REJECTED = "created", "updated", "duplicate", "rejected"
-# Cancellations and refunds that started on the channel are not pushed back to it.
-CHANNEL_REASON = "Cancelled on the channel"
+# Changes that started on the channel carry this in their reason (and so do the refunds they
+# cause): they are not pushed back to it.
+CHANNEL_MARK = " on the channel ("
+
+
+def channel_reason(what: str, name: str) -> str:
+    return f"{what}{CHANNEL_MARK}{name})"
+
+
+def from_channel(reason: str) -> bool:
+    return CHANNEL_MARK in reason
+
+
 TOO_LATE = "channel_update_too_late"
 
 
@@ -107,7 +118,7 @@ def _update(connection: ChannelConnection, order: Order, mapped: Mapped) -> Outc
         if order.status == OrderStatus.CANCELLED:
             return Outcome(DUPLICATE)
         try:
-            order_cancel(order=order, actor=actor, reason=f"{CHANNEL_REASON} ({mapped.name})")
+            order_cancel(order=order, actor=actor, reason=channel_reason("Cancelled", mapped.name))
         except DomainError as exc:
             return _too_late(connection, order, "cancelled", exc)
         return Outcome(UPDATED)
