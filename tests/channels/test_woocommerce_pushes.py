@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
 from inventory.services.availability import availability_changes_emit
+from oms.actors import Actor
 from oms.outbox import emit
 from orders.channels.models import ChannelPush
 from orders.channels.services.sync import channel_pull
 from orders.models import Order
+from orders.services.cancel import order_cancel
 from tests.channels.servers import woo_order
-from tests.fulfillment.helpers import dc, stock
+from tests.fulfillment.helpers import dc, fos_of, stock, url
+from tests.fulfillment.test_shipping import packed
 
 pytestmark = pytest.mark.django_db
 
@@ -30,17 +34,48 @@ def test_stock_goes_to_the_variation_by_batch(api, woo, woo_server, django_captu
     assert sent["headers"]["Authorization"].startswith("Basic ")
 
 
-def test_tracking_goes_as_a_note_and_the_status(api, woo, woo_server, django_capture_on_commit_callbacks):
+def test_each_shipment_is_a_note_with_tracking_and_only_the_last_completes_the_order(
+    api, woo, woo_server, django_capture_on_commit_callbacks
+):
+    east, west = dc(api), dc(api, "DC-WEST")
+    stock(api.red, east, 5)
+    stock(api.blue, west, 5)
+    order = packed(api, [(api.red, east, 1), (api.blue, west, 1)])
+    Order.objects.filter(pk=order.pk).update(channel=woo.channel, external_id="701", channel_order_name="#701")
+    first, second = fos_of(order)
+    with django_capture_on_commit_callbacks(execute=True):
+        shipment = api.client.post(url(first, "ship"), {}, format="json").json()[0]
+    [note] = woo_server.calls("POST", r".*/orders/701/notes")
+    assert shipment["tracking_number"] in note["json"]["note"]
+    assert note["json"]["customer_note"] is True
+    assert not woo_server.calls("PUT", r".*/orders/701")  # one of two parcels: not `completed` yet
+    with django_capture_on_commit_callbacks(execute=True):
+        last = api.client.post(url(second, "ship"), {}, format="json").json()[0]
+    assert last["tracking_number"] in woo_server.calls("POST", r".*/orders/701/notes")[1]["json"]["note"]
+    assert [c["json"] for c in woo_server.calls("PUT", r".*/orders/701")] == [{"status": "completed"}]
+    assert set(ChannelPush.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_a_partial_cancellation_is_a_note_and_a_refund_of_the_line_restocked(
+    api, woo, woo_server, django_capture_on_commit_callbacks
+):
     woo_server.orders = [woo_order(1)]
     channel_pull(connection_id=woo.pk)
     order = Order.objects.get()
-    payload = {"order": order.number, "carrier": "parcelo", "tracking_number": "PCL123", "lines": []}
+    line = order.lines.get()
     with django_capture_on_commit_callbacks(execute=True):
-        emit("shipment.shipped", subject=order, merchant_id=order.merchant_id, payload=payload)
+        order_cancel(
+            order=order, actor=Actor.system("csr"), reason="Damaged in the DC", lines=[{"line": line.pk, "quantity": 1}]
+        )
     [note] = woo_server.calls("POST", r".*/orders/701/notes")
-    assert "PCL123" in note["json"]["note"]
-    assert woo_server.calls("PUT", r".*/orders/701")[0]["json"] == {"status": "completed"}
-    assert ChannelPush.objects.get().status == "sent"
+    assert note["json"]["note"] == "Cancelled 1 × TSHIRT-RED-M: Damaged in the DC"
+    restock, money = sorted(
+        (c["json"] for c in woo_server.calls("POST", r".*/orders/701/refunds")), key=lambda r: "line_items" not in r
+    )
+    assert restock["line_items"] == [{"id": 9001, "quantity": 1, "refund_total": "0"}]
+    assert (restock["amount"], restock["api_restock"], restock["api_refund"]) == ("0.00", True, False)
+    assert money["amount"] == str(order.refunds.get().amount.quantize(Decimal("0.01")))
+    assert not woo_server.calls("PUT", r".*/orders/701")  # the order stays open
 
 
 def test_a_refund_is_pushed(api, woo, woo_server, django_capture_on_commit_callbacks):
