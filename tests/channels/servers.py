@@ -388,6 +388,16 @@ class WooServer(PlatformServer):
         order = next((o for o in self.orders if found and str(o["id"]) == found.group(1)), None)
         if method == "GET" and order:
             return 200, {}, order
+        if method == "PUT" and order:  # a status, or line items' quantities and totals by id
+            change = json.loads(body)
+            items = {item["id"]: item for item in order["line_items"]}
+            if any(line.get("id") not in items for line in change.get("line_items", [])):
+                message = "Order item ID provided is not associated with order."
+                return 400, {}, {"code": "woocommerce_rest_invalid_item_id", "message": message}
+            for line in change.get("line_items", []):
+                items[line["id"]].update(line)
+            order.update({k: v for k, v in change.items() if k != "line_items"})
+            return 200, {}, order
         if method == "POST" and re.fullmatch(rf"{self.API}/orders/\d+/refunds", path):
             refund = json.loads(body)
             if float(refund.get("amount") or 0) < 0:  # Woo refuses a negative amount only

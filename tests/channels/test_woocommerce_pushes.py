@@ -56,7 +56,7 @@ def test_each_shipment_is_a_note_with_tracking_and_only_the_last_completes_the_o
     assert set(ChannelPush.objects.values_list("status", flat=True)) == {"sent"}
 
 
-def test_a_partial_cancellation_is_a_note_and_a_refund_of_the_line_restocked(
+def test_a_partial_cancellation_is_a_note_and_the_line_updated(
     api, woo, woo_server, django_capture_on_commit_callbacks
 ):
     woo_server.orders = [woo_order(1)]
@@ -69,13 +69,14 @@ def test_a_partial_cancellation_is_a_note_and_a_refund_of_the_line_restocked(
         )
     [note] = woo_server.calls("POST", r".*/orders/701/notes")
     assert note["json"]["note"] == "Cancelled 1 × TSHIRT-RED-M: Damaged in the DC"
-    restock, money = sorted(
-        (c["json"] for c in woo_server.calls("POST", r".*/orders/701/refunds")), key=lambda r: "line_items" not in r
-    )
-    assert restock["line_items"] == [{"id": 9001, "quantity": 1, "refund_total": "0"}]
-    assert (restock["amount"], restock["api_restock"], restock["api_refund"]) == ("0.00", True, False)
-    assert money["amount"] == str(order.refunds.get().amount.quantize(Decimal("0.01")))
-    assert not woo_server.calls("PUT", r".*/orders/701")  # the order stays open
+    [update] = woo_server.calls("PUT", r".*/orders/701")
+    assert update["json"] == {"line_items": [{"id": 9001, "quantity": 1, "subtotal": "20.00", "total": "18.00"}]}
+    [refund] = woo_server.calls("POST", r".*/orders/701/refunds")  # the cancelled unit's value, on its own
+    assert refund["json"]["amount"] == str(order.refunds.get().amount.quantize(Decimal("0.01")))
+    # The next pull sees the line as the OMS has it: nothing to change back.
+    woo_server.orders[0]["date_modified_gmt"] = "2026-01-05T12:00:00"
+    assert channel_pull(connection_id=woo.pk).duplicates == 1
+    assert order.lines.get().qty_cancelled == 1
 
 
 def test_a_refund_is_pushed(api, woo, woo_server, django_capture_on_commit_callbacks):

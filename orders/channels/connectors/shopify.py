@@ -115,7 +115,7 @@ class ShopifyConnector(PlatformConnector):
 
     def map_order(self, raw: dict[str, Any]) -> Mapped:
         included = bool(raw.get("taxes_included")) or self.options.tax_included_in_prices
-        lines, learned = [], {}
+        lines, learned, current = [], {}, {}
         for item in raw.get("line_items") or []:
             sku = self.skus.resolve(sku=item.get("sku"), variant_id=item.get("variant_id"))
             allocations = item.get("discount_allocations")
@@ -129,6 +129,9 @@ class ShopifyConnector(PlatformConnector):
                     "tax": amount(Decimal(0) if included else _sum(item.get("tax_lines"), "price")),
                 }
             )
+            if sku:
+                # A line edited away on Shopify keeps its quantity; current_quantity says what is left.
+                current[sku] = current.get(sku, 0) + int(item.get("current_quantity", item.get("quantity")) or 0)
             if sku and item.get("variant_id"):
                 learned[sku] = {"product_id": text(item.get("product_id"), 40), "variant_id": text(item["variant_id"])}
         shipping_lines = raw.get("shipping_lines") or []
@@ -175,6 +178,7 @@ class ShopifyConnector(PlatformConnector):
             updated_at=timestamp(raw.get("updated_at")),
             cancelled=bool(raw.get("cancelled_at")),
             learned=learned,
+            current=current,
         )
 
     # --- pushes ----------------------------------------------------------------------------

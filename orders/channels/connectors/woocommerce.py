@@ -45,6 +45,12 @@ def _unit_price(subtotal: Decimal, quantity: int, currency: str) -> Decimal:
     return (subtotal / quantity).quantize(step, rounding=ROUND_CEILING)
 
 
+def _scaled(value: Any, part: int, whole: int) -> str:
+    """A line total for `part` of its `whole` units, to the total's own places."""
+    total = money(value)
+    return amount((total * part / whole).quantize(total))
+
+
 def _address(raw: dict[str, Any] | None) -> dict[str, str] | None:
     if not raw:
         return None
@@ -232,26 +238,26 @@ class WooCommerceConnector(PlatformConnector):
         self.http.call("PUT", f"{API}/orders/{external_id}", json_body={"status": "cancelled"})
 
     def push_line_cancellation(self, *, external_id: str, lines: list[dict[str, Any]], reason: str) -> None:
-        """Cancelled units: a customer note saying which, and a refund of their line items, restocked,
-        for no money (the OMS's refund of their value is pushed on its own)."""
+        """Cancelled units: a customer note saying which, and the order's line items updated to the
+        quantities left (their totals in proportion), so the next pull sees what the OMS has; the
+        money goes back by the OMS's own refund push."""
         found = self.http.call("GET", f"{API}/orders/{external_id}")
         items = decode_json(found.content).get("line_items") or []
-        refund_lines = []
+        updates = []
         for sku, quantity in units_by_sku(lines).items():
             for item in items:
                 variant = item.get("variation_id") or item.get("product_id")
-                if quantity and self.skus.resolve(sku=item.get("sku"), variant_id=variant) == sku:
-                    take = min(quantity, int(item.get("quantity") or 0))
-                    if take:
-                        refund_lines.append({"id": item["id"], "quantity": take, "refund_total": "0"})
-                        quantity -= take
+                had = int(item.get("quantity") or 0)
+                if quantity and had and self.skus.resolve(sku=item.get("sku"), variant_id=variant) == sku:
+                    left = had - min(quantity, had)
+                    quantity -= had - left
+                    part = {k: _scaled(item.get(k), left, had) for k in ("subtotal", "total")}
+                    updates.append({"id": item["id"], "quantity": left, **part})
             if quantity:
                 raise Rejected(f"order {external_id}: {quantity} unit(s) of {sku} are not on the WooCommerce order")
         cancelled = ", ".join(f"{q} × {sku}" for sku, q in units_by_sku(lines).items())
         self._note(external_id, f"Cancelled {cancelled}: {reason}")
-        body = {"amount": "0.00", "reason": f"Cancelled: {reason}", "api_refund": False, "api_restock": True,
-                "line_items": refund_lines}  # fmt: skip
-        self.http.call("POST", f"{API}/orders/{external_id}/refunds", json_body=body)
+        self.http.call("PUT", f"{API}/orders/{external_id}", json_body={"line_items": updates})
 
     def push_refund(self, *, external_id: str, amount: Decimal, currency: str, reason: str) -> None:
         body = {"amount": str(amount), "reason": reason, "api_refund": False}
