@@ -36,11 +36,17 @@ def test_it_pulls_pages_by_link_and_maps_an_order_field_by_field(api, shop, shop
     assert learned.variant_id == "44000000000001"
 
 
-def test_orders_are_searchable_by_the_channels_name(api, shop, shopify_server):
-    shopify_server.orders = [shopify_order(7)]
+def test_orders_are_found_by_a_part_of_the_channels_name_in_the_api_and_the_admin(api, shop, shopify_server, csr):
+    shopify_server.orders = [shopify_order(1), shopify_order(7), shopify_order(30)]  # #1001, #1007, #1030
     channel_pull(connection_id=shop.pk)
-    found = api.client.get("/api/v1/orders/", {"channel_order_name": "#1007"}).json()
-    assert [o["external_id"] for o in found["results"]] == ["5600000000007"]
+    for query in ({"channel_order_name": "#100"}, {"q": "#100"}):
+        found = api.client.get("/api/v1/orders/", query).json()
+        assert sorted(o["channel_order_name"] for o in found["results"]) == ["#1001", "#1007"]
+    page = csr.get("/admin/orders/order/", {"q": "#100"})
+    assert page.status_code == 200
+    shown = {o.channel_order_name for o in page.context["cl"].result_list}
+    assert shown == {"#1001", "#1007"}
+    assert "#1001" in page.content.decode()  # the list shows the channel's name
 
 
 def test_a_second_run_creates_nothing_and_the_cursor_narrows_the_query(api, shop, shopify_server):
