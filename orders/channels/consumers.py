@@ -15,14 +15,17 @@ from orders.channels.models import ChannelConnection, ChannelPush
 from orders.channels.services.intake import from_channel
 from orders.channels.services.pushes import channel_push_queue
 from orders.models import Order, OrderStatus
+from orders.payments.gateways.sandbox import ChannelGateway
 
 CONSUMER = "orders.channels.pushes"
+CHANNEL_GATEWAY = ChannelGateway.code
 EVENT_TYPES = (
     "inventory.availability_changed",
     "shipment.shipped",
     "order.cancelled",
     "order.partially_cancelled",
     "refund.issued",
+    "payment.captured",
 )
 
 
@@ -68,6 +71,13 @@ def channel_pushes_for_event(event: OutboxEvent) -> None:
         kind, keep = ChannelPush.Kind.CANCELLATION, ("reason",)
     elif event.type == "order.partially_cancelled":
         kind, keep = ChannelPush.Kind.LINE_CANCELLATION, ("reason", "lines")
+    elif event.type == "payment.captured":
+        # Only a capture the OMS made (not the channel's own charge recorded at intake) of money
+        # the channel holds: a capture on the merchant's own gateway moved the money already.
+        if "amount_captured" not in payload or payload.get("gateway") != CHANNEL_GATEWAY:
+            return
+        kind, keep = ChannelPush.Kind.CAPTURE, ("currency",)
+        extra["amount"] = payload["amount_captured"]
     elif order.status == OrderStatus.CANCELLED:
         return  # the cancellation push carries it: a second refund on the channel would pay twice
     else:

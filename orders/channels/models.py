@@ -143,6 +143,7 @@ class ChannelPush(models.Model):
         CANCELLATION = "cancellation"
         LINE_CANCELLATION = "line_cancellation", "partial cancellation"
         REFUND = "refund"
+        CAPTURE = "capture"
 
     class Status(models.TextChoices):
         PENDING = "pending"

@@ -207,11 +207,28 @@ class ShopifyServer(PlatformServer):
         super().__init__()
 
     def transactions_of(self, order: dict[str, Any]) -> list[dict[str, Any]]:
-        """The order's sale (its total, taken at checkout) and the refunds made against it."""
-        sale = {"id": order["id"] + 3, "order_id": order["id"], "kind": "sale", "gateway": "shopify_payments",
+        """The order's sale (its total, taken at checkout; an authorization if only authorized) and
+        the transactions made against it since."""
+        kind = "authorization" if order["financial_status"] == "authorized" else "sale"
+        sale = {"id": order["id"] + 3, "order_id": order["id"], "kind": kind, "gateway": "shopify_payments",
                 "status": "success", "amount": order["total_price"], "currency": order["currency"],
                 "parent_id": None}  # fmt: skip
         return [sale, *self.extra_transactions.get(order["id"], [])]
+
+    def _capture(self, order: dict[str, Any], txn: dict[str, Any], limit: dict[str, str]) -> tuple:
+        """A capture names the authorization it takes, within what is left of it."""
+        from decimal import Decimal
+
+        known = {t["id"]: t for t in self.transactions_of(order)}
+        parent = known.get(txn.get("parent_id"))
+        if txn.get("kind") != "capture" or parent is None or parent["kind"] != "authorization":
+            return 422, limit, {"errors": {"parent_id": ["must be an authorization of the order"]}}
+        taken = sum((Decimal(t["amount"]) for t in known.values() if t["parent_id"] == parent["id"]), Decimal(0))
+        if Decimal(txn["amount"]) > Decimal(parent["amount"]) - taken:
+            return 422, limit, {"errors": {"amount": ["exceeds the authorized amount"]}}
+        made = {**txn, "id": order["id"] + 100 + len(known), "status": "success"}
+        self.extra_transactions.setdefault(order["id"], []).append(made)
+        return 201, limit, {"transaction": made}
 
     def _refund(self, order: dict[str, Any], refund: dict[str, Any], limit: dict[str, str]) -> tuple:
         """Shopify's checks: a refund transaction names its parent (a successful sale or capture)
@@ -275,6 +292,8 @@ class ShopifyServer(PlatformServer):
             return 200, limit, {"order": order}
         if method == "GET" and order and found.group(2) == "/transactions.json":
             return 200, limit, {"transactions": self.transactions_of(order)}
+        if method == "POST" and order and found.group(2) == "/transactions.json":
+            return self._capture(order, json.loads(body)["transaction"], limit)
         if method == "POST" and order and found.group(2) == "/refunds.json":
             return self._refund(order, json.loads(body)["refund"], limit)
         if method == "POST" and re.fullmatch(self._path(r"orders/\d+/cancel\.json"), path):

@@ -17,7 +17,7 @@ from orders.channels.services.connections import sku_map_set
 from orders.channels.services.pushes import PUSH_FAILED, channel_pushes_send_due
 from orders.channels.services.sync import channel_pull
 from orders.models import Order
-from orders.payments.services import refund_issue
+from orders.payments.services import payment_capture, refund_issue
 from orders.services.cancel import order_cancel
 from tests.channels.servers import shopify_order
 from tests.fulfillment.helpers import dc, fos_of, stock, url
@@ -153,7 +153,7 @@ def test_a_refund_beyond_what_the_sale_holds_raises_an_exception(
         refund_issue(order=Order.objects.get(), amount=Decimal("5.00"), reason="Damaged", actor=Actor.system("csr"))
     assert 5600000000001 not in shopify_server.refunds
     assert ChannelPush.objects.get(kind="refund").status == "failed"
-    assert "captured transactions" in OpsException.objects.get(type=PUSH_FAILED).message
+    assert "more than its sale/capture transactions hold" in OpsException.objects.get(type=PUSH_FAILED).message
 
 
 def test_a_partial_cancellation_restocks_the_line_and_refunds_its_value_on_the_sale(
@@ -176,3 +176,28 @@ def test_a_partial_cancellation_restocks_the_line_and_refunds_its_value_on_the_s
     assert money["transactions"][0]["amount"] == "19.81"
     assert not shopify_server.calls("POST", r".*/cancel\.json")  # the order itself stays open
     assert set(ChannelPush.objects.values_list("kind", "status")) == {("line_cancellation", "sent"), ("refund", "sent")}
+
+
+def test_an_authorized_order_the_oms_captures_is_captured_on_the_authorization(
+    api, shop, shopify_server, django_capture_on_commit_callbacks
+):
+    shopify_server.orders = [shopify_order(1, financial_status="authorized")]
+    channel_pull(connection_id=shop.pk)
+    payment = Order.objects.get().payments.get()
+    assert (payment.gateway, payment.status) == ("channel", "authorized")
+    with django_capture_on_commit_callbacks(execute=True):
+        payment_capture(payment=payment, actor=Actor.system("csr"))
+    [sent] = shopify_server.calls("POST", r".*/orders/5600000000001/transactions\.json")
+    assert sent["json"]["transaction"] == {"parent_id": 5600000000004, "amount": "24.84", "kind": "capture",
+                                           "gateway": "shopify_payments", "currency": "USD"}  # fmt: skip
+    assert ChannelPush.objects.get(kind="capture").status == "sent"
+
+
+def test_a_charge_the_channel_took_itself_is_not_captured_again(
+    api, shop, shopify_server, django_capture_on_commit_callbacks
+):
+    shopify_server.orders = [shopify_order(1)]  # financial_status paid
+    with django_capture_on_commit_callbacks(execute=True):
+        channel_pull(connection_id=shop.pk)
+    assert not shopify_server.calls("POST", r".*/transactions\.json")
+    assert not ChannelPush.objects.filter(kind="capture").exists()

@@ -14,6 +14,7 @@ from oms.outbox import emit
 from orders.channels.models import ChannelPush
 from orders.channels.services.sync import channel_pull
 from orders.models import Order
+from orders.payments.services import payment_capture
 from orders.services.cancel import order_cancel
 from tests.channels.servers import woo_order
 from tests.fulfillment.helpers import dc, fos_of, stock, url
@@ -88,3 +89,13 @@ def test_a_refund_is_pushed(api, woo, woo_server, django_capture_on_commit_callb
         emit("refund.issued", subject=order, merchant_id=order.merchant_id, payload=payload)
     [refund] = woo_server.calls("POST", r".*/orders/701/refunds")
     assert refund["json"] == {"amount": "5.00", "reason": "Damaged", "api_refund": False}
+
+
+def test_an_on_hold_order_the_oms_captures_is_set_paid(api, woo, woo_server, django_capture_on_commit_callbacks):
+    woo_server.orders = [woo_order(1, status="on-hold")]
+    channel_pull(connection_id=woo.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        payment_capture(payment=Order.objects.get().payments.get(), actor=Actor.system("finance"))
+    [note] = woo_server.calls("POST", r".*/orders/701/notes")
+    assert note["json"]["note"] == "Payment of 44.69 USD captured."
+    assert [c["json"] for c in woo_server.calls("PUT", r".*/orders/701")] == [{"set_paid": True}]

@@ -119,6 +119,8 @@ class Connector(Protocol):
 
     def push_refund(self, *, external_id: str, amount: Decimal, currency: str, reason: str) -> None: ...
 
+    def push_capture(self, *, external_id: str, amount: Decimal, currency: str) -> None: ...
+
 
 def hmac_base64(secret: str, body: bytes) -> str:
     """Base64 HMAC-SHA256 of the raw body: how Shopify and WooCommerce sign webhooks."""

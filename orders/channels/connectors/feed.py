@@ -173,3 +173,6 @@ class FeedConnector(PlatformConnector):
 
     def push_refund(self, *, external_id: str, amount: Decimal, currency: str, reason: str) -> None:
         raise Rejected("a feed takes no updates")
+
+    def push_capture(self, *, external_id: str, amount: Decimal, currency: str) -> None:
+        raise Rejected("a feed takes no updates")

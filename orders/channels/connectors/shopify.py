@@ -237,36 +237,44 @@ class ShopifyConnector(PlatformConnector):
     def _refund(self, external_id: str, refund: dict[str, Any]) -> None:
         self.http.call("POST", _path(f"orders/{external_id}/refunds.json"), json_body={"refund": refund})
 
-    def _refund_transactions(self, external_id: str, amount: Decimal) -> list[dict[str, Any]]:
-        """Shopify refunds money against the transaction that took it: spread the amount over the
-        order's successful sale/capture transactions, each up to what is not yet refunded of it."""
+    def _against_parents(
+        self, external_id: str, amount: Decimal, kind: str, parents: tuple[str, ...]
+    ) -> list[dict[str, Any]]:
+        """Shopify moves money against the transaction it comes from (a refund against the sale or
+        capture, a capture against the authorization): spread the amount over the order's
+        successful parent transactions, each up to what earlier children left of it."""
         listing = self.http.call("GET", _path(f"orders/{external_id}/transactions.json"))
         transactions = [
             t for t in decode_json(listing.content).get("transactions") or [] if t.get("status") == "success"
         ]
-        refunded: dict[str, Decimal] = defaultdict(Decimal)
+        used: dict[str, Decimal] = defaultdict(Decimal)
         for txn in transactions:
-            if txn.get("kind") == "refund" and txn.get("parent_id"):
-                refunded[str(txn["parent_id"])] += money(txn.get("amount"))
+            if txn.get("kind") == kind and txn.get("parent_id"):
+                used[str(txn["parent_id"])] += money(txn.get("amount"))
         out, left = [], amount
         for txn in transactions:
-            if txn.get("kind") not in ("sale", "capture") or left <= 0:
+            if txn.get("kind") not in parents or left <= 0:
                 continue
-            take = min(left, money(txn.get("amount")) - refunded[str(txn["id"])])
+            take = min(left, money(txn.get("amount")) - used[str(txn["id"])])
             if take > 0:
-                out.append(
-                    {"parent_id": txn["id"], "amount": str(take), "kind": "refund", "gateway": txn.get("gateway")}
-                )
+                out.append({"parent_id": txn["id"], "amount": str(take), "kind": kind, "gateway": txn.get("gateway")})
                 left -= take
         if left > 0:
+            held = "/".join(parents)
             raise Rejected(
-                f"order {external_id}: {left} of the {amount} refund is more than its captured transactions hold"
+                f"order {external_id}: {left} of the {amount} {kind} is more than its {held} transactions hold"
             )
         return out
 
     def push_refund(self, *, external_id: str, amount: Decimal, currency: str, reason: str) -> None:
-        transactions = self._refund_transactions(external_id, amount)
+        transactions = self._against_parents(external_id, amount, "refund", ("sale", "capture"))
         self._refund(external_id, {"note": reason, "currency": currency, "notify": True, "transactions": transactions})
+
+    def push_capture(self, *, external_id: str, amount: Decimal, currency: str) -> None:
+        """The OMS captured an order Shopify only authorized: capture it there, against the authorization."""
+        for txn in self._against_parents(external_id, amount, "capture", ("authorization",)):
+            body = {"transaction": {**txn, "currency": currency}}
+            self.http.call("POST", _path(f"orders/{external_id}/transactions.json"), json_body=body)
 
     def push_line_cancellation(self, *, external_id: str, lines: list[dict[str, Any]], reason: str) -> None:
         """Cancelled units as a refund of their line items restocked as `cancel` (unfulfilled units),

@@ -259,6 +259,12 @@ class WooCommerceConnector(PlatformConnector):
         self._note(external_id, f"Cancelled {cancelled}: {reason}")
         self.http.call("PUT", f"{API}/orders/{external_id}", json_body={"line_items": updates})
 
+    def push_capture(self, *, external_id: str, amount: Decimal, currency: str) -> None:
+        """The OMS captured an order WooCommerce holds as awaiting payment: a note, and the order
+        set paid (`set_paid` makes it `processing`, as a completed payment does)."""
+        self._note(external_id, f"Payment of {amount} {currency} captured.")
+        self.http.call("PUT", f"{API}/orders/{external_id}", json_body={"set_paid": True})
+
     def push_refund(self, *, external_id: str, amount: Decimal, currency: str, reason: str) -> None:
         body = {"amount": str(amount), "reason": reason, "api_refund": False}
         self.http.call("POST", f"{API}/orders/{external_id}/refunds", json_body=body)

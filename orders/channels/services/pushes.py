@@ -90,6 +90,11 @@ def stock_levels(*, connection: ChannelConnection, skus: list[str]) -> list[Stoc
     return levels
 
 
+def _money(payload: dict[str, Any]) -> Decimal:
+    # The currency's own places ("5.00", not the ledger's "5.000"): platforms compare strings.
+    return Decimal(fmt_money(Decimal(payload["amount"]), payload.get("currency", "")))
+
+
 def _send(connector: Connector, push: ChannelPush) -> None:
     payload = push.payload
     if push.kind == ChannelPush.Kind.AVAILABILITY:
@@ -118,11 +123,14 @@ def _send(connector: Connector, push: ChannelPush) -> None:
         connector.push_line_cancellation(
             external_id=payload["external_id"], lines=payload["lines"], reason=payload.get("reason", "")
         )
+    elif push.kind == ChannelPush.Kind.CAPTURE:
+        connector.push_capture(
+            external_id=payload["external_id"], amount=_money(payload), currency=payload.get("currency", "")
+        )
     else:
         connector.push_refund(
             external_id=payload["external_id"],
-            # The currency's own places ("5.00", not the ledger's "5.000"): platforms compare strings.
-            amount=Decimal(fmt_money(Decimal(payload["amount"]), payload.get("currency", ""))),
+            amount=_money(payload),
             currency=payload.get("currency", ""),
             reason=payload.get("reason", ""),
         )
