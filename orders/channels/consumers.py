@@ -14,7 +14,7 @@ from oms.outbox import register_consumer
 from orders.channels.models import ChannelConnection, ChannelPush
 from orders.channels.services.intake import from_channel
 from orders.channels.services.pushes import channel_push_queue
-from orders.models import Order, OrderStatus
+from orders.models import Order
 from orders.payments.gateways.sandbox import ChannelGateway
 
 CONSUMER = "orders.channels.pushes"
@@ -78,9 +78,10 @@ def channel_pushes_for_event(event: OutboxEvent) -> None:
             return
         kind, keep = ChannelPush.Kind.CAPTURE, ("currency",)
         extra["amount"] = payload["amount_captured"]
-    elif order.status == OrderStatus.CANCELLED:
-        return  # the cancellation push carries it: a second refund on the channel would pay twice
     else:
+        # Also for a cancelled order: Shopify's cancel.json (sent without an amount) and
+        # WooCommerce's status move no money; the refund push refunds only what the channel's
+        # transactions still hold, so it cannot pay twice.
         kind, keep = ChannelPush.Kind.REFUND, ("amount", "currency", "reason")
     channel_push_queue(
         connection=connection,

@@ -105,14 +105,19 @@ def test_an_oms_cancellation_is_pushed_but_one_from_the_channel_is_not_echoed(
         order_cancel(
             order=Order.objects.get(external_id="5600000000001"), actor=Actor.system("csr"), reason="Out of stock"
         )
-    assert [r["path"] for r in shopify_server.calls("POST", r".*/cancel\.json")] == [
-        "/admin/api/2024-10/orders/5600000000001/cancel.json"
+    [cancel] = shopify_server.calls("POST", r".*/cancel\.json")
+    assert cancel["path"] == "/admin/api/2024-10/orders/5600000000001/cancel.json"
+    assert "amount" not in cancel["json"]  # cancel.json moves no money: the refund push does
+    [refund] = shopify_server.refunds[5600000000001]
+    assert refund["transactions"] == [
+        {"parent_id": 5600000000004, "amount": "24.84", "kind": "refund", "gateway": "shopify_payments"}
     ]
     later = "2026-01-05T11:00:00+00:00"
     shopify_server.orders = [shopify_order(2, cancelled_at=later, updated_at=later)]
     with django_capture_on_commit_callbacks(execute=True):
         assert channel_pull(connection_id=shop.pk).updated == 1
     assert len(shopify_server.calls("POST", r".*/cancel\.json")) == 1
+    assert 5600000000002 not in shopify_server.refunds  # nor the refund the channel's cancellation caused
 
 
 def test_a_rate_limited_push_waits_its_retry_after(
