@@ -48,6 +48,12 @@ def _order(event: OutboxEvent) -> tuple[Order, ChannelConnection] | None:
     return order, connection
 
 
+def _oms_capture_of_channel_money(payload: dict[str, object]) -> bool:
+    """A capture the OMS made (not the channel's own charge, recorded at intake without
+    `amount_captured`) of money the channel holds: one on the merchant's own gateway moved it."""
+    return "amount_captured" in payload and payload.get("gateway") == CHANNEL_GATEWAY
+
+
 def channel_pushes_for_event(event: OutboxEvent) -> None:
     payload = event.payload
     if event.type == "inventory.availability_changed":
@@ -56,6 +62,8 @@ def channel_pushes_for_event(event: OutboxEvent) -> None:
                 channel_push_queue(
                     connection=connection, kind=ChannelPush.Kind.AVAILABILITY, payload={"skus": [payload["sku"]]}
                 )
+        return
+    if event.type == "payment.captured" and not _oms_capture_of_channel_money(payload):
         return
     found = _order(event)
     if found is None or from_channel(str(payload.get("reason", ""))):
@@ -72,10 +80,6 @@ def channel_pushes_for_event(event: OutboxEvent) -> None:
     elif event.type == "order.partially_cancelled":
         kind, keep = ChannelPush.Kind.LINE_CANCELLATION, ("reason", "lines")
     elif event.type == "payment.captured":
-        # Only a capture the OMS made (not the channel's own charge recorded at intake) of money
-        # the channel holds: a capture on the merchant's own gateway moved the money already.
-        if "amount_captured" not in payload or payload.get("gateway") != CHANNEL_GATEWAY:
-            return
         kind, keep = ChannelPush.Kind.CAPTURE, ("currency",)
         extra["amount"] = payload["amount_captured"]
     else:
