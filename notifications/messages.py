@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import quote
 
 from babel.numbers import format_currency
 from django.apps import apps
 from django.core.exceptions import FieldError
 
 from oms.models import OutboxEvent
+from oms.tracking import tracking_url
 from orders.models import Order
 
 
@@ -148,23 +148,6 @@ def _items(raw: Any, order: dict[str, Any]) -> list[dict[str, Any]]:
         sku = str(item.get("sku", ""))
         items.append({"sku": sku, "name": item.get("name") or names.get(sku, sku), "quantity": item.get("quantity")})
     return items
-
-
-# Public tracking pages of well-known carriers, by carrier code.
-CARRIER_TRACKING_URLS = {
-    "ups": "https://www.ups.com/track?tracknum={tracking_number}",
-    "fedex": "https://www.fedex.com/fedextrack/?trknbr={tracking_number}",
-    "usps": "https://tools.usps.com/go/TrackConfirmAction?tLabels={tracking_number}",
-    "dhl": "https://www.dhl.com/global-en/home/tracking.html?tracking-id={tracking_number}",
-}
-
-
-def tracking_url(carrier: str, tracking_number: str, template: str = "") -> str:
-    """The merchant's tracking link template, else the carrier's own page when known."""
-    template = template or CARRIER_TRACKING_URLS.get(carrier.lower(), "")
-    if not (template and tracking_number):
-        return ""
-    return template.replace("{carrier}", quote(carrier)).replace("{tracking_number}", quote(tracking_number))
 
 
 def shipment_context(payload: dict[str, Any], order: dict[str, Any], *, tracking_template: str = "") -> dict[str, Any]:

@@ -131,7 +131,8 @@ class OrderAdmin(FSMAdminMixin, RecordAdmin):
 
     @admin.display(description="channel", ordering="channel__code")
     def channel_code(self, order: Order) -> str:
-        return order.channel.code
+        # The channel's own order name beside it: what the customer and the marketplace quote.
+        return f"{order.channel.code} {order.channel_order_name}".strip()
 
     @admin.display(description="customer")
     def customer_display(self, order: Order) -> SafeString:

@@ -11,7 +11,9 @@ class OrderFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=OrderStatus.choices)
     channel = django_filters.CharFilter(field_name="channel__code")
     external_id = django_filters.CharFilter()
-    channel_order_name = django_filters.CharFilter(label="The channel's own order name, e.g. #1001")
+    channel_order_name = django_filters.CharFilter(
+        lookup_expr="icontains", label="A part of the channel's own order name: #10 finds #1001"
+    )
     email = django_filters.CharFilter(field_name="email", lookup_expr="iexact", label="Customer e-mail")
     sku = django_filters.CharFilter(method="filter_sku", label="Has a line with this SKU")
     placed_after = django_filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="gte")

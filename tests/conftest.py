@@ -153,13 +153,11 @@ def celery_worker_process(transactional_db: Any, tmp_path: Any, request: pytest.
     publishes to the same broker while the fixture is active. `@pytest.mark.worker(queues="a,b")`
     has it consume those queues instead of the default one; `process.env` is its environment.
     """
-    import subprocess
-    import sys
-    import time
     import zlib
-    from pathlib import Path
 
     import redis
+
+    from tests.processes import celery_worker_start, stop
 
     db = settings.DATABASES["default"]
     if db["ENGINE"] != "django.db.backends.postgresql":
@@ -176,20 +174,9 @@ def celery_worker_process(transactional_db: Any, tmp_path: Any, request: pytest.
         "CELERY_BROKER_URL": broker,
         "CELERY_TASK_ALWAYS_EAGER": "0",
     }
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "oms", "worker", "--pool=solo", "--loglevel=INFO",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"pytest-{number}@%h",
-             *(["-Q", marker.kwargs["queues"]] if marker and marker.kwargs.get("queues") else [])],
-            cwd=Path(settings.BASE_DIR), env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+    queues = marker.kwargs.get("queues", "") if marker else ""
+    process = celery_worker_start(env=env, log=log, name=f"pytest-{number}@%h", queues=queues)
     process.env = env  # type: ignore[attr-defined]
-    deadline = time.monotonic() + 60
-    while "ready." not in log.read_text():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"the Celery worker did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.2)
     original = celery_app.conf.broker_url, celery_app.conf.task_always_eager
     saved_env = os.environ.get("CELERY_BROKER_URL")
     os.environ["CELERY_BROKER_URL"] = broker  # Celery reads it before its own configuration
@@ -211,12 +198,7 @@ def celery_worker_process(transactional_db: Any, tmp_path: Any, request: pytest.
         celery_app.conf.update(broker_url=original[0], task_always_eager=original[1])
         _reset_broker_connections()
         celery_app.amqp._producer_pool = None
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         redis.Redis.from_url(broker).flushdb()
         print(log.read_text()[-5000:])  # shown by pytest when the test failed
 

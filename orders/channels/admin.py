@@ -16,7 +16,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from oms.admin import ReadOnlyAdmin
+from oms.api.errors import flatten
 from oms.outbox import enqueue_now
+from orders.channels.api.serializers import OptionsIn
 from orders.channels.models import ChannelConnection, ChannelPush, ChannelSkuMap, ChannelWebhook, SyncRun
 from orders.channels.services.connections import CREDENTIAL_FIELDS, connection_create, connection_update
 from orders.channels.tasks import channel_pull, sku_map_sync
@@ -46,6 +48,15 @@ class ConnectionForm(forms.ModelForm):
         return {
             name: self.cleaned_data[name] for name in SECRET_FIELDS if name in allowed and self.cleaned_data.get(name)
         }
+
+    def clean_options(self) -> dict[str, Any]:
+        # The same checks as the API's: a bad option would otherwise fail every pull or push.
+        options = self.cleaned_data.get("options") or {}
+        checked = OptionsIn(data=options) if isinstance(options, dict) else None
+        if checked is None or not checked.is_valid():
+            errors = flatten(checked.errors) if checked is not None else [{"message": "A JSON object."}]
+            raise forms.ValidationError([f"{e.get('field') or 'options'}: {e['message']}" for e in errors])
+        return options
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -141,7 +141,9 @@ class ChannelPush(models.Model):
         AVAILABILITY = "availability"
         FULFILLMENT = "fulfillment"
         CANCELLATION = "cancellation"
+        LINE_CANCELLATION = "line_cancellation", "partial cancellation"
         REFUND = "refund"
+        CAPTURE = "capture"
 
     class Status(models.TextChoices):
         PENDING = "pending"

@@ -31,6 +31,7 @@ class PlatformServer:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.faults: list[Callable[[BaseHTTPRequestHandler, str], bool]] = []
+        self.stalls: list[threading.Event] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -71,6 +72,8 @@ class PlatformServer:
         raise NotImplementedError
 
     def close(self) -> None:
+        for release in self.stalls:
+            release.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -115,6 +118,23 @@ class PlatformServer:
 
         self.faults.append(fault)
 
+    def stall_on(self, predicate: Callable[[dict[str, Any]], bool]) -> tuple[threading.Event, threading.Event]:
+        """Hold the first request matching without an answer: `reached` is set when it arrives;
+        once `release` is set its connection is closed unanswered (the caller was killed meanwhile)."""
+        reached, release = threading.Event(), threading.Event()
+        self.stalls.append(release)
+
+        def fault(handler: BaseHTTPRequestHandler, path: str) -> bool:
+            if not predicate(self.requests[-1]):
+                return False
+            reached.set()
+            release.wait(timeout=600)
+            handler.close_connection = True
+            return True
+
+        self.faults.append(fault)
+        return reached, release
+
 
 def shopify_order(number: int, *, sku: str = "TSHIRT-RED-M", quantity: int = 1, **extra: Any) -> dict[str, Any]:
     """A Shopify order as the REST Admin API sends it (the fields the OMS reads, and some it ignores)."""
@@ -143,7 +163,8 @@ def shopify_order(number: int, *, sku: str = "TSHIRT-RED-M", quantity: int = 1, 
                             "city": "Springfield", "province_code": "IL", "zip": "62701", "country_code": "US"},
         "line_items": [
             {"id": 13_000_000_000_000 + number, "variant_id": 44_000_000_000_001, "product_id": 8_000_000_000_001,
-             "sku": sku, "quantity": quantity, "price": "20.00", "total_discount": "0.00",
+             "sku": sku, "quantity": quantity, "current_quantity": quantity, "fulfillable_quantity": quantity,
+             "price": "20.00", "total_discount": "0.00",
              "discount_allocations": [{"amount": "2.00", "discount_application_index": 0}],
              "tax_lines": [{"price": "1.44", "rate": 0.08, "title": "IL State Tax"}],
              "properties": [], "vendor": "Acme"}
@@ -181,7 +202,64 @@ class ShopifyServer(PlatformServer):
         self.bucket_used = 1  # what X-Shopify-Shop-Api-Call-Limit reports
         self.refuse_inventory = False
         self.products: list[dict[str, Any]] = []
+        self.refunds: dict[int, list[dict[str, Any]]] = {}  # order id -> refunds created
+        self.extra_transactions: dict[int, list[dict[str, Any]]] = {}
         super().__init__()
+
+    def transactions_of(self, order: dict[str, Any]) -> list[dict[str, Any]]:
+        """The order's sale (its total, taken at checkout; an authorization if only authorized) and
+        the transactions made against it since."""
+        kind = "authorization" if order["financial_status"] == "authorized" else "sale"
+        sale = {"id": order["id"] + 3, "order_id": order["id"], "kind": kind, "gateway": "shopify_payments",
+                "status": "success", "amount": order["total_price"], "currency": order["currency"],
+                "parent_id": None}  # fmt: skip
+        return [sale, *self.extra_transactions.get(order["id"], [])]
+
+    def _capture(self, order: dict[str, Any], txn: dict[str, Any], limit: dict[str, str]) -> tuple:
+        """A capture names the authorization it takes, within what is left of it."""
+        from decimal import Decimal
+
+        known = {t["id"]: t for t in self.transactions_of(order)}
+        parent = known.get(txn.get("parent_id"))
+        if txn.get("kind") != "capture" or parent is None or parent["kind"] != "authorization":
+            return 422, limit, {"errors": {"parent_id": ["must be an authorization of the order"]}}
+        taken = sum((Decimal(t["amount"]) for t in known.values() if t["parent_id"] == parent["id"]), Decimal(0))
+        if Decimal(txn["amount"]) > Decimal(parent["amount"]) - taken:
+            return 422, limit, {"errors": {"amount": ["exceeds the authorized amount"]}}
+        made = {**txn, "id": order["id"] + 100 + len(known), "status": "success"}
+        self.extra_transactions.setdefault(order["id"], []).append(made)
+        return 201, limit, {"transaction": made}
+
+    def _refund(self, order: dict[str, Any], refund: dict[str, Any], limit: dict[str, str]) -> tuple:
+        """Shopify's checks: a refund transaction names its parent (a successful sale or capture)
+        and stays within what is left of it; a refund line item is an open line item of the order."""
+        from decimal import Decimal
+
+        known = {t["id"]: t for t in self.transactions_of(order)}
+        made = []
+        for txn in refund.get("transactions") or []:
+            parent = known.get(txn.get("parent_id"))
+            if txn.get("kind") != "refund" or parent is None or parent["kind"] not in ("sale", "capture"):
+                return 422, limit, {"errors": {"transactions": ["parent_id must be a sale or capture of the order"]}}
+            left = Decimal(parent["amount"]) - sum(
+                (Decimal(t["amount"]) for t in known.values() if t["parent_id"] == parent["id"]), Decimal(0)
+            )
+            if Decimal(txn["amount"]) > left:
+                return 422, limit, {"errors": {"transactions": [f"amount exceeds the refundable {left}"]}}
+            made.append({**txn, "id": order["id"] + 100 + len(known) + len(made), "status": "success"})
+        items = {item["id"]: item for item in order["line_items"]}
+        for line in refund.get("refund_line_items") or []:
+            item = items.get(line.get("line_item_id"))
+            if item is None or line["quantity"] > item.get("fulfillable_quantity", item["quantity"]):
+                return 422, limit, {"errors": {"refund_line_items": ["quantity exceeds the fulfillable quantity"]}}
+            if line.get("restock_type") not in ("no_restock", "cancel", "return"):
+                return 422, limit, {"errors": {"restock_type": ["is not included in the list"]}}
+        for line in refund.get("refund_line_items") or []:
+            item = items[line["line_item_id"]]
+            item["fulfillable_quantity"] = item.get("fulfillable_quantity", item["quantity"]) - line["quantity"]
+        self.extra_transactions.setdefault(order["id"], []).extend(made)
+        self.refunds.setdefault(order["id"], []).append(refund)
+        return 201, limit, {"refund": {"id": len(self.refunds[order["id"]]), **refund, "transactions": made}}
 
     def _path(self, resource: str) -> str:
         return f"/admin/api/{SHOPIFY_VERSION}/{resource}"
@@ -208,7 +286,17 @@ class ShopifyServer(PlatformServer):
                 return 422, limit, {"errors": ["Inventory item does not have inventory tracking enabled"]}
             data = json.loads(body)
             return 200, limit, {"inventory_level": {**data, "updated_at": datetime.now(UTC).isoformat()}}
-        if method == "POST" and re.fullmatch(self._path(r"orders/\d+/(cancel|refunds)\.json"), path):
+        found = re.fullmatch(self._path(r"orders/(\d+)(\.json|/transactions\.json|/refunds\.json)"), path)
+        order = next((o for o in self.orders if found and str(o["id"]) == found.group(1)), None)
+        if method == "GET" and order and found.group(2) == ".json":
+            return 200, limit, {"order": order}
+        if method == "GET" and order and found.group(2) == "/transactions.json":
+            return 200, limit, {"transactions": self.transactions_of(order)}
+        if method == "POST" and order and found.group(2) == "/transactions.json":
+            return self._capture(order, json.loads(body)["transaction"], limit)
+        if method == "POST" and order and found.group(2) == "/refunds.json":
+            return self._refund(order, json.loads(body)["refund"], limit)
+        if method == "POST" and re.fullmatch(self._path(r"orders/\d+/cancel\.json"), path):
             return 200, limit, {}
         return 404, {}, {"errors": "Not Found"}
 
@@ -315,6 +403,26 @@ class WooServer(PlatformServer):
             return 200, {"X-WP-TotalPages": "1"}, self.variations.get(int(found.group(1)), [])
         if method == "POST" and re.fullmatch(rf"{self.API}/products(/\d+/variations)?/batch", path):
             return 200, {}, {"update": json.loads(body)["update"]}
+        found = re.fullmatch(rf"{self.API}/orders/(\d+)", path)
+        order = next((o for o in self.orders if found and str(o["id"]) == found.group(1)), None)
+        if method == "GET" and order:
+            return 200, {}, order
+        if method == "PUT" and order:  # a status, or line items' quantities and totals by id
+            change = json.loads(body)
+            items = {item["id"]: item for item in order["line_items"]}
+            if any(line.get("id") not in items for line in change.get("line_items", [])):
+                message = "Order item ID provided is not associated with order."
+                return 400, {}, {"code": "woocommerce_rest_invalid_item_id", "message": message}
+            for line in change.get("line_items", []):
+                items[line["id"]].update(line)
+            order.update({k: v for k, v in change.items() if k != "line_items"})
+            return 200, {}, order
+        if method == "POST" and re.fullmatch(rf"{self.API}/orders/\d+/refunds", path):
+            refund = json.loads(body)
+            if float(refund.get("amount") or 0) < 0:  # Woo refuses a negative amount only
+                error = {"code": "woocommerce_rest_invalid_order_refund", "message": "Refund amount must be > 0."}
+                return 400, {}, error
+            return 201, {}, {"id": 1, **refund}
         if re.fullmatch(rf"{self.API}/orders/\d+(/notes|/refunds)?", path) and method in ("POST", "PUT"):
             return (201 if method == "POST" else 200), {}, {"id": 1}
         return 404, {}, {"code": "rest_no_route", "message": "No route was found matching the URL and request method."}

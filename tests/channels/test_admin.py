@@ -35,6 +35,24 @@ def test_a_connection_added_in_the_admin_has_its_credentials_encrypted_and_a_sch
     assert "Sync now" in page
 
 
+def test_options_are_checked_as_the_api_checks_them(admin_client, api, shop):
+    response = admin_client.post(
+        reverse("admin:orders_channelconnection_change", args=[shop.pk]),
+        {
+            "base_url": shop.base_url, "active": "on", "pull_every_seconds": 300, "cursor": "",
+            "options": '{"service_level": "teleport", "tracking_url_template": "ftp://x"}',
+            "token": "", "webhook_secret": "", "consumer_key": "", "consumer_secret": "",
+            "sku_map-TOTAL_FORMS": 0, "sku_map-INITIAL_FORMS": 0, "runs-TOTAL_FORMS": 0, "runs-INITIAL_FORMS": 0,
+        },
+    )  # fmt: skip
+    assert response.status_code == 200  # the form again, with the errors
+    errors = " ".join(response.context["adminform"].form.errors["options"])
+    assert "service_level" in errors
+    assert "tracking_url_template" in errors
+    shop.refresh_from_db()
+    assert shop.options == {}
+
+
 def test_sync_now_pulls_and_the_run_log_shows_the_rejected_orders(admin_client, api, shop, shopify_server):
     shopify_server.orders = [shopify_order(1), shopify_order(2, sku="GONE-SKU")]
     response = admin_client.post(reverse("admin:orders_channelconnection_sync", args=[shop.pk]))

@@ -4,6 +4,7 @@ shipment, cancellations; failures retried from the database, rejections raised a
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -16,6 +17,7 @@ from orders.channels.services.connections import sku_map_set
 from orders.channels.services.pushes import PUSH_FAILED, channel_pushes_send_due
 from orders.channels.services.sync import channel_pull
 from orders.models import Order
+from orders.payments.services import payment_capture, refund_issue
 from orders.services.cancel import order_cancel
 from tests.channels.servers import shopify_order
 from tests.fulfillment.helpers import dc, fos_of, stock, url
@@ -103,14 +105,19 @@ def test_an_oms_cancellation_is_pushed_but_one_from_the_channel_is_not_echoed(
         order_cancel(
             order=Order.objects.get(external_id="5600000000001"), actor=Actor.system("csr"), reason="Out of stock"
         )
-    assert [r["path"] for r in shopify_server.calls("POST", r".*/cancel\.json")] == [
-        "/admin/api/2024-10/orders/5600000000001/cancel.json"
+    [cancel] = shopify_server.calls("POST", r".*/cancel\.json")
+    assert cancel["path"] == "/admin/api/2024-10/orders/5600000000001/cancel.json"
+    assert "amount" not in cancel["json"]  # cancel.json moves no money: the refund push does
+    [refund] = shopify_server.refunds[5600000000001]
+    assert refund["transactions"] == [
+        {"parent_id": 5600000000004, "amount": "24.84", "kind": "refund", "gateway": "shopify_payments"}
     ]
     later = "2026-01-05T11:00:00+00:00"
     shopify_server.orders = [shopify_order(2, cancelled_at=later, updated_at=later)]
     with django_capture_on_commit_callbacks(execute=True):
         assert channel_pull(connection_id=shop.pk).updated == 1
     assert len(shopify_server.calls("POST", r".*/cancel\.json")) == 1
+    assert 5600000000002 not in shopify_server.refunds  # nor the refund the channel's cancellation caused
 
 
 def test_a_rate_limited_push_waits_its_retry_after(
@@ -122,3 +129,80 @@ def test_a_rate_limited_push_waits_its_retry_after(
     assert push.status == "pending"
     wait = (push.next_attempt_at - timezone.now()).total_seconds()
     assert 100 < wait <= 120
+
+
+def test_a_refund_names_the_sale_it_refunds(api, shop, shopify_server, django_capture_on_commit_callbacks):
+    shopify_server.orders = [shopify_order(1)]
+    channel_pull(connection_id=shop.pk)
+    order = Order.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        refund_issue(order=order, amount=Decimal("5.00"), reason="Damaged", actor=Actor.system("csr"))
+    [refund] = shopify_server.refunds[5600000000001]
+    assert refund["transactions"] == [
+        {"parent_id": 5600000000004, "amount": "5.00", "kind": "refund", "gateway": "shopify_payments"}
+    ]
+    assert (refund["note"], refund["currency"]) == ("Damaged", "USD")
+    assert ChannelPush.objects.get(kind="refund").status == "sent"
+
+
+def test_a_refund_beyond_what_the_sale_holds_raises_an_exception(
+    api, shop, shopify_server, django_capture_on_commit_callbacks
+):
+    shopify_server.orders = [shopify_order(1)]
+    channel_pull(connection_id=shop.pk)
+    # Refunded on Shopify already (outside the OMS): 20 of the 24.84 sale is gone.
+    shopify_server.extra_transactions[5600000000001] = [
+        {"id": 1, "kind": "refund", "status": "success", "amount": "20.00", "parent_id": 5600000000004}
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        refund_issue(order=Order.objects.get(), amount=Decimal("5.00"), reason="Damaged", actor=Actor.system("csr"))
+    assert 5600000000001 not in shopify_server.refunds
+    assert ChannelPush.objects.get(kind="refund").status == "failed"
+    assert "more than its sale/capture transactions hold" in OpsException.objects.get(type=PUSH_FAILED).message
+
+
+def test_a_partial_cancellation_restocks_the_line_and_refunds_its_value_on_the_sale(
+    api, shop, shopify_server, django_capture_on_commit_callbacks
+):
+    shopify_server.orders = [shopify_order(1, quantity=3)]
+    channel_pull(connection_id=shop.pk)
+    order = Order.objects.get()
+    line = order.lines.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        order_cancel(
+            order=order, actor=Actor.system("csr"), reason="Out of stock", lines=[{"line": line.pk, "quantity": 1}]
+        )
+    assert order.refunds.get().amount == Decimal("19.81")  # 20.00 - 2.00/3 discount + 1.44/3 tax, rounded
+    # Two refunds on Shopify: the cancelled unit restocked (no money), and its value on the sale.
+    money, restock = sorted(shopify_server.refunds[5600000000001], key=lambda r: bool(r.get("refund_line_items")))
+    assert restock["refund_line_items"] == [{"line_item_id": 13000000000001, "quantity": 1, "restock_type": "cancel"}]
+    assert restock["transactions"] == []
+    assert money["transactions"][0]["parent_id"] == 5600000000004
+    assert money["transactions"][0]["amount"] == "19.81"
+    assert not shopify_server.calls("POST", r".*/cancel\.json")  # the order itself stays open
+    assert set(ChannelPush.objects.values_list("kind", "status")) == {("line_cancellation", "sent"), ("refund", "sent")}
+
+
+def test_an_authorized_order_the_oms_captures_is_captured_on_the_authorization(
+    api, shop, shopify_server, django_capture_on_commit_callbacks
+):
+    shopify_server.orders = [shopify_order(1, financial_status="authorized")]
+    channel_pull(connection_id=shop.pk)
+    payment = Order.objects.get().payments.get()
+    assert (payment.gateway, payment.status) == ("channel", "authorized")
+    with django_capture_on_commit_callbacks(execute=True):
+        payment_capture(payment=payment, actor=Actor.system("csr"))
+    [sent] = shopify_server.calls("POST", r".*/orders/5600000000001/transactions\.json")
+    assert sent["json"]["transaction"] == {"parent_id": 5600000000004, "amount": "24.84", "kind": "capture",
+                                           "gateway": "shopify_payments", "currency": "USD"}  # fmt: skip
+    assert ChannelPush.objects.get(kind="capture").status == "sent"
+
+
+def test_a_charge_the_channel_took_itself_is_not_captured_again(
+    api, shop, shopify_server, django_capture_on_commit_callbacks
+):
+    shopify_server.orders = [shopify_order(1)]  # financial_status paid
+    with django_capture_on_commit_callbacks(execute=True):
+        channel_pull(connection_id=shop.pk)
+    assert not shopify_server.calls("POST", r".*/transactions\.json")
+    assert not ChannelPush.objects.filter(kind="capture").exists()

@@ -36,11 +36,17 @@ def test_it_pulls_pages_by_link_and_maps_an_order_field_by_field(api, shop, shop
     assert learned.variant_id == "44000000000001"
 
 
-def test_orders_are_searchable_by_the_channels_name(api, shop, shopify_server):
-    shopify_server.orders = [shopify_order(7)]
+def test_orders_are_found_by_a_part_of_the_channels_name_in_the_api_and_the_admin(api, shop, shopify_server, csr):
+    shopify_server.orders = [shopify_order(1), shopify_order(7), shopify_order(30)]  # #1001, #1007, #1030
     channel_pull(connection_id=shop.pk)
-    found = api.client.get("/api/v1/orders/", {"channel_order_name": "#1007"}).json()
-    assert [o["external_id"] for o in found["results"]] == ["5600000000007"]
+    for query in ({"channel_order_name": "#100"}, {"q": "#100"}):
+        found = api.client.get("/api/v1/orders/", query).json()
+        assert sorted(o["channel_order_name"] for o in found["results"]) == ["#1001", "#1007"]
+    page = csr.get("/admin/orders/order/", {"q": "#100"})
+    assert page.status_code == 200
+    shown = {o.channel_order_name for o in page.context["cl"].result_list}
+    assert shown == {"#1001", "#1007"}
+    assert "#1001" in page.content.decode()  # the list shows the channel's name
 
 
 def test_a_second_run_creates_nothing_and_the_cursor_narrows_the_query(api, shop, shopify_server):
@@ -170,3 +176,61 @@ def test_lines_without_a_sku_are_found_by_variant_in_the_sku_map(api, shop, shop
     shopify_server.orders = [order]
     assert channel_pull(connection_id=shop.pk).created == 1
     assert Order.objects.get().lines.get().sku == "TSHIRT-BLUE-M"
+
+
+def edited(order, **current_quantities):
+    """The order after an edit on Shopify: line items keep `quantity`, `current_quantity` drops."""
+    for item in order["line_items"]:
+        item["current_quantity"] = current_quantities.get(item["sku"].replace("-", "_"), item["quantity"])
+    order["updated_at"] = "2026-01-05T10:00:00+00:00"
+    return order
+
+
+def two_line_order():
+    order = shopify_order(1, quantity=3)
+    blue = {**order["line_items"][0], "id": 13_000_000_000_999, "sku": "TSHIRT-BLUE-M", "quantity": 1,
+            "current_quantity": 1, "fulfillable_quantity": 1, "variant_id": 44_000_000_000_002}  # fmt: skip
+    order["line_items"].append(blue)
+    return shopify_order(1, quantity=3, line_items=order["line_items"])
+
+
+def test_a_quantity_lowered_and_a_line_removed_on_the_channel_cancel_those_units(
+    api, shop, shopify_server, django_capture_on_commit_callbacks
+):
+    shopify_server.orders = [two_line_order()]
+    assert channel_pull(connection_id=shop.pk).created == 1
+    shopify_server.orders = [edited(two_line_order(), TSHIRT_RED_M=1, TSHIRT_BLUE_M=0)]
+    with django_capture_on_commit_callbacks(execute=True):
+        run = channel_pull(connection_id=shop.pk)
+    assert (run.updated, run.rejected) == (1, 0), run.rejections
+    order = Order.objects.get()
+    assert dict(order.lines.values_list("sku", "qty_cancelled")) == {"TSHIRT-RED-M": 2, "TSHIRT-BLUE-M": 1}
+    assert order.status != "cancelled"
+    assert order.events.filter(name="lines_amended").exists()  # through the amendment service
+    assert not shopify_server.refunds  # the channel's own change is not pushed back to it
+    again = channel_pull(connection_id=shop.pk)
+    assert (again.updated, again.duplicates) == (0, 1)
+
+
+def test_units_added_on_the_channel_are_amended_in(api, shop, shopify_server):
+    shopify_server.orders = [shopify_order(1, quantity=1)]
+    channel_pull(connection_id=shop.pk)
+    shopify_server.orders = [edited(shopify_order(1, quantity=3))]
+    assert channel_pull(connection_id=shop.pk).updated == 1
+    line = Order.objects.get().lines.get()
+    assert (line.quantity, line.qty_cancelled) == (3, 0)
+
+
+def test_a_line_change_after_the_point_of_change_raises_an_exception_for_a_csr(api, shop, shopify_server):
+    shopify_server.orders = [shopify_order(1, quantity=3)]
+    channel_pull(connection_id=shop.pk)
+    Order.objects.update(status="shipped")  # every unit left the warehouse meanwhile
+    Order.objects.get().lines.update(qty_shipped=3)
+    shopify_server.orders = [edited(shopify_order(1, quantity=3), TSHIRT_RED_M=1)]
+    run = channel_pull(connection_id=shop.pk)
+    assert (run.updated, run.rejected) == (0, 1)
+    assert run.rejections[0]["errors"][0]["code"] == "too_late"
+    assert Order.objects.get().lines.get().qty_cancelled == 0
+    alert = OpsException.objects.get(type=TOO_LATE)
+    assert "changed the lines of" in alert.message
+    assert "#1001" in alert.message

@@ -23,6 +23,12 @@ class OptionsIn(StrictSerializer):
     locations = serializers.DictField(child=serializers.ListField(child=StrictCharField(max_length=40)), required=False)
     feed_format = serializers.ChoiceField(choices=["json", "csv"], required=False)
     feed_fields = serializers.DictField(child=StrictCharField(max_length=100), required=False)
+    tracking_url_template = StrictCharField(max_length=300, required=False, allow_blank=True)
+
+    def validate_tracking_url_template(self, value: str) -> str:
+        if value and not (value.startswith(("https://", "http://")) and "{tracking_number}" in value):
+            raise serializers.ValidationError("An http(s) address containing {tracking_number}.")
+        return value
 
     def validate_payment_gateway(self, value: str) -> str:
         if value not in gateway_codes():

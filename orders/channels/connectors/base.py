@@ -47,6 +47,18 @@ class Mapped:
     # sku -> {"product_id", "variant_id", "inventory_item_id"} as seen on this order.
     learned: dict[str, dict[str, str]] = field(default_factory=dict)
     errors: list[dict[str, str]] = field(default_factory=list)  # mapping problems: a rejection
+    # Units per SKU as the order stands on the channel now (after edits), where the platform
+    # says so apart from the lines captured (Shopify's current_quantity); else from the lines.
+    current: dict[str, int] | None = None
+
+    def units(self) -> dict[str, int]:
+        if self.current is not None:
+            return self.current
+        units: dict[str, int] = {}
+        for line in self.data.get("lines") or []:
+            if line.get("sku"):
+                units[line["sku"]] = units.get(line["sku"], 0) + int(line.get("quantity") or 0)
+        return units
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,7 @@ class Tracking:
     company: str
     url: str
     lines: list[dict[str, Any]]
+    complete: bool = True  # nothing of the order is left to ship after this shipment
 
 
 class Connector(Protocol):
@@ -102,7 +115,11 @@ class Connector(Protocol):
 
     def push_cancellation(self, *, external_id: str, reason: str) -> None: ...
 
+    def push_line_cancellation(self, *, external_id: str, lines: list[dict[str, Any]], reason: str) -> None: ...
+
     def push_refund(self, *, external_id: str, amount: Decimal, currency: str, reason: str) -> None: ...
+
+    def push_capture(self, *, external_id: str, amount: Decimal, currency: str) -> None: ...
 
 
 def hmac_base64(secret: str, body: bytes) -> str:

@@ -168,5 +168,11 @@ class FeedConnector(PlatformConnector):
     def push_cancellation(self, *, external_id: str, reason: str) -> None:
         raise Rejected("a feed takes no updates")
 
+    def push_line_cancellation(self, *, external_id: str, lines: list[dict[str, Any]], reason: str) -> None:
+        raise Rejected("a feed takes no updates")
+
     def push_refund(self, *, external_id: str, amount: Decimal, currency: str, reason: str) -> None:
+        raise Rejected("a feed takes no updates")
+
+    def push_capture(self, *, external_id: str, amount: Decimal, currency: str) -> None:
         raise Rejected("a feed takes no updates")

@@ -77,6 +77,14 @@ def amount(value: Decimal) -> str:
     return str(value)
 
 
+def units_by_sku(lines: list[dict[str, Any]]) -> dict[str, int]:
+    """[{"sku", "quantity"}, ...] (an event's lines) as units per SKU."""
+    units: dict[str, int] = {}
+    for line in lines:
+        units[line["sku"]] = units.get(line["sku"], 0) + int(line["quantity"])
+    return units
+
+
 class Options:
     """A connection's mapping options with their defaults (docs/CHANNELS.md)."""
 
@@ -94,8 +102,13 @@ class Options:
         return self.raw.get("tax_handling") == "included"
 
     @property
+    def tracking_url_template(self) -> str:
+        """E.g. `https://track.example/{carrier}/{tracking_number}`; else the carrier's own page when known."""
+        return str(self.raw.get("tracking_url_template", ""))
+
+    @property
     def gateway(self) -> str:
-        return str(self.raw.get("payment_gateway", "sandbox"))
+        return str(self.raw.get("payment_gateway", "channel"))
 
     def service_level(self, shipping_code: str) -> str:
         level = (self.raw.get("service_levels") or {}).get(shipping_code) or self.raw.get("service_level")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -26,6 +27,7 @@ from orders.channels.connectors.mapping import (
     phone_or_blank,
     text,
     timestamp,
+    units_by_sku,
 )
 from orders.channels.models import ChannelConnection, ChannelSkuMap
 
@@ -113,7 +115,7 @@ class ShopifyConnector(PlatformConnector):
 
     def map_order(self, raw: dict[str, Any]) -> Mapped:
         included = bool(raw.get("taxes_included")) or self.options.tax_included_in_prices
-        lines, learned = [], {}
+        lines, learned, current = [], {}, {}
         for item in raw.get("line_items") or []:
             sku = self.skus.resolve(sku=item.get("sku"), variant_id=item.get("variant_id"))
             allocations = item.get("discount_allocations")
@@ -127,6 +129,9 @@ class ShopifyConnector(PlatformConnector):
                     "tax": amount(Decimal(0) if included else _sum(item.get("tax_lines"), "price")),
                 }
             )
+            if sku:
+                # A line edited away on Shopify keeps its quantity; current_quantity says what is left.
+                current[sku] = current.get(sku, 0) + int(item.get("current_quantity", item.get("quantity")) or 0)
             if sku and item.get("variant_id"):
                 learned[sku] = {"product_id": text(item.get("product_id"), 40), "variant_id": text(item["variant_id"])}
         shipping_lines = raw.get("shipping_lines") or []
@@ -173,6 +178,7 @@ class ShopifyConnector(PlatformConnector):
             updated_at=timestamp(raw.get("updated_at")),
             cancelled=bool(raw.get("cancelled_at")),
             learned=learned,
+            current=current,
         )
 
     # --- pushes ----------------------------------------------------------------------------
@@ -215,7 +221,11 @@ class ShopifyConnector(PlatformConnector):
         body = {
             "fulfillment": {
                 "line_items_by_fulfillment_order": by_order,
-                "tracking_info": {"number": tracking.number, "company": tracking.company, "url": tracking.url},
+                "tracking_info": {
+                    "number": tracking.number,
+                    "company": tracking.company,
+                    **({"url": tracking.url} if tracking.url else {}),
+                },
                 "notify_customer": True,
             }
         }
@@ -224,12 +234,66 @@ class ShopifyConnector(PlatformConnector):
     def push_cancellation(self, *, external_id: str, reason: str) -> None:
         self.http.call("POST", _path(f"orders/{external_id}/cancel.json"), json_body={"reason": "other"})
 
+    def _refund(self, external_id: str, refund: dict[str, Any]) -> None:
+        self.http.call("POST", _path(f"orders/{external_id}/refunds.json"), json_body={"refund": refund})
+
+    def _against_parents(
+        self, external_id: str, amount: Decimal, kind: str, parents: tuple[str, ...]
+    ) -> list[dict[str, Any]]:
+        """Shopify moves money against the transaction it comes from (a refund against the sale or
+        capture, a capture against the authorization): spread the amount over the order's
+        successful parent transactions, each up to what earlier children left of it."""
+        listing = self.http.call("GET", _path(f"orders/{external_id}/transactions.json"))
+        transactions = [
+            t for t in decode_json(listing.content).get("transactions") or [] if t.get("status") == "success"
+        ]
+        used: dict[str, Decimal] = defaultdict(Decimal)
+        for txn in transactions:
+            if txn.get("kind") == kind and txn.get("parent_id"):
+                used[str(txn["parent_id"])] += money(txn.get("amount"))
+        out, left = [], amount
+        for txn in transactions:
+            if txn.get("kind") not in parents or left <= 0:
+                continue
+            take = min(left, money(txn.get("amount")) - used[str(txn["id"])])
+            if take > 0:
+                out.append({"parent_id": txn["id"], "amount": str(take), "kind": kind, "gateway": txn.get("gateway")})
+                left -= take
+        if left > 0:
+            held = "/".join(parents)
+            raise Rejected(
+                f"order {external_id}: {left} of the {amount} {kind} is more than its {held} transactions hold"
+            )
+        return out
+
     def push_refund(self, *, external_id: str, amount: Decimal, currency: str, reason: str) -> None:
-        body = {
-            "refund": {
-                "note": reason,
-                "currency": currency,
-                "transactions": [{"kind": "refund", "amount": str(amount)}],
-            }
-        }
-        self.http.call("POST", _path(f"orders/{external_id}/refunds.json"), json_body=body)
+        transactions = self._against_parents(external_id, amount, "refund", ("sale", "capture"))
+        self._refund(external_id, {"note": reason, "currency": currency, "notify": True, "transactions": transactions})
+
+    def push_capture(self, *, external_id: str, amount: Decimal, currency: str) -> None:
+        """The OMS captured an order Shopify only authorized: capture it there, against the authorization."""
+        for txn in self._against_parents(external_id, amount, "capture", ("authorization",)):
+            body = {"transaction": {**txn, "currency": currency}}
+            self.http.call("POST", _path(f"orders/{external_id}/transactions.json"), json_body=body)
+
+    def push_line_cancellation(self, *, external_id: str, lines: list[dict[str, Any]], reason: str) -> None:
+        """Cancelled units as a refund of their line items restocked as `cancel` (unfulfilled units),
+        without money: the OMS's refund of their value is pushed on its own (push_refund)."""
+        found = self.http.call("GET", _path(f"orders/{external_id}.json"), params={"fields": "id,line_items"})
+        items = decode_json(found.content).get("order", {}).get("line_items") or []
+        refund_lines = []
+        for sku, quantity in units_by_sku(lines).items():
+            for item in items:
+                if quantity and self._sku_of(item) == sku:
+                    take = min(quantity, int(item.get("fulfillable_quantity") or 0))
+                    if take:
+                        refund_lines.append({"line_item_id": item["id"], "quantity": take, "restock_type": "cancel"})
+                        quantity -= take
+            if quantity:
+                raise Rejected(f"order {external_id}: {quantity} unit(s) of {sku} are not open on Shopify to cancel")
+        self._refund(
+            external_id, {"note": reason, "notify": False, "refund_line_items": refund_lines, "transactions": []}
+        )
+
+    def _sku_of(self, item: dict[str, Any]) -> str:
+        return self.skus.resolve(sku=item.get("sku"), variant_id=item.get("variant_id"))

@@ -15,6 +15,7 @@ from orders.channels.connectors.base import (
     Listing,
     Mapped,
     Page,
+    Rejected,
     StockLevel,
     Tracking,
     decode_json,
@@ -27,6 +28,7 @@ from orders.channels.connectors.mapping import (
     phone_or_blank,
     text,
     timestamp,
+    units_by_sku,
 )
 from orders.channels.models import ChannelConnection, ChannelSkuMap
 
@@ -41,6 +43,12 @@ def _unit_price(subtotal: Decimal, quantity: int, currency: str) -> Decimal:
     unit up: the rest of the difference to the line total is then part of the discount."""
     step = Decimal(1).scaleb(-int(get_currency_precision(currency or "USD")))
     return (subtotal / quantity).quantize(step, rounding=ROUND_CEILING)
+
+
+def _scaled(value: Any, part: int, whole: int) -> str:
+    """A line total for `part` of its `whole` units, to the total's own places."""
+    total = money(value)
+    return amount((total * part / whole).quantize(total))
 
 
 def _address(raw: dict[str, Any] | None) -> dict[str, str] | None:
@@ -213,15 +221,49 @@ class WooCommerceConnector(PlatformConnector):
         self.http.call("POST", f"{API}/orders/{external_id}/notes", json_body={"note": note, "customer_note": True})
 
     def push_fulfillment(self, tracking: Tracking) -> None:
+        """Each shipment is a customer note with its tracking; the order becomes `completed` only
+        with the shipment that leaves nothing to ship (WooCommerce has no partial shipment state)."""
         link = f" {tracking.url}" if tracking.url else ""
+        items = ", ".join(f"{line['quantity']} × {line['sku']}" for line in tracking.lines)
+        shipped = f" ({items})" if items else ""
         self._note(
-            tracking.order_external_id, f"Shipped with {tracking.company}, tracking number {tracking.number}.{link}"
+            tracking.order_external_id,
+            f"Shipped{shipped} with {tracking.company}, tracking number {tracking.number}.{link}",
         )
-        self.http.call("PUT", f"{API}/orders/{tracking.order_external_id}", json_body={"status": "completed"})
+        if tracking.complete:
+            self.http.call("PUT", f"{API}/orders/{tracking.order_external_id}", json_body={"status": "completed"})
 
     def push_cancellation(self, *, external_id: str, reason: str) -> None:
         self._note(external_id, f"Cancelled: {reason}")
         self.http.call("PUT", f"{API}/orders/{external_id}", json_body={"status": "cancelled"})
+
+    def push_line_cancellation(self, *, external_id: str, lines: list[dict[str, Any]], reason: str) -> None:
+        """Cancelled units: a customer note saying which, and the order's line items updated to the
+        quantities left (their totals in proportion), so the next pull sees what the OMS has; the
+        money goes back by the OMS's own refund push."""
+        found = self.http.call("GET", f"{API}/orders/{external_id}")
+        items = decode_json(found.content).get("line_items") or []
+        updates = []
+        for sku, quantity in units_by_sku(lines).items():
+            for item in items:
+                variant = item.get("variation_id") or item.get("product_id")
+                had = int(item.get("quantity") or 0)
+                if quantity and had and self.skus.resolve(sku=item.get("sku"), variant_id=variant) == sku:
+                    left = had - min(quantity, had)
+                    quantity -= had - left
+                    part = {k: _scaled(item.get(k), left, had) for k in ("subtotal", "total")}
+                    updates.append({"id": item["id"], "quantity": left, **part})
+            if quantity:
+                raise Rejected(f"order {external_id}: {quantity} unit(s) of {sku} are not on the WooCommerce order")
+        cancelled = ", ".join(f"{q} × {sku}" for sku, q in units_by_sku(lines).items())
+        self._note(external_id, f"Cancelled {cancelled}: {reason}")
+        self.http.call("PUT", f"{API}/orders/{external_id}", json_body={"line_items": updates})
+
+    def push_capture(self, *, external_id: str, amount: Decimal, currency: str) -> None:
+        """The OMS captured an order WooCommerce holds as awaiting payment: a note, and the order
+        set paid (`set_paid` makes it `processing`, as a completed payment does)."""
+        self._note(external_id, f"Payment of {amount} {currency} captured.")
+        self.http.call("PUT", f"{API}/orders/{external_id}", json_body={"set_paid": True})
 
     def push_refund(self, *, external_id: str, amount: Decimal, currency: str, reason: str) -> None:
         body = {"amount": str(amount), "reason": reason, "api_refund": False}

@@ -4,6 +4,7 @@ an update (cancel, amend) to the order already captured for it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from oms.actors import Actor
@@ -14,14 +15,26 @@ from oms.idempotency import request_fingerprint
 from orders.api.inputs import AddressIn, OrderIn
 from orders.channels.connectors.base import Mapped
 from orders.channels.models import ChannelConnection, ChannelSkuMap
-from orders.models import Order, OrderStatus
+from orders.models import AMENDABLE, Order, OrderLine, OrderStatus
 from orders.services.amend import order_amend
+from orders.services.amend_lines import LineChange, order_lines_amend
 from orders.services.cancel import order_cancel
 from orders.services.capture import order_capture
 
 CREATED, UPDATED, DUPLICATE, REJECTED = "created", "updated", "duplicate", "rejected"
-# Cancellations and refunds that started on the channel are not pushed back to it.
-CHANNEL_REASON = "Cancelled on the channel"
+# Changes that started on the channel carry this in their reason (and so do the refunds they
+# cause): they are not pushed back to it.
+CHANNEL_MARK = " on the channel ("
+
+
+def channel_reason(what: str, name: str) -> str:
+    return f"{what}{CHANNEL_MARK}{name})"
+
+
+def from_channel(reason: str) -> bool:
+    return CHANNEL_MARK in reason
+
+
 TOO_LATE = "channel_update_too_late"
 
 
@@ -107,10 +120,19 @@ def _update(connection: ChannelConnection, order: Order, mapped: Mapped) -> Outc
         if order.status == OrderStatus.CANCELLED:
             return Outcome(DUPLICATE)
         try:
-            order_cancel(order=order, actor=actor, reason=f"{CHANNEL_REASON} ({mapped.name})")
+            order_cancel(order=order, actor=actor, reason=channel_reason("Cancelled", mapped.name))
         except DomainError as exc:
             return _too_late(connection, order, "cancelled", exc)
         return Outcome(UPDATED)
+    outcomes = [_update_lines(connection, order, mapped, actor), _update_address(connection, order, mapped, actor)]
+    for result in (REJECTED, UPDATED):
+        found = [o for o in outcomes if o.result == result]
+        if found:
+            return Outcome(result, [e for o in found for e in o.errors])
+    return Outcome(DUPLICATE)
+
+
+def _update_address(connection: ChannelConnection, order: Order, mapped: Mapped, actor: Actor) -> Outcome:
     raw_address = mapped.data.get("shipping_address")
     if not raw_address:
         return Outcome(DUPLICATE)
@@ -125,3 +147,60 @@ def _update(connection: ChannelConnection, order: Order, mapped: Mapped) -> Outc
     except DomainError as exc:
         return _too_late(connection, order, "changed the address of", exc)
     return Outcome(UPDATED)
+
+
+def _update_lines(connection: ChannelConnection, order: Order, mapped: Mapped, actor: Actor) -> Outcome:
+    """A quantity changed or a line removed (or added) on the channel: amended while the order may
+    be amended; after that only reductions, as partial cancellations (until it has all shipped)."""
+    if any(not line.get("sku") for line in mapped.data.get("lines") or []):
+        # A line we cannot name would read as removed: change nothing rather than cancel it.
+        message = "A line's SKU is not known (SKU map); its quantity cannot be compared."
+        return Outcome(REJECTED, [{"field": "lines", "code": "unknown_sku", "message": message}])
+    wanted = mapped.units()
+    lines = list(order.lines.order_by("position"))
+    changes, cancels, increases = line_changes(lines, wanted, mapped.data.get("lines") or [])
+    if not changes:
+        return Outcome(DUPLICATE)
+    try:
+        if order.status in AMENDABLE:
+            order_lines_amend(order=order, changes=changes, actor=actor, reason=channel_reason("Changed", mapped.name))
+        elif increases:
+            raise Conflict(
+                f"Order {order.number} is {order.status}; units can no longer be added.", code="invalid_state"
+            )
+        else:
+            order_cancel(order=order, actor=actor, reason=channel_reason("Cancelled", mapped.name), lines=cancels)
+    except DomainError as exc:
+        return _too_late(connection, order, "changed the lines of", exc)
+    return Outcome(UPDATED)
+
+
+def line_changes(
+    lines: list[OrderLine], wanted: dict[str, int], mapped_lines: list[dict[str, Any]]
+) -> tuple[list[LineChange], list[dict[str, int]], bool]:
+    """What makes the order's live units per SKU what the channel now says: the amendment's line
+    changes, the same as cancellations (the reductions alone), and whether any unit is added."""
+    changes: list[LineChange] = []
+    cancels: list[dict[str, int]] = []
+    increases = False
+    by_sku: dict[str, list[OrderLine]] = {}
+    for line in lines:
+        by_sku.setdefault(line.sku, []).append(line)
+    for sku, own in by_sku.items():
+        left = wanted.get(sku, 0)
+        for i, line in enumerate(own):
+            live = line.quantity - line.qty_cancelled
+            # Earlier lines of the SKU keep what they can; the last one takes what is left.
+            target = left if i == len(own) - 1 else min(live, left)
+            left -= target
+            if target != live:
+                changes.append({"line": line.pk, "quantity": target})
+                increases |= target > live
+                if target < live:
+                    cancels.append({"line": line.pk, "quantity": live - target})
+    prices = {str(item.get("sku")): item.get("unit_price") for item in mapped_lines}
+    for sku, quantity in wanted.items():
+        if sku not in by_sku and quantity > 0:
+            changes.append({"sku": sku, "quantity": quantity, "unit_price": Decimal(str(prices.get(sku) or 0))})
+            increases = True
+    return changes, cancels, increases

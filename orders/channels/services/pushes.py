@@ -20,10 +20,12 @@ from inventory.models import Product
 from inventory.selectors import availability, channel_rule
 from oms.alerts import exception_raise
 from oms.outbox import enqueue_after_commit, enqueue_now
+from oms.tracking import tracking_url
 from orders.channels.connectors import connector_for
 from orders.channels.connectors.base import ChannelError, Connector, RateLimited, Rejected, StockLevel, Tracking
 from orders.channels.connectors.mapping import Options
 from orders.channels.models import ChannelConnection, ChannelPush, ChannelSkuMap
+from orders.validation import fmt_money
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +90,11 @@ def stock_levels(*, connection: ChannelConnection, skus: list[str]) -> list[Stoc
     return levels
 
 
+def _money(payload: dict[str, Any]) -> Decimal:
+    # The currency's own places ("5.00", not the ledger's "5.000"): platforms compare strings.
+    return Decimal(fmt_money(Decimal(payload["amount"]), payload.get("currency", "")))
+
+
 def _send(connector: Connector, push: ChannelPush) -> None:
     payload = push.payload
     if push.kind == ChannelPush.Kind.AVAILABILITY:
@@ -95,22 +102,35 @@ def _send(connector: Connector, push: ChannelPush) -> None:
         if levels:
             connector.push_availability(levels)
     elif push.kind == ChannelPush.Kind.FULFILLMENT:
+        options = Options(push.connection)
         connector.push_fulfillment(
             Tracking(
                 order_external_id=payload["external_id"],
                 order_name=payload.get("name", ""),
                 number=payload.get("tracking_number", ""),
                 company=payload.get("carrier", ""),
-                url=payload.get("tracking_url", ""),
+                url=payload.get("tracking_url")
+                or tracking_url(
+                    payload.get("carrier", ""), payload.get("tracking_number", ""), options.tracking_url_template
+                ),
                 lines=payload.get("lines", []),
+                complete=payload.get("complete", True),
             )
         )
     elif push.kind == ChannelPush.Kind.CANCELLATION:
         connector.push_cancellation(external_id=payload["external_id"], reason=payload.get("reason", ""))
+    elif push.kind == ChannelPush.Kind.LINE_CANCELLATION:
+        connector.push_line_cancellation(
+            external_id=payload["external_id"], lines=payload["lines"], reason=payload.get("reason", "")
+        )
+    elif push.kind == ChannelPush.Kind.CAPTURE:
+        connector.push_capture(
+            external_id=payload["external_id"], amount=_money(payload), currency=payload.get("currency", "")
+        )
     else:
         connector.push_refund(
             external_id=payload["external_id"],
-            amount=Decimal(payload["amount"]),
+            amount=_money(payload),
             currency=payload.get("currency", ""),
             reason=payload.get("reason", ""),
         )

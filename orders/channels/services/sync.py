@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 SYNC_FAILED = "channel_sync_failed"
 # A run that has not finished after this long died with its worker: its claim lapses.
 CLAIM_LAPSES = timedelta(minutes=30)
+DIED = "Its worker stopped before the run finished; the next run resumed from the cursor."
 MAX_LOGGED_REJECTIONS = 200
 ORDER_TOPICS = {"orders/create", "orders/updated", "order.created", "order.updated", ""}
 
@@ -134,6 +135,10 @@ def _run(connection_id: int, trigger: str, pages: Pages) -> SyncRun | None:
     if not _claim(connection_id, started):
         return None
     connection = ChannelConnection.objects.select_related("channel", "merchant").get(pk=connection_id)
+    # The claim was free or had lapsed: a run still `running` died with its worker.
+    SyncRun.objects.filter(connection=connection, status=SyncRun.Status.RUNNING).update(
+        status=SyncRun.Status.FAILED, finished_at=started, message=DIED
+    )
     run = SyncRun.objects.create(connection=connection, trigger=trigger)
     try:
         _pull_pages(connection, run, pages)

@@ -12,6 +12,7 @@ __all__ = ["Gateway", "GatewayError", "GatewayResult", "gateway_codes", "gateway
 DEFAULT_GATEWAYS = {
     "sandbox": "orders.payments.gateways.sandbox.SandboxGateway",
     "giftcard": "orders.payments.gateways.sandbox.GiftCardGateway",
+    "channel": "orders.payments.gateways.sandbox.ChannelGateway",
 }
 
 

@@ -159,3 +159,17 @@ class GiftCardGateway(SandboxGateway):
         if token in _DECLINES or token == "tok_expired_auth":
             return SandboxGateway._decide(kind, token, amount)
         return True, "", ""
+
+
+class ChannelGateway(SandboxGateway):
+    """Money a sales channel took at its checkout (Shopify Payments, a WooCommerce plugin): the
+    default gateway of channel orders. The channel holds the charge, so every call is approved
+    and booked here; a refund is carried out on the channel by its refund push
+    (orders/channels), which refuses one the channel's own transactions cannot cover."""
+
+    code = "channel"
+    supports_reauthorization = False
+
+    @staticmethod
+    def _decide(kind: str, token: str, amount: Decimal) -> tuple[bool, str, str]:
+        return True, "", ""
