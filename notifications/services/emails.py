@@ -2,10 +2,11 @@
 
 The outbox consumer renders each message into an EmailLog row in the relay's batch (one INSERT
 under the consumer's savepoint) and schedules the send job after commit; an event whose messages
-the merchant switched off costs nothing (`emails_wanted`: no row, no query). The job claims the row by compare-and-set (pending ->
-sending), sends it through Django's e-mail backend and marks it sent; a failure puts it back to
-pending with a next-attempt time that the beat job `emails_send_due` honours. A redelivered
-job finds the row already claimed or sent and does nothing.
+the merchant switched off costs nothing (`emails_wanted`: no row, no query). The job claims the
+row by compare-and-set (pending -> sending), sends it through Django's e-mail backend and marks
+it sent; a failure puts it back to pending with a next-attempt time that the beat job
+`emails_send_due` honours. A redelivered job finds the row already claimed or sent and does
+nothing.
 """
 
 from __future__ import annotations
