@@ -38,6 +38,9 @@ class Step:
     run: Callable[[int, str, Actor | None, datetime | None], str | None]
     # The ids of orders whose step is due and was not taken (the sweeper's question).
     due: Callable[[datetime], Iterable[int]]
+    # Optional: take the due orders itself, in a batch that claims them (SKIP LOCKED) and loads
+    # what they share once; return the ids it took. Without it the sweeper runs `run` per order.
+    run_due: Callable[[datetime], Iterable[int]] | None = None
 
 
 _steps: dict[str, Step] = {}
@@ -75,6 +78,12 @@ def order_chains_due(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     seen: set[int] = set()
     for step in dict.fromkeys(_steps.values()):
+        if step.run_due is not None:
+            for order_id in step.run_due(now):
+                if order_id not in seen:
+                    seen.add(order_id)
+                    _chain_on(order_id, step)
+            continue
         for order_id in step.due(now):
             if order_id in seen:
                 continue
@@ -85,3 +94,10 @@ def order_chains_due(*, now: datetime | None = None) -> int:
             except Exception:  # one broken order must not stop the sweep of the others
                 logger.exception("the chain of order %s failed at %s", order_id, step.name)
     return len(seen)
+
+
+def _chain_on(order_id: int, step: Step) -> None:
+    try:
+        order_chain_run(order_id=order_id)
+    except Exception:  # one broken order must not stop the sweep of the others
+        logger.exception("the chain of order %s failed after %s", order_id, step.name)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -39,6 +40,7 @@ from fulfillment.routing.selectors import network_for, open_quantities, order_in
 from fulfillment.routing.services.backorder_alerts import backorder_alert_unfilled, backorder_alerts_clear
 from inventory.services import ReserveItem, stock_reserve
 from oms.actors import Actor
+from oms.caches import caches_check
 from oms.outbox import emit_many, enqueue_after_commit
 from oms.refs import Ref
 from orders.models import Hold, Order, OrderLine, OrderStatus
@@ -345,15 +347,72 @@ def allocate_locked(
     return decision
 
 
-def order_allocate(*, order_id: int, actor: Actor = SYSTEM, trigger: str = "ready") -> RoutingDecision | None:
-    """Route whatever the order still needs (the order chain's step; safe to run again)."""
+def _allocate(lock: Callable[[], Order | None], actor: Actor, trigger: str) -> RoutingDecision | None:
+    """Allocate the order `lock` locks, in a transaction of its own, started again (with the
+    race remembered) when it lost its stock to another order: the rollback drops what the
+    attempt locked."""
     races: list[dict[str, Any]] = []
     while True:
         try:
             with transaction.atomic():
-                return allocate_locked(order=order_lock(order_id), actor=actor, trigger=trigger, races=races)
-        except _Lost:  # rolled back with what it locked; `races` remembers it for the decision
+                order = lock()
+                if order is None:
+                    return None
+                return allocate_locked(order=order, actor=actor, trigger=trigger, races=races)
+        except _Lost:
             continue
+
+
+def order_allocate(*, order_id: int, actor: Actor = SYSTEM, trigger: str = "ready") -> RoutingDecision | None:
+    """Route whatever the order still needs (the order chain's step; safe to run again)."""
+    return _allocate(partial(order_lock, order_id), actor, trigger)
+
+
+def _claim_ready(claimed: list[int], older_than: datetime | None, skip: list[int]) -> Order | None:
+    """The oldest ready order no other worker holds (SKIP LOCKED), locked as order_lock does and
+    recorded in `claimed`; once claimed, that same order again (a retry after a lost race)."""
+    if claimed:
+        return order_lock(claimed[0])
+    ready = Order.objects.filter(status=OrderStatus.READY).exclude(pk__in=skip)
+    if older_than is not None:
+        ready = ready.filter(updated_at__lt=older_than)
+    order = (
+        ready.select_for_update(of=("self",), skip_locked=True)
+        .select_related("channel", "merchant", "pickup_node")
+        .order_by("placed_at", "pk")
+        .first()
+    )
+    if order is not None:
+        claimed.append(order.pk)
+    return order
+
+
+def orders_allocate_ready(
+    *, size: int = 50, older_than: datetime | None = None, actor: Actor = SYSTEM, trigger: str = "ready"
+) -> list[int]:
+    """Allocate up to `size` ready orders (only those untouched since `older_than`, if given);
+    return the ids of the orders it took.
+
+    Each order is claimed with FOR UPDATE SKIP LOCKED, so workers running this at once (or an
+    order's own chain job) never wait on one another's orders, and is allocated in its own
+    transaction. What orders share is loaded once for the batch: the process caches are checked
+    once at the start (one query), then the policy version, the nodes, the SKU flags and the
+    carrier rate cards come from them for every order of the batch.
+    """
+    caches_check(force=True)
+    done: list[int] = []
+    for _ in range(size):
+        claimed: list[int] = []
+        try:
+            _allocate(partial(_claim_ready, claimed, older_than, done), actor, trigger)
+        except Exception:  # one broken order must not stop the batch
+            logger.exception("allocating order %s failed", claimed[0] if claimed else "?")
+            if not claimed:
+                raise
+        if not claimed:
+            break
+        done.append(claimed[0])
+    return done
 
 
 @dataclass(frozen=True)
