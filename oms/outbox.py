@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
+from oms.bulk import insert_together
 from oms.events import ALL, EVENT_TYPES
 from oms.models import OutboxDelivery, OutboxEvent
 from oms.refs import Ref
@@ -102,9 +103,14 @@ def emit(
 
 
 def emit_many(
-    events: list[tuple[str, models.Model | Ref, dict[str, Any]]], *, merchant_id: int | None
+    events: list[tuple[str, models.Model | Ref, dict[str, Any]]],
+    *,
+    merchant_id: int | None,
+    with_rows: list[models.Model] | None = None,
 ) -> list[OutboxEvent]:
-    """Write several events with one INSERT; each is dispatched after commit."""
+    """Write several events with one INSERT; each is dispatched after commit. `with_rows`: new
+    rows of another table written by the same statement (the timeline rows of the transitions
+    these events report)."""
     _check_catalogued(event_type for event_type, _, _ in events)
     rows = []
     for event_type, subject, payload in events:
@@ -118,8 +124,9 @@ def emit_many(
                 payload=payload,
             )
         )
-    OutboxEvent.objects.bulk_create(rows)
-    _wake_after_commit()
+    insert_together(with_rows or [], rows)
+    if rows:
+        _wake_after_commit()
     return rows
 
 

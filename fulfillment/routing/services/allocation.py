@@ -41,12 +41,12 @@ from fulfillment.routing.services.backorder_alerts import backorder_alert_unfill
 from inventory.services import ReserveItem, stock_reserve
 from oms.actors import Actor
 from oms.caches import caches_check
-from oms.outbox import emit_many, enqueue_after_commit
+from oms.outbox import enqueue_after_commit
 from oms.refs import Ref
 from orders.models import Hold, Order, OrderLine, OrderStatus
 from orders.services.holds import hold_place
 from orders.services.status import order_allocation_reconcile
-from orders.services.timeline import order_payload, record
+from orders.services.timeline import Pending, order_payload, timeline_entry
 from orders.tasks import order_chain
 
 logger = logging.getLogger(__name__)
@@ -309,12 +309,15 @@ def allocate_locked(
     if computed_promise:
         order.promise_date = plan.promise_date
     payload = {"decision": decision.pk}
-    moved = order_allocation_reconcile(order, lines, actor=actor, reason=plan.explanation, payload=payload)
+    # The transition's timeline row and the events go in one statement at the end (Pending).
+    pending = Pending(order.merchant_id)
+    moved = order_allocation_reconcile(
+        order, lines, actor=actor, reason=plan.explanation, payload=payload, pending=pending
+    )
     if not moved:
         if computed_promise:
             order.save(update_fields=["promise_date", "updated_at"])
-        record(order, "route", actor=actor, reason=plan.explanation, payload=payload)
-    events: list[tuple[str, Order, dict[str, Any]]] = []
+        pending.rows.append(timeline_entry(order, "route", actor=actor, reason=plan.explanation, payload=payload))
     if plan.allocations:
         allocations = [{"node": a.node_code, "sku": a.sku, "line": a.line_id, "quantity": a.quantity}
                        for a in plan.allocations]  # fmt: skip
@@ -322,16 +325,17 @@ def allocate_locked(
             order, allocations=allocations, fulfillment_orders=[fo.pk for fo in fos], decision=decision.pk,
             order_id=order.pk,
         )  # fmt: skip
-        events.append(("order.allocated", order, allocated))
+        pending.events.append(("order.allocated", order, allocated))
         if backordered:
             # Merchants' webhooks rely on order.allocated for both cases; this one says which.
-            events.append(("order.partially_allocated", order, allocated))
+            pending.events.append(("order.partially_allocated", order, allocated))
     if backordered:
         lines_open = [{"line": line.pk, "sku": line.sku, "quantity": line.qty_backordered} for line in lines
                       if line.qty_backordered]  # fmt: skip
-        events.append(("order.backordered", order, order_payload(order, decision=decision.pk, lines=lines_open)))
-    if events:
-        emit_many(events, merchant_id=order.merchant_id)
+        pending.events.append(
+            ("order.backordered", order, order_payload(order, decision=decision.pk, lines=lines_open))
+        )
+    pending.write()
     _backorder_next(order, plan, bool(backordered), now, bool(plan.details.get("gave_up")), first_run)
     if plan.allocations and trigger not in CHAIN_TRIGGERS:
         # Routed outside the order's chain (stock arrived, a node rejected, a re-route): the
