@@ -372,9 +372,7 @@ def _cover_shortfall(stock: StockLevel, new_on_hand: int, *, actor: Actor, cause
 
 # --- reserve / unreserve / consume -----------------------------------------------------------
 
-_RETURNING = (
-    " RETURNING s.id, s.product_id, s.node_id, s.on_hand, s.allocated, s.safety_stock, s.reorder_threshold, s.low_stock"
-)
+_RETURNED = ("id", "product_id", "node_id", "on_hand", "allocated", "safety_stock", "reorder_threshold", "low_stock")
 # Every line of a reservation in one statement. The sub-select locks the rows in ascending id
 # (the lock order of every stock service) before the UPDATE touches them, and the condition is
 # checked on each row as it stands under that lock: rows without enough free stock are left out.
@@ -383,11 +381,13 @@ _RESERVE_PG = (
     "FROM (SELECT l.id, w.quantity, w.floor FROM inventory_stocklevel l "
     "JOIN unnest(%s::bigint[], %s::bigint[], %s::int[], %s::int[]) AS w(product_id, node_id, quantity, floor) "
     "ON l.product_id = w.product_id AND l.node_id = w.node_id ORDER BY l.id FOR NO KEY UPDATE OF l) w "
-    "WHERE s.id = w.id AND s.on_hand - s.allocated - s.safety_stock - w.floor >= w.quantity" + _RETURNING
+    "WHERE s.id = w.id AND s.on_hand - s.allocated - s.safety_stock - w.floor >= w.quantity"
+    " RETURNING " + ", ".join(f"s.{column}" for column in _RETURNED)
 )
 _RESERVE_ONE_SQL = (
-    "UPDATE inventory_stocklevel AS s SET allocated = allocated + %s, updated_at = %s "
-    "WHERE product_id = %s AND node_id = %s AND on_hand - allocated - safety_stock - %s >= %s" + _RETURNING
+    "UPDATE inventory_stocklevel SET allocated = allocated + %s, updated_at = %s "
+    "WHERE product_id = %s AND node_id = %s AND on_hand - allocated - safety_stock - %s >= %s"
+    " RETURNING " + ", ".join(_RETURNED)
 )
 _UNRESERVE_SQL = "UPDATE inventory_stocklevel SET allocated = allocated - %s WHERE id = %s"
 _LEDGER_PG = (
