@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -156,6 +158,12 @@ def enqueue_now(task: Any, *args: Any) -> bool:
     return True
 
 
+def _wake_now() -> None:
+    from oms.tasks import outbox_relay
+
+    enqueue_now(outbox_relay, False)
+
+
 class _Wake:
     """Tell a relay, after commit, that events are waiting. A lost wake-up only delays them until
     the periodic relay run (beat), never loses them: the events are in the table."""
@@ -163,10 +171,30 @@ class _Wake:
     ran = False
 
     def __call__(self) -> None:
-        from oms.tasks import outbox_relay
-
         self.ran = True
-        enqueue_now(outbox_relay, False)
+        held = getattr(_held, "stack", None)
+        if held:  # inside wakes_held(): one wake-up when the block ends
+            held[-1][0] = True
+            return
+        _wake_now()
+
+
+_held = threading.local()
+
+
+@contextmanager
+def wakes_held() -> Iterator[None]:
+    """Send one wake-up when the block ends for all the transactions it committed, instead of
+    one each (a job that runs several transactions in a row: the order chain). It is sent
+    however the block ends; the events wait in the table meanwhile."""
+    stack = _held.__dict__.setdefault("stack", [])
+    stack.append([False])
+    try:
+        yield
+    finally:
+        (woken,) = stack.pop()
+        if woken:
+            _wake_now()
 
 
 def _wake_after_commit() -> None:

@@ -24,6 +24,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from oms.actors import Actor
+from oms.outbox import wakes_held
 from orders.models import Order
 
 logger = logging.getLogger(__name__)
@@ -58,7 +59,13 @@ def _status(order_id: int) -> str | None:
 
 
 def order_chain_run(*, order_id: int, trigger: str = "", actor: Actor | None = None) -> None:
-    """Run the order's steps one after another until one leaves it where it was."""
+    """Run the order's steps one after another until one leaves it where it was; the relay is
+    woken once at the end for the events of all the steps, not after each step's commit."""
+    with wakes_held():
+        _run(order_id, trigger, actor)
+
+
+def _run(order_id: int, trigger: str, actor: Actor | None) -> None:
     status, previous = _status(order_id), None
     for _ in range(MAX_STEPS):
         step = _steps.get(status or "")

@@ -369,3 +369,23 @@ def test_an_event_delivered_again_has_each_consumers_effect_once():
     assert EmailLog.objects.filter(event_id=event.pk).count() == 1
     assert WebhookDelivery.objects.filter(event_id=event.pk).count() == 1
     assert not OutboxDelivery.objects.exists()
+
+
+def test_transactions_committed_while_wake_ups_are_held_send_one_when_the_block_ends(monkeypatch):
+    """The order chain runs its steps' transactions in a row: one wake-up at the end for all of
+    their events, sent however the block ends."""
+    sent = []
+    monkeypatch.setattr(outbox, "enqueue_now", lambda task, *args: sent.append(task.name))
+    merchant = MerchantFactory()
+    with outbox.wakes_held():
+        for _ in range(3):
+            emit_committed(merchant)
+        assert sent == [], "held until the block ends"
+    assert sent == ["oms.tasks.outbox_relay"]
+    with pytest.raises(RuntimeError), outbox.wakes_held():
+        emit_committed(merchant)
+        raise RuntimeError("a step crashed")
+    assert sent == ["oms.tasks.outbox_relay"] * 2, "a crash still sends it: the events are committed"
+    with outbox.wakes_held():
+        pass
+    assert len(sent) == 2, "nothing committed, nothing sent"
