@@ -382,9 +382,14 @@ def test_transactions_committed_while_wake_ups_are_held_send_one_when_the_block_
             emit_committed(merchant)
         assert sent == [], "held until the block ends"
     assert sent == ["oms.tasks.outbox_relay"]
-    with pytest.raises(RuntimeError), outbox.wakes_held():
-        emit_committed(merchant)
-        raise RuntimeError("a step crashed")
+
+    def a_step_crashes():
+        with outbox.wakes_held():
+            emit_committed(merchant)
+            raise RuntimeError("a step crashed")
+
+    with pytest.raises(RuntimeError):
+        a_step_crashes()
     assert sent == ["oms.tasks.outbox_relay"] * 2, "a crash still sends it: the events are committed"
     with outbox.wakes_held():
         pass
