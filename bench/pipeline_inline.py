@@ -103,7 +103,8 @@ def _eager() -> None:
 
 
 def _post(client: Any, body: dict[str, Any]) -> str:
-    response = client.post("/api/v1/orders/", body, format="json")
+    # Over HTTPS, as in production (the settings redirect plain HTTP).
+    response = client.post("/api/v1/orders/", body, format="json", secure=True)
     assert response.status_code == 201, response.content
     return response.json()["number"]
 

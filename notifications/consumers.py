@@ -12,7 +12,7 @@ from django.db.models.signals import post_delete, post_save
 
 from notifications.messages import email_event_types
 from notifications.models import WebhookSubscription
-from notifications.services.emails import emails_for_event
+from notifications.services.emails import emails_for_event, emails_wanted
 from notifications.services.webhooks import subscriptions_changed, webhooks_for_event, webhooks_wanted
 from oms.events import ALL
 from oms.models import OutboxEvent
@@ -31,7 +31,7 @@ def _webhooks(event: OutboxEvent) -> None:
 
 
 def register() -> None:
-    register_consumer(EMAIL, sorted(email_event_types()), _emails)
+    register_consumer(EMAIL, sorted(email_event_types()), _emails, has_work=emails_wanted)
     register_consumer(WEBHOOKS, [ALL], _webhooks, has_work=webhooks_wanted)
     post_save.connect(subscriptions_changed, sender=WebhookSubscription, dispatch_uid="webhook-subscriptions-cache")
     post_delete.connect(subscriptions_changed, sender=WebhookSubscription, dispatch_uid="webhook-subscriptions-cache")

@@ -18,7 +18,7 @@ from django.core.exceptions import FieldError
 
 from oms.models import OutboxEvent
 from oms.tracking import tracking_url
-from orders.models import Order
+from orders.models import Order, OrderLine
 
 
 @dataclass(frozen=True)
@@ -99,8 +99,8 @@ def _address_lines(address: dict[str, Any] | None) -> list[str]:
 # The order, as every template sees it.
 
 
-def order_context(order: Order, *, status_url: str = "") -> dict[str, Any]:
-    lines = [
+def order_context(order: Order, lines: list[OrderLine], *, status_url: str = "") -> dict[str, Any]:
+    lines_out = [
         {
             "sku": line.sku,
             "name": line.name,
@@ -109,7 +109,7 @@ def order_context(order: Order, *, status_url: str = "") -> dict[str, Any]:
             "unit_price": money(line.unit_price, order.currency),
             "total": money(line.line_total, order.currency),
         }
-        for line in order.lines.all()
+        for line in lines
     ]
     pickup = None
     if order.pickup_node_id:
@@ -124,7 +124,7 @@ def order_context(order: Order, *, status_url: str = "") -> dict[str, Any]:
         "customer_name": order.customer_name or order.email,
         "first_name": order.first_name,
         "email": order.email,
-        "lines": lines,
+        "lines": lines_out,
         "shipping": money(order.shipping_price, order.currency),
         "total": money(order.total, order.currency),
         "shipping_address": _address_lines(order.shipping_address),
@@ -218,22 +218,21 @@ def message_context(
     return context
 
 
-def order_for_event(event: OutboxEvent) -> Order | None:
-    """The order an event is about: its subject, or the order its payload names."""
-    orders = Order.objects.filter(merchant_id=event.merchant_id).select_related("pickup_node", "merchant")
+def _order_key(event: OutboxEvent) -> dict[str, Any] | None:
+    """How to find the order an event is about: its subject, or the order its payload names."""
     if event.subject_type == "orders.order":
-        return orders.filter(pk=event.subject_id).first()
+        return {"pk": event.subject_id}
     payload = event.payload or {}
     ref = payload.get("order")
     if isinstance(ref, dict):
         ref = ref.get("id") or ref.get("number")
     if payload.get("order_id") is not None:
-        return orders.filter(pk=payload["order_id"]).first()
+        return {"pk": payload["order_id"]}
     if isinstance(ref, int):
-        return orders.filter(pk=ref).first()
+        return {"pk": ref}
     number = ref if isinstance(ref, str) else payload.get("order_number")
     if isinstance(number, str) and number:
-        return orders.filter(number=number).first()
+        return {"number": number}
     # A subject of another app that points at its order (a shipment, a return).
     try:
         model = apps.get_model(event.subject_type)
@@ -243,4 +242,21 @@ def order_for_event(event: OutboxEvent) -> Order | None:
         subject = model._default_manager.filter(pk=event.subject_id).values("order_id").first()
     except (FieldError, ValueError):
         return None
-    return orders.filter(pk=subject["order_id"]).first() if subject else None
+    return {"pk": subject["order_id"]} if subject else None
+
+
+def order_for_event(event: OutboxEvent) -> tuple[Order, list[OrderLine]] | None:
+    """The order an event is about, with its lines: one query (the lines joined to their order)."""
+    key = _order_key(event)
+    if key is None:
+        return None
+    lines = list(
+        OrderLine.objects.filter(order__merchant_id=event.merchant_id, **{f"order__{k}": v for k, v in key.items()})
+        .select_related("order__pickup_node", "order__merchant")
+        .order_by("position")
+    )
+    if lines:
+        return lines[0].order, lines
+    order = Order.objects.filter(merchant_id=event.merchant_id, **key).select_related("pickup_node", "merchant")
+    found = order.first()
+    return (found, []) if found else None

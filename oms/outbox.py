@@ -13,8 +13,10 @@ after the batch commits (webhook deliveries, node messages), so no relay waits o
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -24,6 +26,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
+from oms.bulk import insert_together
 from oms.events import ALL, EVENT_TYPES
 from oms.models import OutboxDelivery, OutboxEvent
 from oms.outgoing import backoff
@@ -100,9 +103,14 @@ def emit(
 
 
 def emit_many(
-    events: list[tuple[str, models.Model | Ref, dict[str, Any]]], *, merchant_id: int | None
+    events: list[tuple[str, models.Model | Ref, dict[str, Any]]],
+    *,
+    merchant_id: int | None,
+    with_rows: list[models.Model] | None = None,
 ) -> list[OutboxEvent]:
-    """Write several events with one INSERT; each is dispatched after commit."""
+    """Write several events with one INSERT; each is dispatched after commit. `with_rows`: new
+    rows of another table written by the same statement (the timeline rows of the transitions
+    these events report)."""
     _check_catalogued(event_type for event_type, _, _ in events)
     rows = []
     for event_type, subject, payload in events:
@@ -116,8 +124,9 @@ def emit_many(
                 payload=payload,
             )
         )
-    OutboxEvent.objects.bulk_create(rows)
-    _wake_after_commit()
+    insert_together(with_rows or [], rows)
+    if rows:
+        _wake_after_commit()
     return rows
 
 
@@ -147,6 +156,12 @@ def enqueue_now(task: Any, *args: Any) -> bool:
     return True
 
 
+def _wake_now() -> None:
+    from oms.tasks import outbox_relay
+
+    enqueue_now(outbox_relay, False)
+
+
 class _Wake:
     """Tell a relay, after commit, that events are waiting. A lost wake-up only delays them until
     the periodic relay run (beat), never loses them: the events are in the table."""
@@ -154,10 +169,30 @@ class _Wake:
     ran = False
 
     def __call__(self) -> None:
-        from oms.tasks import outbox_relay
-
         self.ran = True
-        enqueue_now(outbox_relay, False)
+        held = getattr(_held, "stack", None)
+        if held:  # inside wakes_held(): one wake-up when the block ends
+            held[-1][0] = True
+            return
+        _wake_now()
+
+
+_held = threading.local()
+
+
+@contextmanager
+def wakes_held() -> Iterator[None]:
+    """Send one wake-up when the block ends for all the transactions it committed, instead of
+    one each (a job that runs several transactions in a row: the order chain). It is sent
+    however the block ends; the events wait in the table meanwhile."""
+    stack = _held.__dict__.setdefault("stack", [])
+    stack.append([False])
+    try:
+        yield
+    finally:
+        (woken,) = stack.pop()
+        if woken:
+            _wake_now()
 
 
 def _wake_after_commit() -> None:

@@ -24,6 +24,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from oms.actors import Actor
+from oms.outbox import wakes_held
 from orders.models import Order
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,9 @@ class Step:
     run: Callable[[int, str, Actor | None, datetime | None], str | None]
     # The ids of orders whose step is due and was not taken (the sweeper's question).
     due: Callable[[datetime], Iterable[int]]
+    # Optional: take the due orders itself, in a batch that claims them (SKIP LOCKED) and loads
+    # what they share once; return the ids it took. Without it the sweeper runs `run` per order.
+    run_due: Callable[[datetime], Iterable[int]] | None = None
 
 
 _steps: dict[str, Step] = {}
@@ -55,7 +59,13 @@ def _status(order_id: int) -> str | None:
 
 
 def order_chain_run(*, order_id: int, trigger: str = "", actor: Actor | None = None) -> None:
-    """Run the order's steps one after another until one leaves it where it was."""
+    """Run the order's steps one after another until one leaves it where it was; the relay is
+    woken once at the end for the events of all the steps, not after each step's commit."""
+    with wakes_held():
+        _run(order_id, trigger, actor)
+
+
+def _run(order_id: int, trigger: str, actor: Actor | None) -> None:
     status, previous = _status(order_id), None
     for _ in range(MAX_STEPS):
         step = _steps.get(status or "")
@@ -75,6 +85,12 @@ def order_chains_due(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     seen: set[int] = set()
     for step in dict.fromkeys(_steps.values()):
+        if step.run_due is not None:
+            for order_id in step.run_due(now):
+                if order_id not in seen:
+                    seen.add(order_id)
+                    _chain_on(order_id, step)
+            continue
         for order_id in step.due(now):
             if order_id in seen:
                 continue
@@ -85,3 +101,10 @@ def order_chains_due(*, now: datetime | None = None) -> int:
             except Exception:  # one broken order must not stop the sweep of the others
                 logger.exception("the chain of order %s failed at %s", order_id, step.name)
     return len(seen)
+
+
+def _chain_on(order_id: int, step: Step) -> None:
+    try:
+        order_chain_run(order_id=order_id)
+    except Exception:  # one broken order must not stop the sweep of the others
+        logger.exception("the chain of order %s failed after %s", order_id, step.name)

@@ -12,12 +12,11 @@ from inventory.services.stock import StockLine, stock_consume
 from oms.actors import Actor
 from oms.caches import ProcessCache
 from oms.errors import Conflict
-from oms.outbox import emit
 from oms.refs import Ref
 from orders.models import Order, OrderStatus
 from orders.services.holds import order_lock
 from orders.services.quantities import order_lines_ship
-from orders.services.timeline import timeline_entry
+from orders.services.timeline import Pending, timeline_entry
 
 SYSTEM = Actor.system("fulfilment")
 
@@ -74,19 +73,26 @@ def fo_transition(
     reason: str = "",
     payload: dict[str, Any] | None = None,
     event_type: str | None = None,
+    pending: Pending | None = None,
 ) -> None:
     """Run a fulfilment-order transition, save it (compare-and-set) and write its timeline row
-    on the order (who, when, from, to, why); emit `event_type` about the fulfilment order."""
+    on the order (who, when, from, to, why); emit `event_type` about the fulfilment order (or
+    leave the row and the event to `pending`, which the caller writes)."""
     before = fo.status
     getattr(fo, transition)()
     fo.save()
     detail = {"fulfillment_order": fo.pk, "node": fo.node.code, **(payload or {})}
-    timeline_entry(
-        fo.order, f"fulfillment_order_{transition}", actor=actor, from_status=before, to_status=fo.status,
-        reason=reason, payload=detail,
-    ).save()  # fmt: skip
+    writes = pending or Pending(fo.order.merchant_id)
+    writes.rows.append(
+        timeline_entry(
+            fo.order, f"fulfillment_order_{transition}", actor=actor, from_status=before, to_status=fo.status,
+            reason=reason, payload=detail,
+        )
+    )  # fmt: skip
     if event_type:
-        emit(event_type, subject=fo, merchant_id=fo.order.merchant_id, payload=fo_payload(fo, reason=reason))
+        writes.events.append((event_type, fo, fo_payload(fo, reason=reason)))
+    if pending is None:
+        writes.write()
 
 
 def fo_payload(fo: FulfillmentOrder, **extra: Any) -> dict[str, Any]:

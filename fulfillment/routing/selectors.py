@@ -15,6 +15,7 @@ from fulfillment.routing.models import (
     NodeDailyLoad,
     RoutingDecision,
     RoutingExclusion,
+    RoutingPolicy,
     RoutingPolicyVersion,
     SkuNodeRule,
 )
@@ -23,6 +24,7 @@ from fulfillment.routing.spec import DEFAULT_POLICY, DropShipSpec, PolicySpec, s
 from inventory.geocoding import geocode
 from inventory.models import Node
 from inventory.selectors import atp_by_node, node_list, promisable
+from oms.caches import ProcessCache
 from oms.errors import NotFound
 from oms.models import Merchant
 from orders.models import Order, OrderLine
@@ -55,31 +57,37 @@ def policy_spec(version: RoutingPolicyVersion | None) -> PolicySpec:
     )
 
 
-# Versions never change once saved, so a version's spec is read once per process. The key
-# includes the creation time: a restored or test database may hand an id out twice.
-_specs: dict[tuple[int, datetime], PolicySpec] = {}
+def _policy_load(merchant_id: int) -> tuple[int | None, PolicySpec]:
+    version = policy_version_current(merchant_id=merchant_id)
+    return (version.pk if version else None), policy_spec(version)
+
+
+# Per process, per merchant (oms.caches): a new version or a change of the active policy
+# invalidates it. Versions never change once saved.
+_POLICIES: ProcessCache[int, tuple[int | None, PolicySpec]] = ProcessCache(
+    "routing.policy", _policy_load, invalidated_by=(RoutingPolicy, RoutingPolicyVersion)
+)
 
 
 def policy_current(*, merchant_id: int) -> tuple[int | None, PolicySpec]:
-    """(version id, spec) of the policy routing applies to the merchant now (one small query)."""
-    found = (
-        RoutingPolicyVersion.objects.filter(policy__merchant_id=merchant_id, policy__active=True)
-        .order_by("-number")
-        .values_list("pk", "created_at")
-        .first()
-    )
-    if found is None:
-        return None, DEFAULT_POLICY
-    if found not in _specs:
-        version = (
-            RoutingPolicyVersion.objects.select_related("policy")
-            .prefetch_related("strategies", "dropship_rules__node")
-            .get(pk=found[0])
-        )
-        if len(_specs) > 1000:
-            _specs.clear()
-        _specs[found] = policy_spec(version)
-    return found[0], _specs[found]
+    """(version id, spec) of the policy routing applies to the merchant now."""
+    return _POLICIES.get(merchant_id)
+
+
+def _nodes_load(merchant_id: int) -> list[tuple[Any, ...]]:
+    return list(node_list(merchant=Merchant(pk=merchant_id)).filter(active=True).values_list(*NODE_FIELDS))
+
+
+def _blocked_load(merchant_id: int) -> frozenset[tuple[int, int]]:
+    rules = SkuNodeRule.objects.filter(product__merchant_id=merchant_id, may_route=False)
+    return frozenset(rules.values_list("product_id", "node_id"))
+
+
+# The merchant's active nodes and its SKUs' routing flags: read for every order, changed rarely.
+_NODES: ProcessCache[int, list[tuple[Any, ...]]] = ProcessCache("routing.nodes", _nodes_load, invalidated_by=(Node,))
+_BLOCKED: ProcessCache[int, frozenset[tuple[int, int]]] = ProcessCache(
+    "routing.sku_rules", _blocked_load, invalidated_by=(SkuNodeRule,)
+)
 
 
 def open_quantities(lines: Iterable[OrderLine]) -> dict[int, int]:
@@ -136,12 +144,15 @@ class StockAsOf:
 
 def network_for(
     *, merchant: Merchant | int, product_ids: Iterable[int], now: datetime, order_id: int | None = None,
-    channel_id: int | None = None, stock: StockAsOf = StockAsOf(),
+    channel_id: int | None = None, stock: StockAsOf = StockAsOf(), exclusions: bool = True,
 ) -> Network:  # fmt: skip
-    """Everything the planner needs about the merchant's network for these products; with the
-    order's channel, what its availability buffer leaves routing to promise."""
-    merchant_obj = merchant if isinstance(merchant, Merchant) else Merchant(pk=merchant)
-    rows = list(node_list(merchant=merchant_obj).filter(active=True).values_list(*NODE_FIELDS))
+    """Everything the planner needs about the merchant's network for these products (the nodes,
+    the policy and the SKU flags from per-process caches; stock, today's loads and the order's
+    excluded nodes read live); with the order's channel, what its availability buffer leaves
+    routing to promise. `exclusions=False`: the order has never been sent to a node, so no node
+    can have rejected it."""
+    merchant_id = merchant.pk if isinstance(merchant, Merchant) else merchant
+    rows = _NODES.get(merchant_id)
     product_ids = list(set(product_ids))
     node_ids = [r[0] for r in rows]
     capped = {r[0]: r[12] for r in rows if r[10] is not None}
@@ -181,13 +192,9 @@ def network_for(
     caps: dict[int, int] = {}
     if channel_id is not None:
         caps = promisable(channel=channel_id, atp=atp, nodes=[(r[0], r[2], r[3]) for r in rows])
-    blocked = frozenset(
-        SkuNodeRule.objects.filter(product_id__in=product_ids, node_id__in=node_ids, may_route=False).values_list(
-            "product_id", "node_id"
-        )
-    )
+    blocked = _BLOCKED.get(merchant_id)
     excluded: dict[int, str] = {}
-    if order_id is not None:
+    if order_id is not None and exclusions:
         excluded = dict(RoutingExclusion.objects.filter(order_id=order_id).values_list("node_id", "reason"))
     return Network(nodes=nodes, atp=atp, blocked=blocked, excluded=excluded, promisable=caps)
 

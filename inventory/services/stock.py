@@ -116,11 +116,6 @@ class Released:
     reference: Ref
 
 
-class _Refused(Exception):
-    def __init__(self, failure: ReserveFailure):
-        self.failure = failure
-
-
 # --- helpers ---------------------------------------------------------------------------------
 
 
@@ -378,15 +373,24 @@ def _cover_shortfall(stock: StockLevel, new_on_hand: int, *, actor: Actor, cause
 
 # --- reserve / unreserve / consume -----------------------------------------------------------
 
-_RETURNING = " RETURNING id, on_hand, allocated, safety_stock, reorder_threshold, low_stock"
-_RESERVE_SQL = (
-    "UPDATE inventory_stocklevel SET allocated = allocated + %s, updated_at = %s "
-    "WHERE id = %s AND on_hand - allocated - safety_stock - %s >= %s" + _RETURNING
+_RETURNED = ("id", "product_id", "node_id", "on_hand", "allocated", "safety_stock", "reorder_threshold", "low_stock")
+# Every line of a reservation in one statement. The sub-select locks the rows in ascending id
+# (the lock order of every stock service) before the UPDATE touches them, and the condition is
+# checked on each row as it stands under that lock: rows without enough free stock are left out.
+_RESERVE_PG = (
+    "UPDATE inventory_stocklevel s SET allocated = s.allocated + w.quantity, updated_at = %s "
+    "FROM (SELECT l.id, w.quantity, w.floor FROM inventory_stocklevel l "
+    "JOIN unnest(%s::bigint[], %s::bigint[], %s::int[], %s::int[]) AS w(product_id, node_id, quantity, floor) "
+    "ON l.product_id = w.product_id AND l.node_id = w.node_id ORDER BY l.id FOR NO KEY UPDATE OF l) w "
+    "WHERE s.id = w.id AND s.on_hand - s.allocated - s.safety_stock - w.floor >= w.quantity"
+    " RETURNING " + ", ".join(f"s.{column}" for column in _RETURNED)
 )
 _RESERVE_ONE_SQL = (
     "UPDATE inventory_stocklevel SET allocated = allocated + %s, updated_at = %s "
-    "WHERE product_id = %s AND node_id = %s AND on_hand - allocated - safety_stock - %s >= %s" + _RETURNING
+    "WHERE product_id = %s AND node_id = %s AND on_hand - allocated - safety_stock - %s >= %s"
+    " RETURNING " + ", ".join(_RETURNED)
 )
+_UNRESERVE_SQL = "UPDATE inventory_stocklevel SET allocated = allocated - %s WHERE id = %s"
 _LEDGER_PG = (
     "INSERT INTO inventory_movement (stock_id, kind, on_hand_delta, allocated_delta, reason, ref_type, ref_id, "
     "actor_kind, actor_label, created_at, occurred_at) SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::int[], "
@@ -428,70 +432,69 @@ def _failure(index: int, item: ReserveItem, stock_id: int | None) -> ReserveFail
     )  # fmt: skip
 
 
+def _reserve_rows(wanted: dict[tuple[int, int], tuple[int, int]], now: datetime) -> dict[tuple[int, int], tuple]:
+    """Add each {(product, node): (quantity, floor)} to `allocated` where it fits; return
+    {(product, node): (id, on_hand, allocated, safety, threshold, low)} of the rows it took."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            keys = list(wanted)
+            columns = [[k[0] for k in keys], [k[1] for k in keys], [wanted[k][0] for k in keys],
+                       [wanted[k][1] for k in keys]]  # fmt: skip
+            cursor.execute(_RESERVE_PG, [now, *columns])
+            rows = cursor.fetchall()
+        else:  # SQLite serialises writers: no lock order to keep
+            rows = []
+            for (product_id, node_id), (quantity, floor) in wanted.items():
+                cursor.execute(_RESERVE_ONE_SQL, [quantity, now, product_id, node_id, floor, quantity])
+                rows.extend(cursor.fetchall())
+    return {(row[1], row[2]): (row[0], *row[3:]) for row in rows}
+
+
 @retry_on_deadlock
+@transaction.atomic(savepoint=False)  # a refusal writes nothing: no savepoint to roll back to
 def stock_reserve(*, items: list[ReserveItem], reference: Ref, actor: Actor, reason: str = "") -> ReserveResult:
     """Reserve every line or none.
 
-    Each line is one conditional UPDATE (`on_hand - allocated - safety_stock - floor >= qty`),
-    taken in ascending stock-row id; the first line that does not fit rolls back the whole call
-    and is reported (`ReserveResult.failure`: its index, what was free, and why). Each reserved
-    line writes an `allocation` ledger row carrying its reference (the line's, else the call's).
+    One conditional UPDATE takes every line (`on_hand - allocated - safety_stock - floor >= qty`),
+    locking the rows in ascending id. Should a line not fit, what the statement took is given back
+    and the line is reported (`ReserveResult.failure`: its index, what was free, and why); nothing
+    else was written, so no savepoint is needed. Each reserved line writes an `allocation` ledger
+    row carrying its reference (the line's, else the call's).
     """
-    keys = {(i.product_id, i.node_id) for i in items}
-    stock_ids: dict[tuple[int, int], int] = {}
-    if len(keys) > 1:  # one row needs no lock order, so a single line skips this look-up
-        for pk, product_id, node_id in StockLevel.objects.filter(
-            product_id__in={k[0] for k in keys}, node_id__in={k[1] for k in keys}
-        ).values_list("pk", "product_id", "node_id"):
-            stock_ids[(product_id, node_id)] = pk
-    order = sorted(range(len(items)), key=lambda i: (stock_ids.get((items[i].product_id, items[i].node_id), 0), i))
-    try:
-        with transaction.atomic():
-            reserved: list[Reserved] = []
-            ledger: list[tuple[Any, ...]] = []
-            changed: dict[int, tuple[Any, ...]] = {}
-            now = timezone.now()
+    for index, item in enumerate(items):
+        if item.quantity <= 0 or item.floor < 0:
+            return ReserveResult([], _failure(index, item, None))
+    # Lines of the same (product, node) are taken together: their sum must fit above the floor.
+    wanted: dict[tuple[int, int], tuple[int, int]] = {}
+    for item in items:
+        quantity, floor = wanted.get((item.product_id, item.node_id), (0, 0))
+        wanted[(item.product_id, item.node_id)] = (quantity + item.quantity, max(floor, item.floor))
+    now = timezone.now()
+    taken = _reserve_rows(wanted, now)
+    if len(taken) < len(wanted):
+        if taken:  # give back what the statement took (rows still locked by this transaction)
             with connection.cursor() as cursor:
-                for index in order:
-                    item = items[index]
-                    stock_id = stock_ids.get((item.product_id, item.node_id))
-                    if item.quantity <= 0 or item.floor < 0 or (len(keys) > 1 and stock_id is None):
-                        raise _Refused(_failure(index, item, stock_id))
-                    if stock_id is None:
-                        cursor.execute(
-                            _RESERVE_ONE_SQL,
-                            [item.quantity, now, item.product_id, item.node_id, item.floor, item.quantity],
-                        )
-                    else:
-                        cursor.execute(_RESERVE_SQL, [item.quantity, now, stock_id, item.floor, item.quantity])
-                    row = cursor.fetchone()
-                    if row is None:
-                        found = (
-                            stock_id
-                            or StockLevel.objects.filter(product_id=item.product_id, node_id=item.node_id)
-                            .values_list("pk", flat=True)
-                            .first()
-                        )
-                        raise _Refused(_failure(index, item, found))
-                    stock_id = row[0]
-                    changed[stock_id] = row[1:]
-                    ref = item.reference or reference
-                    reserved.append(Reserved(index, item.product_id, item.node_id, stock_id, item.quantity, ref))
-                    ledger.append(
-                        (stock_id, Movement.Kind.ALLOCATION, 0, item.quantity, reason[:255], ref.type, ref.id,
-                         actor.kind, actor.label[:150], now, None)
-                    )  # fmt: skip
-            _ledger_insert(ledger)
-            for stock_id, (on_hand, allocated, safety, threshold, low) in changed.items():
-                atp = stock_atp(StockLevel(on_hand=on_hand, allocated=allocated, safety_stock=safety))
-                below = threshold is not None and atp < threshold
-                if below != low:
-                    low_stock_check(
-                        stock=StockLevel.objects.select_related("product__merchant", "node").get(pk=stock_id)
-                    )
-    except _Refused as refused:
-        return ReserveResult([], refused.failure)
-    reserved.sort(key=lambda r: r.index)
+                cursor.executemany(_UNRESERVE_SQL, [(wanted[key][0], row[0]) for key, row in taken.items()])
+        index = next(i for i, item in enumerate(items) if (item.product_id, item.node_id) not in taken)
+        item = items[index]
+        found = StockLevel.objects.filter(product_id=item.product_id, node_id=item.node_id)
+        return ReserveResult([], _failure(index, item, found.values_list("pk", flat=True).first()))
+    reserved: list[Reserved] = []
+    ledger: list[tuple[Any, ...]] = []
+    for index, item in enumerate(items):
+        stock_id = taken[(item.product_id, item.node_id)][0]
+        ref = item.reference or reference
+        reserved.append(Reserved(index, item.product_id, item.node_id, stock_id, item.quantity, ref))
+        ledger.append(
+            (stock_id, Movement.Kind.ALLOCATION, 0, item.quantity, reason[:255], ref.type, ref.id, actor.kind,
+             actor.label[:150], now, None)
+        )  # fmt: skip
+    _ledger_insert(ledger)
+    for stock_id, on_hand, allocated, safety, threshold, low in taken.values():
+        atp = stock_atp(StockLevel(on_hand=on_hand, allocated=allocated, safety_stock=safety))
+        below = threshold is not None and atp < threshold
+        if below != low:
+            low_stock_check(stock=StockLevel.objects.select_related("product__merchant", "node").get(pk=stock_id))
     return ReserveResult(reserved, None)
 
 

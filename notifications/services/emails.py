@@ -1,10 +1,12 @@
 """Customer e-mails: created once per (event, recipient, template), sent by a Celery job.
 
-The outbox consumer renders each message into an EmailLog row in its own transaction and
-schedules the send job after commit. The job claims the row by compare-and-set (pending ->
-sending), sends it through Django's e-mail backend and marks it sent; a failure puts it back to
-pending with a next-attempt time that the beat job `emails_send_due` honours. A redelivered
-job finds the row already claimed or sent and does nothing.
+The outbox consumer renders each message into an EmailLog row in the relay's batch (one INSERT
+under the consumer's savepoint) and schedules the send job after commit; an event whose messages
+the merchant switched off costs nothing (`emails_wanted`: no row, no query). The job claims the
+row by compare-and-set (pending -> sending), sends it through Django's e-mail backend and marks
+it sent; a failure puts it back to pending with a next-attempt time that the beat job
+`emails_send_due` honours. A redelivered job finds the row already claimed or sent and does
+nothing.
 """
 
 from __future__ import annotations
@@ -18,12 +20,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from notifications.messages import Message, messages_for, order_context, order_for_event
 from notifications.messages import message_context as build_context
-from notifications.messages import messages_for, order_context, order_for_event
 from notifications.models import EmailLog, NotificationSettings
 from notifications.rendering import branding, render, sender
 from notifications.subjects import subject_object
@@ -54,56 +56,61 @@ def _enqueue(email_id: uuid.UUID) -> None:
     enqueue_after_commit(email_send, str(email_id))
 
 
-@transaction.atomic
-def emails_for_event(*, event: OutboxEvent) -> list[EmailLog]:
-    """Render the e-mails `event` sends (once each) and schedule their sending after commit."""
-    messages = [m for m in messages_for(event.type) if m.wanted(event.payload or {})]
-    if not messages or event.merchant_id is None:
+def _messages(event: OutboxEvent) -> list[Message]:
+    """The messages `event` sends: wanted for its payload and not switched off by the merchant
+    (from the per-process settings cache: no query once loaded)."""
+    if event.merchant_id is None:
         return []
-    order = order_for_event(event)
-    if order is None or not order.email:
-        logger.info("event %s (%s) names no order with an e-mail address: no e-mail", event.pk, event.type)
+    messages = [m for m in messages_for(event.type) if m.wanted(event.payload or {})]
+    if not messages:
         return []
     prefs = NOTIFICATION_SETTINGS.get(event.merchant_id)
-    base = order_context(order, status_url=prefs.order_status_url if prefs else "")
+    return [m for m in messages if prefs is None or m.key not in prefs.disabled_messages]
+
+
+def emails_wanted(event: OutboxEvent) -> bool:
+    """Whether the e-mail consumer has anything to do for `event` (the relay asks first)."""
+    return bool(_messages(event))
+
+
+def emails_for_event(*, event: OutboxEvent) -> list[EmailLog]:
+    """Render the e-mails `event` sends and schedule their sending after commit.
+
+    One INSERT, no savepoint of its own: a redelivered event meets the unique (event,
+    recipient, template) and inserts nothing, and the send job it schedules finds no row.
+    """
+    messages = _messages(event)
+    if not messages:
+        return []
+    found = order_for_event(event)
+    if found is None or not found[0].email:
+        logger.info("event %s (%s) names no order with an e-mail address: no e-mail", event.pk, event.type)
+        return []
+    order, lines = found
+    prefs = NOTIFICATION_SETTINGS.get(event.merchant_id)  # type: ignore[arg-type]
+    base = order_context(order, lines, status_url=prefs.order_status_url if prefs else "")
     brand = branding(order.merchant, prefs)
     # The subject as the API shows it (a shipment's carrier name, say) completes the payload.
     subject = subject_object(event)[1] if event.subject_type != "orders.order" else None
-    now = timezone.now()
-    created = []
+    tracking = prefs.tracking_url_template if prefs else ""
+    # If the send job never reaches the broker, the beat job sends it after this.
+    due = timezone.now() + timedelta(seconds=settings.OUTBOX_SWEEP_AFTER_SECONDS)
+    logs = []
     for message in messages:
-        # No look-up first: the relay delivers an event once, and a re-run meets the unique
-        # (event, recipient, template) below.
-        tracking = prefs.tracking_url_template if prefs else ""
         context = build_context(message, event, base, tracking_template=tracking, subject=subject)
         rendered = render(message, {**context, "brand": brand})
-        switched_off = prefs is not None and message.key in prefs.disabled_messages
-        log = EmailLog(
-            merchant_id=event.merchant_id,
-            order=order,
-            event_id=event.pk,
-            event_type=event.type,
-            template=message.key,
-            recipient=order.email,
-            sender=sender(order.merchant, prefs),
-            reply_to=prefs.reply_to if prefs else "",
-            subject=rendered.subject,
-            text_body=rendered.text,
-            html_body=rendered.html,
-            status=EmailLog.Status.SKIPPED if switched_off else EmailLog.Status.PENDING,
-            # If the send job never reaches the broker, the beat job sends it after this.
-            next_attempt_at=None if switched_off else now + timedelta(seconds=settings.OUTBOX_SWEEP_AFTER_SECONDS),
-            last_error="Switched off in the merchant's notification settings." if switched_off else "",
-        )
-        try:
-            with transaction.atomic():
-                log.save(force_insert=True)
-        except IntegrityError:  # created concurrently by a redelivery of the same event
-            continue
-        if not switched_off:
-            _enqueue(log.pk)
-        created.append(log)
-    return created
+        logs.append(
+            EmailLog(
+                merchant_id=event.merchant_id, order=order, event_id=event.pk, event_type=event.type,
+                template=message.key, recipient=order.email, sender=sender(order.merchant, prefs),
+                reply_to=prefs.reply_to if prefs else "", subject=rendered.subject, text_body=rendered.text,
+                html_body=rendered.html, status=EmailLog.Status.PENDING, next_attempt_at=due,
+            )
+        )  # fmt: skip
+    EmailLog.objects.bulk_create(logs, ignore_conflicts=True)
+    for log in logs:
+        _enqueue(log.pk)
+    return logs
 
 
 def _backoff(attempts: int) -> timedelta:

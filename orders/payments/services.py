@@ -175,8 +175,11 @@ def payment_rule_met(order: Order, payments: list[Payment]) -> bool:
     """`ready` needs the money captured, or (capturing later) authorized, for what is due."""
     if any(p.status in (PaymentStatus.FAILED, PaymentStatus.EXPIRED) for p in payments):
         return False
-    due = order_amount_due(order)
     captured = sum((p.captured_amount for p in payments), Decimal(0))
+    # What is due never exceeds the total: a captured total needs no look at the lines.
+    if captured >= order.total:
+        return True
+    due = order_amount_due(order)
     if captured >= due:
         return True
     if payment_settings_for(order.merchant_id).capture_timing == CaptureTiming.BEFORE_ALLOCATION:
@@ -219,29 +222,35 @@ def _plan_captures(order: Order, payments: list[Payment], actor: Actor) -> list[
 
 
 @transaction.atomic
-def _advance(order_id: int, actor: Actor) -> list[int]:
+def _advance(order_id: int, actor: Actor) -> tuple[str, list[int]]:
     order = order_lock(Order(pk=order_id))
-    if order.status != OrderStatus.VALIDATED or order.holds.filter(resolved_at__isnull=True).exists():
-        return []
+    # An open hold keeps the order on_hold: a validated order has none.
+    if order.status != OrderStatus.VALIDATED:
+        return order.status, []
     payments = _locked_payments(order)
     if payment_rule_met(order, payments):
         run_transition(order, "mark_ready", actor=actor, event_type="order.ready")
-        return []
+        return order.status, []
     if payment_settings_for(order.merchant_id).capture_timing != CaptureTiming.BEFORE_ALLOCATION:
-        return []
-    return _plan_captures(order, payments, actor)
+        return order.status, []
+    return order.status, _plan_captures(order, payments, actor)
 
 
-def order_advance(*, order_id: int, actor: Actor = SYSTEM) -> None:
+def order_advance(*, order_id: int, actor: Actor = SYSTEM) -> str | None:
     """Move a validated order on: `ready` when the payment rule is met, else capture what is
     due (the capture job). Safe to run twice, concurrently too: the second run finds the first
-    run's pending capture and sends it with the same idempotency key."""
-    executor.execute_many(_advance(order_id, actor), actor=actor)
+    run's pending capture and sends it with the same idempotency key. Return the status it
+    left the order in, when no capture was sent (None: a capture may have moved it)."""
+    status, captures = _advance(order_id, actor)
+    if not captures:
+        return status
+    executor.execute_many(captures, actor=actor)
+    return None
 
 
-def order_advance_step(order_id: int, trigger: str, actor: Actor | None, now: datetime | None) -> None:
-    """The order chain's payment-rule step (the chain reads where it got)."""
-    order_advance(order_id=order_id, actor=actor or SYSTEM)
+def order_advance_step(order_id: int, trigger: str, actor: Actor | None, now: datetime | None) -> str | None:
+    """The order chain's payment-rule step."""
+    return order_advance(order_id=order_id, actor=actor or SYSTEM)
 
 
 def orders_advance_due(now: datetime, older_than: timedelta | None = None) -> list[int]:

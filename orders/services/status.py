@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 from oms.actors import Actor
 from orders.models import ROUTED, Order, OrderLine, OrderStatus
-from orders.services.timeline import run_transition
+from orders.services.timeline import Pending, run_transition
 from orders.status import status_from_lines
 
 
@@ -36,11 +36,16 @@ STEPS = {
 }
 
 
-def _take(order: Order, target: str, actor: Actor, reason: str, payload: dict[str, Any]) -> bool:
+def _take(
+    order: Order, target: str, actor: Actor, reason: str, payload: dict[str, Any], pending: Pending | None
+) -> bool:
     step = STEPS.get(target)
     if step is None or order.status == target or order.status not in step.sources:
         return False
-    run_transition(order, step.transition, actor=actor, event_type=step.event_type, reason=reason, payload=payload)
+    run_transition(
+        order, step.transition, actor=actor, event_type=step.event_type, reason=reason, payload=payload,
+        pending=pending,
+    )  # fmt: skip
     return True
 
 
@@ -51,9 +56,10 @@ def order_status_reconcile(
     actor: Actor,
     reason: str = "",
     payload: dict[str, Any] | None = None,
+    pending: Pending | None = None,
 ) -> bool:
     """Move the (locked) order to the status its lines call for (read from the database unless
-    given); return whether it moved.
+    given); return whether it moved (its timeline rows and events left to `pending`, if given).
 
     `released`, `ready_for_pickup` and `picked_up` are steps of the flow that the quantities do
     not record: a caller that must keep `released` while the lines say `allocated` does not call.
@@ -61,5 +67,5 @@ def order_status_reconcile(
     target = status_from_lines(order.lines.all() if lines is None else lines)
     payload = payload or {}
     # A last shipment delivered before the header shipped: ship, then deliver.
-    shipped = target == OrderStatus.DELIVERED and _take(order, OrderStatus.SHIPPED, actor, reason, payload)
-    return _take(order, target, actor, reason, payload) or shipped
+    shipped = target == OrderStatus.DELIVERED and _take(order, OrderStatus.SHIPPED, actor, reason, payload, pending)
+    return _take(order, target, actor, reason, payload, pending) or shipped

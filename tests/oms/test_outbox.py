@@ -300,3 +300,80 @@ def test_saving_or_deleting_a_subscription_bumps_the_cache_version():
     assert version() == before + 1
     sub.delete()
     assert version() == before + 2
+
+
+def test_an_e_mail_the_merchant_switched_off_costs_no_row_and_no_query():
+    """order.validated sends the order confirmation; this merchant switched it off and has no
+    webhook subscription: neither consumer runs, so the batch costs the relay's own five."""
+    from notifications.models import EmailLog
+    from tests.factories import NotificationSettingsFactory, OrderFactory
+
+    merchant = MerchantFactory()
+    NotificationSettingsFactory(merchant=merchant, disabled_messages=["order_confirmation"])
+    order = OrderFactory(merchant=merchant, email="ana@example.com")
+
+    def validated(n):
+        OutboxEvent.objects.bulk_create(
+            OutboxEvent(type="order.validated", merchant=merchant, subject_type="orders.order", subject_id=order.pk)
+            for _ in range(n)
+        )
+
+    validated(1)
+    outbox.relay()  # loads the merchant's settings and (empty) subscriptions into the caches
+    validated(20)
+    with CaptureQueriesContext(connection) as ctx:
+        assert outbox.relay_batch(size=50) == 20
+    assert len(ctx) == 5, [q["sql"] for q in ctx.captured_queries]
+    assert not EmailLog.objects.exists()
+    assert not OutboxDelivery.objects.exists()
+
+
+def test_an_event_delivered_again_has_each_consumers_effect_once():
+    """The relay delivers at least once (a batch that committed its effects may be claimed again
+    if, say, its dispatched mark was lost): e-mails and webhooks key their rows on the event id."""
+    from notifications.models import EmailLog, WebhookDelivery
+    from notifications.services.emails import emails_for_event
+    from notifications.services.webhooks import webhooks_for_event
+    from tests.factories import OrderFactory, OrderLineFactory, WebhookSubscriptionFactory
+
+    merchant = MerchantFactory()
+    WebhookSubscriptionFactory(merchant=merchant, event_types=["order.*"])
+    order = OrderFactory(merchant=merchant, email="ana@example.com")
+    OrderLineFactory(order=order)
+    with unreachable_broker():  # the send jobs are not what this test is about
+        with transaction.atomic():
+            event = outbox.emit("order.validated", subject=order, merchant_id=merchant.pk, payload={})
+        outbox.relay()
+        OutboxEvent.objects.filter(pk=event.pk).update(dispatched_at=None)  # claimed again
+        outbox.relay()
+        event.refresh_from_db()
+        emails_for_event(event=event)  # and even the consumers themselves, once more
+        webhooks_for_event(event=event)
+    assert EmailLog.objects.filter(event_id=event.pk).count() == 1
+    assert WebhookDelivery.objects.filter(event_id=event.pk).count() == 1
+    assert not OutboxDelivery.objects.exists()
+
+
+def test_transactions_committed_while_wake_ups_are_held_send_one_when_the_block_ends(monkeypatch):
+    """The order chain runs its steps' transactions in a row: one wake-up at the end for all of
+    their events, sent however the block ends."""
+    sent = []
+    monkeypatch.setattr(outbox, "enqueue_now", lambda task, *args: sent.append(task.name))
+    merchant = MerchantFactory()
+    with outbox.wakes_held():
+        for _ in range(3):
+            emit_committed(merchant)
+        assert sent == [], "held until the block ends"
+    assert sent == ["oms.tasks.outbox_relay"]
+
+    def a_step_crashes():
+        with outbox.wakes_held():
+            emit_committed(merchant)
+            raise RuntimeError("a step crashed")
+
+    with pytest.raises(RuntimeError):
+        a_step_crashes()
+    assert sent == ["oms.tasks.outbox_relay"] * 2, "a crash still sends it: the events are committed"
+    with outbox.wakes_held():
+        pass
+    assert len(sent) == 2, "nothing committed, nothing sent"

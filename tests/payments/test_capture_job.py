@@ -97,7 +97,7 @@ def test_a_job_that_died_after_the_gateway_charged_is_not_charged_twice(api):
 
     response = api.client.post("/api/v1/orders/", body(), format="json")
     order_id = Payment.objects.get(order__number=response.json()["number"]).order_id
-    [txn_id] = services._advance(order_id, Actor.system("test"))  # the job's first half, committed
+    _, [txn_id] = services._advance(order_id, Actor.system("test"))  # the job's first half, committed
     txn = PaymentTransaction.objects.get(pk=txn_id)
     gateway_get("sandbox").capture(
         token=txn.token, authorization=txn.token, amount=txn.amount, currency="USD", idempotency_key=txn.idempotency_key

@@ -1,6 +1,12 @@
 """Routing services: allocation, re-routing, backorders, policy versions."""
 
-from fulfillment.routing.services.allocation import ALLOCATABLE, allocate_locked, order_allocate, order_route_preview
+from fulfillment.routing.services.allocation import (
+    ALLOCATABLE,
+    allocate_locked,
+    order_allocate,
+    order_route_preview,
+    orders_allocate_ready,
+)
 from fulfillment.routing.services.backorder_alerts import backorders_age_detect
 from fulfillment.routing.services.backorders import (
     backorders_expire,
@@ -31,6 +37,7 @@ __all__ = [
     "order_reroute_after_amendment",
     "order_route_again",
     "order_route_preview",
+    "orders_allocate_ready",
     "policy_create",
     "orders_allocation_due",
     "policy_version_create",

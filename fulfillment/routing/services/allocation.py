@@ -3,10 +3,14 @@
 Concurrency (docs/ROUTING.md):
 - The order row is locked first, so one order is routed by one worker at a time; a second
   worker (or a redelivered job) then finds nothing left to place and changes nothing.
-- Stock is taken only through `inventory.services.stock_reserve` (one conditional UPDATE per
-  line). Planning reads stock without locks, so another order may take it between scoring and
-  reserving: the reservation then fails as a whole (inside a savepoint) and the order is planned
-  again on fresh stock, at most MAX_REPLANS times. Nothing is ever oversold.
+- Stock is taken only through `inventory.services.stock_reserve` (one conditional UPDATE for
+  all lines). Planning reads stock without locks, so another order may take it between scoring
+  and reserving: the reservation then fails as a whole and the order is planned again on fresh
+  stock, at most MAX_REPLANS times. Nothing is ever oversold. A failed attempt must not keep the
+  rows it locked while the next one locks others (that would break the lock order): the chain's
+  job (`order_allocate`) rolls its whole transaction back and starts again, so its usual,
+  successful path needs no savepoint; a caller inside a larger transaction gets a savepoint per
+  attempt instead.
 - Lock order: order row -> node daily-load rows (node id order) -> stock rows (stock id order,
   inside stock_reserve). Every path that takes more than one of these follows it.
 """
@@ -16,9 +20,12 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -33,13 +40,14 @@ from fulfillment.routing.selectors import network_for, open_quantities, order_in
 from fulfillment.routing.services.backorder_alerts import backorder_alert_unfilled, backorder_alerts_clear
 from inventory.services import ReserveItem, stock_reserve
 from oms.actors import Actor
-from oms.outbox import emit, enqueue_after_commit
+from oms.caches import caches_check
+from oms.outbox import enqueue_after_commit
 from oms.refs import Ref
 from orders.models import Hold, Order, OrderLine, OrderStatus
 from orders.services.holds import hold_place
 from orders.services.quantities import order_lines_allocate
 from orders.services.status import order_status_reconcile
-from orders.services.timeline import order_payload, record
+from orders.services.timeline import Pending, order_payload, timeline_entry
 from orders.tasks import order_chain
 
 logger = logging.getLogger(__name__)
@@ -168,6 +176,60 @@ def _backorder_next(
     )
 
 
+@dataclass(frozen=True)
+class _Settled:
+    """What a plan does to the order: units placed per line, what stays open, the hold."""
+
+    placed: dict[int, int]
+    backordered: int
+    outcome: str
+    hold_reason: str
+
+
+def _settle(
+    order: Order, plan: Plan, lines: list[OrderLine], quantities: dict[int, int], hold_unfilled: str
+) -> _Settled:
+    placed: dict[int, int] = defaultdict(int)
+    for a in plan.allocations:
+        placed[a.line_id] += a.quantity
+    backordered = sum(quantities[line.pk] - placed[line.pk] for line in lines)
+    hold_reason = hold_unfilled if backordered and hold_unfilled else plan.explanation if plan.hold else ""
+    if hold_reason:
+        outcome = RoutingDecision.Outcome.HELD
+    elif not backordered:
+        outcome = RoutingDecision.Outcome.ALLOCATED
+    elif any(line.qty_allocated + placed[line.pk] for line in lines):
+        outcome = RoutingDecision.Outcome.PARTIALLY_ALLOCATED
+    else:
+        outcome = RoutingDecision.Outcome.BACKORDERED
+    if order.promise_date is None and plan.promise_date is not None and plan.allocations:
+        plan.details["promise_date_computed"] = plan.promise_date.isoformat()
+    else:  # (a plan given up after lost races keeps its details)
+        plan.details.pop("promise_date_computed", None)
+    return _Settled(placed, backordered, outcome, hold_reason)
+
+
+def _decision_write(
+    decision: RoutingDecision | None, order: Order, plan: Plan, settled: _Settled, *, trigger: str,
+    version_id: int | None, policy_label: str, races: int, started: float,
+) -> RoutingDecision:  # fmt: skip
+    """Insert the decision as the plan stands; update it only when a later plan replaced it."""
+    fields = {
+        "strategy": plan.strategy[:100], "outcome": settled.outcome, "explanation": plan.explanation,
+        "details": plan.details, "shipments": plan.shipments, "estimated_cost": plan.estimated_cost,
+        "promise_met": plan.promise_met, "mean_distance_km": plan.mean_distance_km, "nodes": plan.node_codes,
+        "races_lost": races, "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+    }  # fmt: skip
+    if decision is None:
+        return RoutingDecision.objects.create(
+            order=order, trigger=trigger, policy_version_id=version_id, policy_label=policy_label, **fields
+        )
+    for name, value in fields.items():
+        setattr(decision, name, value)
+    decision.save(update_fields=list(fields))
+    return decision
+
+
 def allocate_locked(
     *,
     order: Order,
@@ -175,12 +237,16 @@ def allocate_locked(
     trigger: str,
     now: datetime | None = None,
     hold_unfilled: str = "",
+    races: list[dict[str, Any]] | None = None,
 ) -> RoutingDecision | None:
     """Route the open quantities of an order the caller has locked (order_lock).
 
     Return the decision, or None when there was nothing to do (not routable now, or nothing
     open): running it twice changes nothing the second time. `hold_unfilled` holds the order
     with that reason when units remain unplaced, whatever the policy says (a stock shortfall).
+
+    `races`: given by a caller that retries its whole transaction on a lost race (_Lost is
+    raised, the list records it), else each attempt runs under a savepoint.
     """
     started = time.perf_counter()
     if order.status not in ALLOCATABLE:
@@ -196,129 +262,162 @@ def allocate_locked(
         backorder_alerts_clear(order=order, actor=actor, note="Nothing left to route")
         return None
     now = now or timezone.now()
+    # A ready order was never sent to a node: none can have rejected it, and it never waited.
     first_run = order.status == OrderStatus.READY
     version_id, policy = policy_current(merchant_id=order.merchant_id)
     info = order_info(order, lines, quantities)
     estimator = estimator_for(order.merchant_id)
     products = [line.product_id for line in lines]
-    decision = RoutingDecision.objects.create(
-        order=order, trigger=trigger, policy_version_id=version_id, policy_label=policy.label, outcome="backordered",
-        explanation="(routing)",
-    )  # fmt: skip
-    races: list[dict[str, Any]] = []
+    write = partial(_decision_write, trigger=trigger, version_id=version_id, policy_label=policy.label, started=started)
+    retried = races is not None
+    races = races if races is not None else []
     fos: list[FulfillmentOrder] = []
+    decision: RoutingDecision | None = None
     plan: Plan | None = None
-    for _attempt in range(MAX_REPLANS + 1):
+    for attempt in range(len(races), MAX_REPLANS + 1):
         network = network_for(
-            merchant=order.merchant_id, product_ids=products, now=now, order_id=order.pk, channel_id=order.channel_id
+            merchant=order.merchant_id,
+            product_ids=products,
+            now=now,
+            order_id=order.pk,
+            channel_id=order.channel_id,
+            exclusions=not first_run,  # fmt: skip
         )
         plan = plan_order(info, network, policy, now=now, estimator=estimator)
         if not plan.allocations:
             break
+        # The fulfilment orders point at the decision: write it first, as this plan settles it.
+        decision = write(decision, order, plan, _settle(order, plan, lines, quantities, hold_unfilled), races=0)
         try:
-            with transaction.atomic():
+            with nullcontext() if retried and attempt < MAX_REPLANS else transaction.atomic():
                 fos = _reserve(order, plan, network, decision, now, actor)
             break
         except _Lost as lost:
             races.append(lost.record)
             logger.info("order %s lost a race: %s; planning again", order.number, lost.record["message"])
+            if retried and attempt < MAX_REPLANS:
+                raise
     else:
         assert plan is not None
         plan = _gave_up(plan, races)
     assert plan is not None
     if races:
         plan.details["races"] = races
-    placed: dict[int, int] = defaultdict(int)
-    for a in plan.allocations:
-        placed[a.line_id] += a.quantity
-    order_lines_allocate(lines=lines, placed=placed, open_quantities=quantities)
-    backordered = sum(line.qty_backordered for line in lines)
-    hold_reason = ""
-    if backordered and hold_unfilled:
-        hold_reason = hold_unfilled
-    elif plan.hold:
-        hold_reason = plan.explanation
-    computed_promise = order.promise_date is None and plan.promise_date is not None and bool(plan.allocations)
+    settled = _settle(order, plan, lines, quantities, hold_unfilled)
+    if decision is None or races:
+        decision = write(decision, order, plan, settled, races=len(races))
+    order_lines_allocate(lines=lines, placed=settled.placed, open_quantities=quantities)
+    backordered = settled.backordered
+    computed_promise = "promise_date_computed" in plan.details and order.promise_date is None
     if computed_promise:
         order.promise_date = plan.promise_date
-        plan.details["promise_date_computed"] = plan.promise_date.isoformat()  # type: ignore[union-attr]
     payload = {"decision": decision.pk}
-    moved = order_status_reconcile(order, lines, actor=actor, reason=plan.explanation, payload=payload)
+    # The transition's timeline row and the events go in one statement at the end (Pending).
+    pending = Pending(order.merchant_id)
+    moved = order_status_reconcile(order, lines, actor=actor, reason=plan.explanation, payload=payload, pending=pending)
     if not moved:
         if computed_promise:
             order.save(update_fields=["promise_date", "updated_at"])
-        record(order, "route", actor=actor, reason=plan.explanation, payload=payload)
-    allocations = [{"node": a.node_code, "sku": a.sku, "line": a.line_id, "quantity": a.quantity}
-                   for a in plan.allocations]  # fmt: skip
+        pending.rows.append(timeline_entry(order, "route", actor=actor, reason=plan.explanation, payload=payload))
     if plan.allocations:
-        emit(
-            "order.allocated",
-            subject=order,
-            merchant_id=order.merchant_id,
-            payload=order_payload(
-                order, allocations=allocations, fulfillment_orders=[fo.pk for fo in fos], decision=decision.pk,
-                order_id=order.pk,
-            ),
+        allocations = [{"node": a.node_code, "sku": a.sku, "line": a.line_id, "quantity": a.quantity}
+                       for a in plan.allocations]  # fmt: skip
+        allocated = order_payload(
+            order, allocations=allocations, fulfillment_orders=[fo.pk for fo in fos], decision=decision.pk,
+            order_id=order.pk,
         )  # fmt: skip
+        pending.events.append(("order.allocated", order, allocated))
         if backordered:
             # Merchants' webhooks rely on order.allocated for both cases; this one says which.
-            emit("order.partially_allocated", subject=order, merchant_id=order.merchant_id,
-                 payload=order_payload(order, decision=decision.pk, order_id=order.pk))  # fmt: skip
+            pending.events.append(("order.partially_allocated", order, allocated))
     if backordered:
-        emit(
-            "order.backordered",
-            subject=order,
-            merchant_id=order.merchant_id,
-            payload=order_payload(
-                order,
-                decision=decision.pk,
-                lines=[{"line": line.pk, "sku": line.sku, "quantity": line.qty_backordered} for line in lines
-                       if line.qty_backordered],
-            ),
-        )  # fmt: skip
+        lines_open = [{"line": line.pk, "sku": line.sku, "quantity": line.qty_backordered} for line in lines
+                      if line.qty_backordered]  # fmt: skip
+        pending.events.append(
+            ("order.backordered", order, order_payload(order, decision=decision.pk, lines=lines_open))
+        )
+    pending.write()
     _backorder_next(order, plan, bool(backordered), now, bool(plan.details.get("gave_up")), first_run)
     if plan.allocations and trigger not in CHAIN_TRIGGERS:
         # Routed outside the order's chain (stock arrived, a node rejected, a re-route): the
         # chain goes on from here after commit (release what may go).
         enqueue_after_commit(order_chain, order.pk)
-    if backordered and not hold_reason:  # a hold raises its own exception
+    if backordered and not settled.hold_reason:  # a hold raises its own exception
         backorder_alert_unfilled(order=order, lines=lines, explanation=plan.explanation)
-    if not backordered:
-        outcome = RoutingDecision.Outcome.ALLOCATED
-    elif any(line.qty_allocated for line in lines):
-        outcome = RoutingDecision.Outcome.PARTIALLY_ALLOCATED
-    else:
-        outcome = RoutingDecision.Outcome.BACKORDERED
-    if hold_reason:
+    if settled.hold_reason:
         details: dict[str, Any] = {"decision": decision.pk}
         if plan.details.get("alternatives"):
             details["alternatives"] = plan.details["alternatives"]
-        hold_place(order=order, type=Hold.Type.INVENTORY, reason=hold_reason, actor=actor, details=details)
-        outcome = RoutingDecision.Outcome.HELD
-    decision.strategy = plan.strategy[:100]
-    decision.outcome = outcome
-    decision.explanation = plan.explanation
-    decision.details = plan.details
-    decision.shipments = plan.shipments
-    decision.estimated_cost = plan.estimated_cost
-    decision.promise_met = plan.promise_met
-    decision.mean_distance_km = plan.mean_distance_km
-    decision.nodes = plan.node_codes
-    decision.races_lost = len(races)
-    decision.duration_ms = round((time.perf_counter() - started) * 1000, 2)
-    decision.save(
-        update_fields=[
-            "strategy", "outcome", "explanation", "details", "shipments", "estimated_cost", "promise_met",
-            "mean_distance_km", "nodes", "races_lost", "duration_ms",
-        ]
-    )  # fmt: skip
+        hold_place(order=order, type=Hold.Type.INVENTORY, reason=settled.hold_reason, actor=actor, details=details)
     return decision
 
 
-@transaction.atomic
+def _allocate(lock: Callable[[], Order | None], actor: Actor, trigger: str) -> RoutingDecision | None:
+    """Allocate the order `lock` locks, in a transaction of its own, started again (with the
+    race remembered) when it lost its stock to another order: the rollback drops what the
+    attempt locked."""
+    races: list[dict[str, Any]] = []
+    while True:
+        try:
+            with transaction.atomic():
+                order = lock()
+                if order is None:
+                    return None
+                return allocate_locked(order=order, actor=actor, trigger=trigger, races=races)
+        except _Lost:
+            continue
+
+
 def order_allocate(*, order_id: int, actor: Actor = SYSTEM, trigger: str = "ready") -> RoutingDecision | None:
-    """Route whatever the order still needs (the Celery job per order; safe to run again)."""
-    return allocate_locked(order=order_lock(order_id), actor=actor, trigger=trigger)
+    """Route whatever the order still needs (the order chain's step; safe to run again)."""
+    return _allocate(partial(order_lock, order_id), actor, trigger)
+
+
+def _claim_ready(claimed: list[int], older_than: datetime | None, skip: list[int]) -> Order | None:
+    """The oldest ready order no other worker holds (SKIP LOCKED), locked as order_lock does and
+    recorded in `claimed`; once claimed, that same order again (a retry after a lost race)."""
+    if claimed:
+        return order_lock(claimed[0])
+    ready = Order.objects.filter(status=OrderStatus.READY).exclude(pk__in=skip)
+    if older_than is not None:
+        ready = ready.filter(updated_at__lt=older_than)
+    order = (
+        ready.select_for_update(of=("self",), skip_locked=True)
+        .select_related("channel", "merchant", "pickup_node")
+        .order_by("placed_at", "pk")
+        .first()
+    )
+    if order is not None:
+        claimed.append(order.pk)
+    return order
+
+
+def orders_allocate_ready(
+    *, size: int = 50, older_than: datetime | None = None, actor: Actor = SYSTEM, trigger: str = "ready"
+) -> list[int]:
+    """Allocate up to `size` ready orders (only those untouched since `older_than`, if given);
+    return the ids of the orders it took.
+
+    Each order is claimed with FOR UPDATE SKIP LOCKED, so workers running this at once (or an
+    order's own chain job) never wait on one another's orders, and is allocated in its own
+    transaction. What orders share is loaded once for the batch: the process caches are checked
+    once at the start (one query), then the policy version, the nodes, the SKU flags and the
+    carrier rate cards come from them for every order of the batch.
+    """
+    caches_check(force=True)
+    done: list[int] = []
+    for _ in range(size):
+        claimed: list[int] = []
+        try:
+            _allocate(partial(_claim_ready, claimed, older_than, done), actor, trigger)
+        except Exception:  # one broken order must not stop the batch
+            logger.exception("allocating order %s failed", claimed[0] if claimed else "?")
+            if not claimed:
+                raise
+        if not claimed:
+            break
+        done.append(claimed[0])
+    return done
 
 
 @dataclass(frozen=True)
