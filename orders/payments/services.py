@@ -30,7 +30,7 @@ from orders.payments import executor
 from orders.payments.executor import Outcome, Txn
 from orders.payments.gateways import gateway_codes, gateway_get
 from orders.payments.models import CaptureTiming, MerchantPaymentSettings, Refund
-from orders.services.holds import hold_place, holds_resolve_of_type, order_lock
+from orders.services.holds import hold_place, hold_resolve, holds_resolve_of_type, order_lock
 from orders.services.timeline import record, run_transition
 from orders.validation import currency_precision
 
@@ -337,10 +337,12 @@ def _capture_failed(txn: Txn, payment: Payment, order: Order, actor: Actor) -> N
 
 
 def payment_retry(*, payment: Payment, actor: Actor, token: str | None = None) -> Txn | None:
-    """Retry the capture of a failed, expired or stuck payment, with a new token if given.
+    """Retry the capture of a failed, expired or stuck payment, with a new token if given; for
+    an amendment's increase whose authorization was declined, retry that authorization.
 
     A new token means a new authorization from the customer: it is recorded on the payment and
-    the capture retried with it. Success resolves the payment hold and the order goes on.
+    the capture (or the increase's authorization) retried with it. Success resolves the payment
+    hold and the order goes on.
     """
     with transaction.atomic():
         order = order_lock(payment.order)
@@ -349,7 +351,10 @@ def payment_retry(*, payment: Payment, actor: Actor, token: str | None = None) -
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         if payment.transaction_type == Payment.TransactionType.CAPTURE:
             raise Conflict("The channel already captured this payment; nothing to retry.", code="invalid_state")
-        if payment.status in (PaymentStatus.FAILED, PaymentStatus.EXPIRED):
+        increase = payment_increase_declined(payment)
+        if increase:
+            payment.ask_again()
+        elif payment.status in (PaymentStatus.FAILED, PaymentStatus.EXPIRED):
             payment.reopen()
         elif payment.status not in CAPTURABLE:
             raise Conflict(f"Payment {payment.pk} is {payment.status}; nothing to retry.", code="invalid_state")
@@ -365,7 +370,10 @@ def payment_retry(*, payment: Payment, actor: Actor, token: str | None = None) -
                 payload={"payment": payment.pk, "previous": _mask(previous), "token": _mask(token)},
             )
         payment.save()
-        txn = _retry_capture_call(order, payment, actor, new_token=bool(token))
+        if increase:  # the difference is authorized again; success lifts the hold it caused
+            txn = executor.prepare(payment, Txn.Kind.AUTHORIZE, payment.amount, actor=actor, reference=INCREASE)
+        else:
+            txn = _retry_capture_call(order, payment, actor, new_token=bool(token))
     return executor.execute(txn.pk, actor=actor) if txn is not None else None
 
 
@@ -833,6 +841,20 @@ def payments_cover_increase(*, order: Order, amount: Decimal, actor: Actor) -> P
 INCREASE = "amendment increase"
 
 
+def payment_increase_declined(payment: Payment) -> bool:
+    """Whether this is an amendment's increase whose authorization was declined (nothing held)."""
+    return (
+        payment.status == PaymentStatus.FAILED
+        and not payment.authorized_amount
+        and payment.transactions.filter(kind=Txn.Kind.AUTHORIZE, reference=INCREASE).exists()
+    )
+
+
+def payment_holds_of(order: Order, payment: Payment) -> list[Hold]:
+    """The open payment holds this payment's failure placed."""
+    return list(order.holds.filter(type=Hold.Type.PAYMENT, resolved_at__isnull=True, details__payment=payment.pk))
+
+
 @executor.on_outcome(Txn.Kind.AUTHORIZE)
 def _authorized(txn: Txn, payment: Payment, order: Order, actor: Actor) -> None:
     """An increase's authorization: a decline holds the order; success is captured at once when
@@ -848,7 +870,8 @@ def _authorized(txn: Txn, payment: Payment, order: Order, actor: Actor) -> None:
             txn.decline_code or "no answer"
         )
         record(order, "payment_failed", actor=actor, reason=reason, payload={"payment": payment.pk})
-        _hold(order, reason, actor=actor, details={"payment": payment.pk, "decline_code": txn.decline_code})
+        if not payment_holds_of(order, payment):  # a retry declined again: the hold stays as it is
+            _hold(order, reason, actor=actor, details={"payment": payment.pk, "decline_code": txn.decline_code})
         return
     payment.authorize(txn.amount)
     payment.authorization_reference = txn.gateway_reference or payment.token
@@ -857,6 +880,8 @@ def _authorized(txn: Txn, payment: Payment, order: Order, actor: Actor) -> None:
     )
     payment.save()
     record(order, "payment_authorized", actor=actor, payload={"payment": payment.pk, "amount": str(txn.amount)})
+    for hold in payment_holds_of(order, payment):  # a retry or a new token got it through
+        hold_resolve(hold=hold, actor=actor, note="Increase authorized")
     already_captured = Payment.objects.filter(order=order, captured_amount__gt=0).exists()
     if already_captured and payment_settings_for(order.merchant_id).capture_timing == CaptureTiming.BEFORE_ALLOCATION:
         capture = executor.prepare(payment, Txn.Kind.CAPTURE, txn.amount, actor=actor)

@@ -13,10 +13,15 @@ from inventory.models import Product
 from oms.actors import Actor
 from oms.errors import Conflict, FieldError, InvalidInput
 from oms.outbox import emit
-from orders.models import AMENDABLE, Order, OrderLine
-from orders.payments.services import payments_cover_increase
+from orders.models import AMENDABLE, Order, OrderLine, Payment
+from orders.payments.services import (
+    line_value,
+    payment_holds_of,
+    payment_increase_declined,
+    payments_cover_increase,
+)
 from orders.services.cancel import order_cancel
-from orders.services.holds import order_lock
+from orders.services.holds import hold_resolve, order_lock
 from orders.services.timeline import order_payload, record
 from orders.tax.providers import tax_provider
 from orders.validation import currency_precision, money_errors
@@ -84,15 +89,45 @@ def order_lines_amend(*, order: Order, changes: list[LineChange], actor: Actor, 
             described[product.sku] = (0, change["quantity"])
     if not described:
         return order
-    increase = _tax_and_price(order, added)
+    # What the payments must cover more (or less): the added value less the value cancelled. A
+    # substitute at the same price costs nothing more; a cheaper one is refunded by the
+    # cancellation below (what was captured beyond the order's new value).
+    difference = _tax_and_price(order, added) - line_value(order, {c["line"]: c["quantity"] for c in cancels})
+    payment = payments_cover_increase(order=order, amount=difference, actor=actor) if difference > 0 else None
     record(order, "lines_amended", actor=actor, reason=reason,
-           payload={"changes": {k: list(v) for k, v in described.items()}, "amount": str(increase)})  # fmt: skip
+           payload={"changes": {k: list(v) for k, v in described.items()}, "amount": str(difference),
+                    "added": {str(pk): units for pk, units in added.items()},
+                    "payment": payment.pk if payment else None})  # fmt: skip
     emit("order.amended", subject=order, merchant_id=order.merchant_id,
          payload=order_payload(order, fields=["lines"]))  # fmt: skip
     if cancels:
         order_cancel(order=order, actor=actor, reason=reason or "Lines changed by amendment", lines=cancels)
-    if increase > 0:
-        payments_cover_increase(order=order, amount=increase, actor=actor)
+    return order_lock(order)
+
+
+@transaction.atomic
+def order_increase_withdraw(*, payment: Payment, actor: Actor, reason: str = "") -> Order:
+    """Give up an amendment whose increase was declined: cancel the units it added and lift the
+    payment hold the decline placed; the order goes on as it was before. (A substitution's
+    original line stays cancelled: amend again to bring it back.)"""
+    order = order_lock(payment.order)
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if not payment_increase_declined(payment):
+        raise Conflict(f"Payment {payment.pk} is not a declined increase; nothing to withdraw.", code="invalid_state")
+    amendment = order.events.filter(name="lines_amended", payload__payment=payment.pk).first()
+    added = {int(pk): units for pk, units in ((amendment.payload.get("added") or {}) if amendment else {}).items()}
+    open_units = {line.pk: line.qty_open for line in order.lines.filter(pk__in=list(added))}
+    cancels = [{"line": pk, "quantity": min(units, open_units[pk])} for pk, units in added.items()
+               if min(units, open_units.get(pk, 0)) > 0]  # fmt: skip
+    payment.withdraw()
+    payment.save()
+    reason = reason or "The increase was declined; the added lines are cancelled"
+    record(order, "increase_withdrawn", actor=actor, reason=reason,
+           payload={"payment": payment.pk, "amount": str(payment.amount)})  # fmt: skip
+    if cancels:
+        order_cancel(order=order, actor=actor, reason=reason, lines=cancels)
+    for hold in payment_holds_of(order, payment):
+        hold_resolve(hold=hold, actor=actor, note=reason)
     return order_lock(order)
 
 
