@@ -18,6 +18,7 @@ from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transi
 
 from inventory.models import Node, Product
 from oms.models import Channel, Merchant
+from oms.money import money_text
 
 
 class Customer(models.Model):
@@ -394,7 +395,7 @@ class Payment(ConcurrentTransitionMixin, models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.gateway} {self.transaction_type} {self.amount} {self.currency}"
+        return f"{self.gateway} {self.transaction_type} {money_text(self.amount, self.currency)}"
 
     @property
     def capturable_amount(self) -> Decimal:

@@ -24,6 +24,7 @@ from django_fsm import TransitionNotAllowed
 from oms.actors import Actor
 from oms.admin import RecordAdmin
 from oms.errors import DomainError
+from oms.money import money_text
 from orders.admin import ORDER_PAGE_SECTIONS, _table
 from orders.customers import CUSTOMER_TIMELINE_SOURCES, TimelineEntry
 from orders.models import Customer, Order
@@ -463,7 +464,7 @@ def _customer_returns(customer: Customer) -> list[TimelineEntry]:
     """The customer view's returns: each RMA as it was opened, with where it stands."""
     return [
         TimelineEntry(r.created_at, "return", f"Return {r.number} for order {r.order.number}: {r.get_status_display()}"
-                      + (f", refunded {r.refund.amount}" if r.refund else ""),
+                      + (f", refunded {money_text(r.refund.amount, r.refund.currency)}" if r.refund else ""),
                       url=reverse("admin:returns_return_change", args=[r.pk]))
         for r in Return.objects.filter(order__customer=customer).select_related("order", "refund")[:100]
     ]  # fmt: skip

@@ -23,6 +23,7 @@ from oms.actors import Actor
 from oms.alerts import exception_raise
 from oms.caches import ProcessCache
 from oms.errors import Conflict, DomainError, FieldError, InvalidInput
+from oms.money import money_text
 from oms.outbox import emit, enqueue_after_commit
 from orders.chain import order_chain_run
 from orders.models import CAPTURABLE, HOLDABLE, Hold, Order, OrderStatus, Payment, PaymentStatus
@@ -440,7 +441,7 @@ def _voided(txn: Txn, payment: Payment, order: Order, actor: Actor) -> None:
     exception_raise(
         type="payment_void_failed",
         subject=order,
-        message=f"Void of {txn.amount} {txn.currency} on payment {payment.pk} failed: {txn.decline_code}",
+        message=f"Void of {money_text(txn.amount, txn.currency)} on payment {payment.pk} failed: {txn.decline_code}",
         merchant=order.merchant,
     )
 
@@ -529,7 +530,8 @@ def _refund_create(
             raise InvalidInput([FieldError("amount", "min_value", "A refund is more than zero.")])
         if amount > refundable:
             raise Conflict(
-                f"Refund of {amount} {order.currency} exceeds what can be refunded ({refundable}: captured minus "
+                f"Refund of {money_text(amount, order.currency)} exceeds what can be refunded "
+                f"({money_text(refundable, order.currency)}: captured minus "
                 "refunded and refunds in flight).",
                 field="amount",
                 code="over_refund",
@@ -606,7 +608,7 @@ def _refunded(txn: Txn, payment: Payment, order: Order, actor: Actor) -> None:
         exception_raise(
             type="refund_failed",
             subject=order,
-            message=f"Refund of {txn.amount} {txn.currency} failed at {payment.gateway}: {txn.decline_code}",
+            message=f"Refund of {money_text(txn.amount, txn.currency)} failed at {payment.gateway}: {txn.decline_code}",
             merchant=order.merchant,
         )
         return
@@ -821,7 +823,7 @@ def payments_cover_increase(*, order: Order, amount: Decimal, actor: Actor) -> P
     source = next((p for p in reversed(usable) if p.transaction_type == Payment.TransactionType.AUTHORIZE), None)
     source = source or (usable[-1] if usable else None)
     if source is None:
-        _hold(order, f"No payment method to charge the increase of {amount} {order.currency}.", actor=actor,
+        _hold(order, f"No payment method to charge the increase of {money_text(amount, order.currency)}.", actor=actor,
               details={"amount": str(amount)})  # fmt: skip
         return None
     payment = Payment.objects.create(
@@ -866,8 +868,9 @@ def _authorized(txn: Txn, payment: Payment, order: Order, actor: Actor) -> None:
     if txn.outcome != Outcome.SUCCEEDED:
         payment.fail()
         payment.save()
-        reason = f"Authorization of the increase ({txn.amount} {txn.currency}) declined by {payment.gateway}: " + (
-            txn.decline_code or "no answer"
+        reason = (
+            f"Authorization of the increase ({money_text(txn.amount, txn.currency)}) declined by {payment.gateway}: "
+            + (txn.decline_code or "no answer")
         )
         record(order, "payment_failed", actor=actor, reason=reason, payload={"payment": payment.pk})
         if not payment_holds_of(order, payment):  # a retry declined again: the hold stays as it is

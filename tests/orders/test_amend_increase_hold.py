@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 
-from fulfillment.execution.models import FulfillmentSettings
 from oms.actors import Actor
 from oms.errors import Conflict
 from oms.models import OpsException
@@ -16,22 +15,11 @@ from orders.models import Hold, Order, OrderLine, Payment
 from orders.payments.services import payment_retry
 from orders.services.amend_lines import order_increase_withdraw, order_lines_amend
 from orders.services.holds import hold_place, hold_release
-from tests.factories import NodeFactory, StockLevelFactory
 from tests.payments.helpers import ledger, payment, place
 
 pytestmark = pytest.mark.django_db
 CSR = Actor("user", "csr-ana", None)
 BLUE = {"sku": "TSHIRT-BLUE-M", "quantity": 1, "unit_price": Decimal("19.99")}
-
-
-@pytest.fixture
-def stocked(api):
-    """A DC with both T-shirts, and a remorse period that keeps allocated orders amendable."""
-    dc = NodeFactory(code="ACME-DC", merchants=[api.merchant], ships_to=["US"])
-    for product in (api.red, api.blue):
-        StockLevelFactory(product=product, node=dc, on_hand=10)
-    FulfillmentSettings.objects.create(merchant=api.merchant, remorse_minutes=30)
-    return api
 
 
 def allocated(order: Order) -> dict[str, int]:
