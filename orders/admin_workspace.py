@@ -12,7 +12,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from oms.admin import admin_log_rows
 from oms.models import OpsException
@@ -65,7 +65,7 @@ def address_block(address: dict[str, Any] | None) -> SafeString:
         f"{address.get('city', '')} {address.get('region', '')} {address.get('postal_code', '')}".strip(),
         address.get("country", ""),
     ]
-    return format_html_join(format_html("<br>"), "{}", ((line,) for line in lines if line))
+    return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines if line))
 
 
 @dataclass
@@ -256,7 +256,7 @@ def describe(event: OrderEvent, currency: str) -> SafeString:
     parts += [f"{item['sku']} × {item['quantity']}" for item in payload.get("lines", []) if "sku" in item]
     if event.reason:
         parts.append(event.reason)
-    return format_html_join(format_html("<br>"), "{}", ((p,) for p in parts))
+    return format_html_join(mark_safe("<br>"), "{}", ((p,) for p in parts))
 
 
 def timeline_card(order: Order) -> SafeString:

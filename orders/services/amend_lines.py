@@ -52,6 +52,7 @@ def order_lines_amend(*, order: Order, changes: list[LineChange], actor: Actor, 
     lines = {line.pk: line for line in order.lines.select_for_update()}
     position = max((line.position for line in lines.values()), default=0)
     added: dict[int, int] = {}  # line id -> units added (taxed and paid below)
+    replaced: dict[int, OrderLine] = {}  # a substitute's line id -> the line it replaces
     cancels: list[dict[str, int]] = []
     described: dict[str, tuple[Any, Any]] = {}
     for i, change in enumerate(changes):
@@ -68,6 +69,7 @@ def order_lines_amend(*, order: Order, changes: list[LineChange], actor: Actor, 
             price = change.get("unit_price", line.unit_price)
             new = _new_line(order, product, position, quantity, price, i)
             added[new.pk] = quantity
+            replaced[new.pk] = line
             described[f"{line.sku} → {product.sku}"] = (quantity, quantity)
         elif line is not None:
             now, wanted = line.quantity - line.qty_cancelled, change["quantity"]
@@ -92,7 +94,7 @@ def order_lines_amend(*, order: Order, changes: list[LineChange], actor: Actor, 
     # What the payments must cover more (or less): the added value less the value cancelled. A
     # substitute at the same price costs nothing more; a cheaper one is refunded by the
     # cancellation below (what was captured beyond the order's new value).
-    difference = _tax_and_price(order, added) - line_value(order, {c["line"]: c["quantity"] for c in cancels})
+    difference = _tax_and_price(order, added, replaced) - line_value(order, {c["line"]: c["quantity"] for c in cancels})
     payment = payments_cover_increase(order=order, amount=difference, actor=actor) if difference > 0 else None
     record(order, "lines_amended", actor=actor, reason=reason,
            payload={"changes": {k: list(v) for k, v in described.items()}, "amount": str(difference),
@@ -141,9 +143,9 @@ def _new_line(order: Order, product: Product, position: int, quantity: int, pric
                                     name=product.name, unit_price=price, quantity=quantity)  # fmt: skip
 
 
-def _tax_and_price(order: Order, added: dict[int, int]) -> Decimal:
-    """Tax the added units (the provider's rates, else the line's declared rate), add their value
-    to the order's total and return the increase."""
+def _tax_and_price(order: Order, added: dict[int, int], replaced: dict[int, OrderLine]) -> Decimal:
+    """Tax the added units (the provider's rates, else the declared rate of the line, or of the
+    line a substitute replaces), add their value to the order's total and return the increase."""
     if not added:
         return Decimal(0)
     lines = {line.pk: line for line in order.lines.all()}
@@ -153,7 +155,15 @@ def _tax_and_price(order: Order, added: dict[int, int]) -> Decimal:
     for pk, units in added.items():
         line = lines[pk]
         before = line.quantity - units
-        tax = quote.lines.get(pk, Decimal(0)) if quote else (line.tax * units / before if before else Decimal(0))
+        if quote:
+            tax = quote.lines.get(pk, Decimal(0))
+        elif before:
+            tax = line.tax * units / before
+        elif pk in replaced and replaced[pk].unit_price:
+            old = replaced[pk]  # its tax per unit of value, on the substitute's value
+            tax = old.tax / (old.unit_price * old.quantity) * line.unit_price * units
+        else:
+            tax = Decimal(0)
         tax = tax.quantize(cent)
         line.tax += tax
         line.save(update_fields=["tax"])

@@ -33,7 +33,8 @@ def post(client, name: str, payment: Payment, hooks, **data):
     page = reverse("admin:orders_order_change", args=[payment.order_id])
     with hooks(execute=True):
         response = client.post(reverse(f"admin:orders_payment_{name}", args=[payment.pk]), {"next": page, **data})
-    assert response.status_code == 302 and response.url == page
+    assert response.status_code == 302
+    assert response.url == page
     return client.get(page)
 
 
