@@ -26,6 +26,7 @@ from oms.admin import RecordAdmin
 from oms.errors import DomainError
 from oms.money import money_text
 from orders.admin import ORDER_PAGE_SECTIONS, _table
+from orders.admin_workspace import money_column
 from orders.customers import CUSTOMER_TIMELINE_SOURCES, TimelineEntry
 from orders.models import Customer, Order
 from returns.admin_forms import AppeaseForm, ClaimForm, GradeForm, ReasonForm, ScanForm, StartReturnForm
@@ -330,7 +331,7 @@ def order_returns_section(order: Order) -> SafeString:
                 format_html('<a href="{}">{}</a>', reverse("admin:returns_return_change", args=[r.pk]), r.number),
                 r.status,
                 r.method,
-                r.refund.amount if r.refund else "—",
+                money_text(r.refund.amount, r.refund.currency) if r.refund else "—",
             )
             for r in Return.objects.filter(order=order).select_related("refund")
         ],
@@ -339,11 +340,16 @@ def order_returns_section(order: Order) -> SafeString:
         ["what", "amount", "status", "by"],
         [
             *(
-                (f"claim {c.pk}: {c.get_kind_display()} → {c.resolution}", c.amount, c.status, c.created_by)
+                (
+                    f"claim {c.pk}: {c.get_kind_display()} → {c.resolution}",
+                    money_text(c.amount, order.currency),
+                    c.status,
+                    c.created_by,
+                )
                 for c in Claim.objects.filter(order=order)
             ),
             *(
-                (f"appeasement: {a.reason}", a.amount, a.status, a.created_by)
+                (f"appeasement: {a.reason}", money_text(a.amount, order.currency), a.status, a.created_by)
                 for a in Appeasement.objects.filter(order=order)
             ),
         ],
@@ -384,6 +390,8 @@ class ApprovalAdmin(RecordAdmin):
     approve_service: Callable[..., Any]
     reject_service: Callable[..., Any]
 
+    amount_display = money_column("amount", "amount")
+
     @admin.display(description="age")
     def age(self, obj: Any) -> str:
         return _age(obj.created_at)
@@ -411,7 +419,7 @@ class ApprovalAdmin(RecordAdmin):
 
 @admin.register(Appeasement)
 class AppeasementAdmin(ApprovalAdmin):
-    list_display = ["pk", "order", "amount", "reason", "level", "status", "age", "created_by", "decided_by"]
+    list_display = ["pk", "order", "amount_display", "reason", "level", "status", "age", "created_by", "decided_by"]
 
     @staticmethod
     def approve_service(obj: Appeasement, actor: Actor, authority: str | None) -> Any:
@@ -424,7 +432,18 @@ class AppeasementAdmin(ApprovalAdmin):
 
 @admin.register(Claim)
 class ClaimAdmin(ApprovalAdmin):
-    list_display = ["pk", "order", "kind", "resolution", "amount", "level", "status", "age", "created_by", "decided_by"]
+    list_display = [
+        "pk",
+        "order",
+        "kind",
+        "resolution",
+        "amount_display",
+        "level",
+        "status",
+        "age",
+        "created_by",
+        "decided_by",
+    ]
 
     @staticmethod
     def approve_service(obj: Claim, actor: Actor, authority: str | None) -> Any:
