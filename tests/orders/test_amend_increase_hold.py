@@ -122,3 +122,18 @@ def test_a_line_added_while_the_order_is_held_is_routed_when_the_hold_is_resolve
     order.refresh_from_db()
     assert order.status == "allocated"
     assert allocated(order) == {"TSHIRT-RED-M": 2, "TSHIRT-BLUE-M": 1}
+
+
+def test_the_merchant_sends_a_new_token_through_the_api_for_the_declined_increase(
+    stocked, django_capture_on_commit_callbacks
+):
+    order, increase = declined_increase(stocked, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = stocked.client.post(
+            f"/api/v1/orders/{order.number}/payments/", {"token": "tok_visa_ok_from_the_shop"}, format="json"
+        )
+    assert response.status_code == 200, response.json()
+    assert (response.json()["id"], response.json()["authorized_amount"]) == (increase.pk, "19.99")
+    order.refresh_from_db()
+    assert order.status == "allocated"
+    assert allocated(order) == {"TSHIRT-RED-M": 2, "TSHIRT-BLUE-M": 1}
