@@ -59,7 +59,7 @@ def seed_channels(merchant: Merchant, products: dict[str, Product], prices: dict
     product = products[SKU]
     with transaction.atomic():
         connection = connection_create(
-            merchant=merchant, channel=channel, kind=ChannelConnection.Kind.SHOPIFY, base_url="http://127.0.0.1:8765",
+            merchant=merchant, channel=channel, kind=ChannelConnection.Kind.SHOPIFY, base_url="http://127.0.0.1:9/demo-shop",
             credentials={"token": "shpat_demo", "webhook_secret": SECRET},
             options={"service_levels": {"standard": "standard", "express": "express"}},
         )  # fmt: skip
