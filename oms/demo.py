@@ -35,6 +35,7 @@ def seed_tenancy(*, users: bool = False) -> Merchant:
         ("web", "Web store", Channel.Kind.WEB),
         ("marketplace", "Marketplace", Channel.Kind.MARKETPLACE),
         ("api", "API", Channel.Kind.API),
+        ("shop", "Shopify store", Channel.Kind.WEB),  # its connection: orders/channels/demo.py
     ):
         Channel.objects.get_or_create(merchant=merchant, code=code, defaults={"name": name, "kind": kind})
     ApiKey.objects.get_or_create(
@@ -68,3 +69,17 @@ def seed_schedule() -> None:
         seconds = int(float(entry["schedule"]))  # type: ignore[arg-type]
         every, _ = IntervalSchedule.objects.get_or_create(every=seconds, period=IntervalSchedule.SECONDS)
         PeriodicTask.objects.get_or_create(name=name, defaults={"task": entry["task"], "interval": every})
+
+
+def seed_exception_policy() -> None:
+    """One override of the defaults in oms.exception_policy, so its screen has a row: carrier
+    misses worked faster than the default SLA, and raised a step for orders from 500."""
+    from decimal import Decimal
+
+    from oms.models import ExceptionPolicy, OpsException
+
+    ExceptionPolicy.objects.get_or_create(
+        type="carrier_miss",
+        defaults={"title": "Carrier miss", "severity": OpsException.Severity.HIGH, "high_value": Decimal(500),
+                  "first_touch_minutes": 60, "resolve_minutes": 12 * 60},
+    )  # fmt: skip

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from oms.forms import CardSafeModelForm, RefusesCardNumbers
+from oms.money import money_text
 from orders.models import FulfillmentType, Hold, Order, ServiceLevel
 from orders.services.amend_lines import LineChange
 from orders.services.holds import MUST_FIX
@@ -157,6 +158,10 @@ class ChangeLinesForm(forms.Form):
                 label=f"{line.sku} quantity", min_value=0, initial=line.quantity - line.qty_cancelled
             )
             fields[f"substitute_{line.pk}"] = forms.CharField(label=f"{line.sku} substitute SKU", required=False)
+            fields[f"substitute_price_{line.pk}"] = forms.DecimalField(
+                label=f"{line.sku} substitute unit price", min_value=0, required=False,
+                help_text=f"Blank: the line's price ({money_text(line.unit_price, order.currency)}).",
+            )  # fmt: skip
         self.fields = {**fields, **self.fields}
 
     def clean(self) -> dict[str, Any]:
@@ -170,7 +175,10 @@ class ChangeLinesForm(forms.Form):
         found: list[LineChange] = []
         for line in self.lines:
             if data[f"substitute_{line.pk}"]:
-                found.append({"line": line.pk, "sku": data[f"substitute_{line.pk}"].strip()})
+                change: LineChange = {"line": line.pk, "sku": data[f"substitute_{line.pk}"].strip()}
+                if data.get(f"substitute_price_{line.pk}") is not None:
+                    change["unit_price"] = data[f"substitute_price_{line.pk}"]
+                found.append(change)
             elif data[f"quantity_{line.pk}"] != line.quantity - line.qty_cancelled:
                 found.append({"line": line.pk, "quantity": data[f"quantity_{line.pk}"]})
         if data.get("add_sku"):

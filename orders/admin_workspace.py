@@ -12,14 +12,15 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from oms.admin import admin_log_rows
 from oms.models import OpsException
+from oms.money import money_text
 from orders.models import AMENDABLE, CAPTURABLE, Hold, Order, OrderEvent, PaymentStatus
+from orders.payments.services import payment_increase_declined
 from orders.services.cancel import LINE_CANCELLABLE
 from orders.services.holds import MUST_FIX, hold_exception_type
-from orders.validation import fmt_money
 
 # Sections other apps add to the order page from their admin.py (allocations, routing,
 # shipments, e-mails, returns...): (title, render(order) -> HTML). Each becomes a card; titles in
@@ -41,9 +42,7 @@ def table(headers: list[str], rows: list[tuple[Any, ...]], *, id: str = "") -> S
     )
 
 
-def money(value: Decimal | str, currency: str) -> str:
-    """An amount at its currency's precision, with the code: "48.38 USD", "1200 JPY"."""
-    return f"{fmt_money(Decimal(value), currency)} {currency}"
+money = money_text  # an amount at its currency's precision, with the code: "48.38 USD"
 
 
 def money_column(field: str, description: str) -> Callable[[Any, Any], str]:
@@ -66,7 +65,7 @@ def address_block(address: dict[str, Any] | None) -> SafeString:
         f"{address.get('city', '')} {address.get('region', '')} {address.get('postal_code', '')}".strip(),
         address.get("country", ""),
     ]
-    return format_html_join(format_html("<br>"), "{}", ((line,) for line in lines if line))
+    return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines if line))
 
 
 @dataclass
@@ -188,12 +187,17 @@ def _hold_fixes(request: HttpRequest, order: Order, hold: Hold, banner: Banner) 
             (p for p in order.payments.all() if p.status in (*CAPTURABLE, PaymentStatus.FAILED, PaymentStatus.EXPIRED)),
             None,
         )
+        increase = payment is not None and payment_increase_declined(payment)
         if payment is not None and request.user.has_perm("orders.change_hold"):
             banner.forms += [
-                {"url": _url("orders_payment_retry", payment.pk), "label": "Retry the payment", "inputs": []},
+                {"url": _url("orders_payment_retry", payment.pk),
+                 "label": "Retry the authorization" if increase else "Retry the payment", "inputs": []},
                 {"url": _url("orders_payment_new_token", payment.pk), "label": "Record a new token",
                  "inputs": [("token", "gateway token from the customer")]},
             ]  # fmt: skip
+            if increase:  # an amendment's increase: it can also be given up
+                banner.forms.append({"url": _url("orders_payment_withdraw_increase", payment.pk),
+                                     "label": "Cancel the added lines", "inputs": [("reason", "why")]})  # fmt: skip
         banner.links.append(("Cancel the order…", _url("orders_order_transition", order.pk, "cancel")))
     else:
         banner.forms.append({"url": _url("orders_order_hold_release", order.pk, hold.pk), "label": "Resolve",
@@ -252,7 +256,7 @@ def describe(event: OrderEvent, currency: str) -> SafeString:
     parts += [f"{item['sku']} × {item['quantity']}" for item in payload.get("lines", []) if "sku" in item]
     if event.reason:
         parts.append(event.reason)
-    return format_html_join(format_html("<br>"), "{}", ((p,) for p in parts))
+    return format_html_join(mark_safe("<br>"), "{}", ((p,) for p in parts))
 
 
 def timeline_card(order: Order) -> SafeString:

@@ -18,6 +18,7 @@ from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transi
 
 from inventory.models import Node, Product
 from oms.models import Channel, Merchant
+from oms.money import money_text
 
 
 class Customer(models.Model):
@@ -337,6 +338,10 @@ REFUNDABLE = [P.PARTIALLY_CAPTURED, P.CAPTURED, P.PARTIALLY_REFUNDED]
 CAPTURABLE = [P.AUTHORIZED, P.PARTIALLY_CAPTURED]
 
 
+def never_authorized(payment: Payment) -> bool:
+    return not payment.authorized_amount
+
+
 class Payment(ConcurrentTransitionMixin, models.Model):
     """A payment instruction from the channel: one per tender (split tender allowed).
 
@@ -390,7 +395,7 @@ class Payment(ConcurrentTransitionMixin, models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.gateway} {self.transaction_type} {self.amount} {self.currency}"
+        return f"{self.gateway} {self.transaction_type} {money_text(self.amount, self.currency)}"
 
     @property
     def capturable_amount(self) -> Decimal:
@@ -446,6 +451,17 @@ class Payment(ConcurrentTransitionMixin, models.Model):
     def reopen(self) -> str:
         """A retry or a new token: the authorization stands again."""
         return P.PARTIALLY_CAPTURED if self.captured_amount else P.AUTHORIZED
+
+    # A payment whose first authorization was declined (an amendment's increase) has nothing to
+    # reopen: it is asked for again, or given up when what it was for is cancelled.
+
+    @transition(field=status, source=P.FAILED, target=P.PENDING, conditions=[never_authorized])
+    def ask_again(self) -> None:
+        """Retry the declined authorization (the same token or a new one)."""
+
+    @transition(field=status, source=P.FAILED, target=P.VOIDED, conditions=[never_authorized])
+    def withdraw(self) -> None:
+        """Nothing is left to authorize: the lines it was for were cancelled."""
 
 
 # Models of the payments, fraud and tax sub-packages live in their own modules (same app).

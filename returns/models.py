@@ -16,6 +16,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from fulfillment.carriers.models import Carrier
 from inventory.models import Node
 from oms.models import Merchant
+from oms.money import money_text
 from orders.models import Order, OrderLine, TimelineRow
 from orders.payments.models import Refund
 
@@ -384,4 +385,4 @@ class Appeasement(Approvable):
         ]
 
     def __str__(self) -> str:
-        return f"Appeasement {self.amount} on {self.order}"
+        return f"Appeasement {money_text(self.amount, self.order.currency)} on {self.order}"

@@ -15,7 +15,7 @@ from oms.caches import caches_reset
 from oms.celery import app as celery_app
 from oms.permissions import CSR, WAREHOUSE
 from oms.tenancy import api_key_issue
-from tests.factories import ChannelFactory, MerchantFactory, NodeFactory, ProductFactory
+from tests.factories import ChannelFactory, MerchantFactory, NodeFactory, ProductFactory, StockLevelFactory
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
@@ -111,6 +111,19 @@ class MerchantApi:
 @pytest.fixture
 def api(db: Any) -> MerchantApi:
     return MerchantApi("acme")
+
+
+@pytest.fixture
+def stocked(api: MerchantApi) -> MerchantApi:
+    """`api` with a DC holding both T-shirts, and a remorse period that keeps allocated orders
+    unreleased (open to line changes)."""
+    from fulfillment.execution.models import FulfillmentSettings
+
+    dc = NodeFactory(code="ACME-DC", merchants=[api.merchant], ships_to=["US"])
+    for product in (api.red, api.blue):
+        StockLevelFactory(product=product, node=dc, on_hand=10)
+    FulfillmentSettings.objects.create(merchant=api.merchant, remorse_minutes=30)
+    return api
 
 
 @pytest.fixture

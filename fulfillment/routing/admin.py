@@ -38,6 +38,7 @@ from fulfillment.routing.services.reroute import ROUTE_AGAIN_STATES
 from fulfillment.routing.spec import check_strategy_fields
 from oms.actors import Actor
 from oms.errors import DomainError
+from oms.money import money_text
 from orders.admin import ORDER_PAGE_SECTIONS, _table
 from orders.models import Order
 
@@ -75,6 +76,7 @@ def decision_table(decision: RoutingDecision) -> SafeString:
     """One row per node (candidates by rank, then rejected ones): factor values, score, what
     each line found there, and what the plan took from it."""
     d = decision.details or {}
+    currency = decision.order.currency  # rate cards price in the order's currency
     lines = d.get("lines", [])
     taken: dict[str, list[str]] = {}
     for step in d.get("plan", []):
@@ -86,7 +88,7 @@ def decision_table(decision: RoutingDecision) -> SafeString:
         f = node["factors"]
         distance = f.get("distance")
         rows.append(
-            (code, node["rank"], f"{node['score']:.2f}", f"{f['cost']:.2f}", node.get("delivery") or "",
+            (code, node["rank"], f"{node['score']:.2f}", money_text(f["cost"], currency), node.get("delivery") or "",
              "?" if distance is None else f"{distance:.0f}", f["priority"], f"{f['load']:.0%}",
              *[_cell(line, code) for line in lines], ", ".join(taken.get(code, [])) or "—")
         )  # fmt: skip

@@ -10,13 +10,13 @@ from rest_framework import serializers
 from oms.api.base import StrictSerializer
 from oms.api.fields import BoundedDateField, BoundedDateTimeField, MoneyField, StrictCharField, StrictIntegerField
 from oms.errors import FieldError
+from oms.money import fmt_money
 from orders.models import FulfillmentType, Payment, ServiceLevel
 from orders.payments.services import gateway_errors
 from orders.validation import (
     check_fulfillment,
     computed_total,
     currency_errors,
-    fmt_money,
     money_errors,
     normalize_address_fields,
     normalize_phone,

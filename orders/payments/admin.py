@@ -33,7 +33,14 @@ from orders.admin_workspace import money_column
 from orders.fraud.models import DenyListEntry, FraudDecision, FraudSettings
 from orders.models import Order, Payment
 from orders.payments.models import MerchantPaymentSettings, PaymentTransaction, Refund, SandboxLedgerEntry
-from orders.payments.services import payment_capture, payment_retry, payment_void, refund_issue
+from orders.payments.services import (
+    payment_capture,
+    payment_increase_declined,
+    payment_retry,
+    payment_void,
+    refund_issue,
+)
+from orders.services.amend_lines import order_increase_withdraw
 from orders.tax.models import TaxRate, TaxSettings
 
 FINANCE_PERMISSION = "orders.change_payment"
@@ -70,6 +77,10 @@ class TokenForm(RefusesCardNumbers, forms.Form):
 
 class NoteForm(RefusesCardNumbers, forms.Form):
     pass
+
+
+class ReasonForm(RefusesCardNumbers, forms.Form):
+    reason = forms.CharField(max_length=500, help_text="Why (shown on the order's timeline).")
 
 
 def _transactions(payments: list[Payment]) -> SafeString:
@@ -183,7 +194,7 @@ class PaymentAdmin(RecordAdmin):
             (
                 (reverse(f"admin:orders_payment_{name}", args=[payment.pk]), label)
                 for name, (label, needed, _form, _run) in self.ACTIONS.items()
-                if needed == permission
+                if needed == permission and (name != "withdraw_increase" or payment_increase_declined(payment))
             ),
         )
 
@@ -266,12 +277,22 @@ def _refund(payment: Payment, actor: Actor, data: dict[str, Any]) -> str:
     return f"Refund of {money(refund.amount, refund.currency)}: {refund.status}"
 
 
+def _retried(txn: PaymentTransaction | None) -> str:
+    """What a retry did: the capture, or an amendment increase's authorization."""
+    return f"{txn.kind}: {txn.outcome}" if txn is not None else "capture: nothing left to capture"
+
+
 def _retry(payment: Payment, actor: Actor, data: dict[str, Any]) -> str:
-    return f"Retried the capture: {_outcome(payment_retry(payment=payment, actor=actor))}"
+    return f"Retried the {_retried(payment_retry(payment=payment, actor=actor))}"
 
 
 def _new_token(payment: Payment, actor: Actor, data: dict[str, Any]) -> str:
-    return f"New token; capture: {_outcome(payment_retry(payment=payment, actor=actor, token=data['token']))}"
+    return f"New token; {_retried(payment_retry(payment=payment, actor=actor, token=data['token']))}"
+
+
+def _withdraw_increase(payment: Payment, actor: Actor, data: dict[str, Any]) -> str:
+    order_increase_withdraw(payment=payment, actor=actor, reason=data.get("reason", ""))
+    return f"Increase of {money(payment.amount, payment.currency)} withdrawn: the added lines are cancelled"
 
 
 PaymentAdmin.ACTIONS.update(
@@ -280,6 +301,7 @@ PaymentAdmin.ACTIONS.update(
     refund=("Refund", FINANCE_PERMISSION, RefundForm, _refund),
     retry=("Retry capture", CSR_PERMISSION, NoteForm, _retry),
     new_token=("Record new token", CSR_PERMISSION, TokenForm, _new_token),
+    withdraw_increase=("Cancel the added lines", CSR_PERMISSION, ReasonForm, _withdraw_increase),
 )
 
 

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from oms.models import Merchant
+from oms.money import money_text
 
 __all__ = ["CaptureTiming", "MerchantPaymentSettings", "PaymentTransaction", "Refund", "SandboxLedgerEntry"]
 
@@ -73,7 +74,7 @@ class Refund(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Refund {self.amount} {self.currency} on {self.order_id}"
+        return f"Refund {money_text(self.amount, self.currency)} on {self.order_id}"
 
 
 class PaymentTransaction(models.Model):
@@ -136,7 +137,7 @@ class PaymentTransaction(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.amount} {self.currency}: {self.outcome}"
+        return f"{self.kind} {money_text(self.amount, self.currency)}: {self.outcome}"
 
 
 class SandboxLedgerEntry(models.Model):
@@ -167,4 +168,4 @@ class SandboxLedgerEntry(models.Model):
         ordering = ["id"]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.amount} {self.token}"
+        return f"{self.kind} {money_text(self.amount, self.currency)} {self.token}"

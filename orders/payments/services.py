@@ -23,6 +23,7 @@ from oms.actors import Actor
 from oms.alerts import exception_raise
 from oms.caches import ProcessCache
 from oms.errors import Conflict, DomainError, FieldError, InvalidInput
+from oms.money import money_text
 from oms.outbox import emit, enqueue_after_commit
 from orders.chain import order_chain_run
 from orders.models import CAPTURABLE, HOLDABLE, Hold, Order, OrderStatus, Payment, PaymentStatus
@@ -30,7 +31,7 @@ from orders.payments import executor
 from orders.payments.executor import Outcome, Txn
 from orders.payments.gateways import gateway_codes, gateway_get
 from orders.payments.models import CaptureTiming, MerchantPaymentSettings, Refund
-from orders.services.holds import hold_place, holds_resolve_of_type, order_lock
+from orders.services.holds import hold_place, hold_resolve, holds_resolve_of_type, order_lock
 from orders.services.timeline import record, run_transition
 from orders.validation import currency_precision
 
@@ -383,10 +384,12 @@ def _capture_failed(txn: Txn, payment: Payment, order: Order, actor: Actor) -> N
 
 
 def payment_retry(*, payment: Payment, actor: Actor, token: str | None = None) -> Txn | None:
-    """Retry the capture of a failed, expired or stuck payment, with a new token if given.
+    """Retry the capture of a failed, expired or stuck payment, with a new token if given; for
+    an amendment's increase whose authorization was declined, retry that authorization.
 
     A new token means a new authorization from the customer: it is recorded on the payment and
-    the capture retried with it. Success resolves the payment hold and the order goes on.
+    the capture (or the increase's authorization) retried with it. Success resolves the payment
+    hold and the order goes on.
     """
     with transaction.atomic():
         order = order_lock(payment.order)
@@ -395,7 +398,10 @@ def payment_retry(*, payment: Payment, actor: Actor, token: str | None = None) -
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         if payment.transaction_type == Payment.TransactionType.CAPTURE:
             raise Conflict("The channel already captured this payment; nothing to retry.", code="invalid_state")
-        if payment.status in (PaymentStatus.FAILED, PaymentStatus.EXPIRED):
+        increase = payment_increase_declined(payment)
+        if increase:
+            payment.ask_again()
+        elif payment.status in (PaymentStatus.FAILED, PaymentStatus.EXPIRED):
             payment.reopen()
         elif payment.status not in CAPTURABLE:
             raise Conflict(f"Payment {payment.pk} is {payment.status}; nothing to retry.", code="invalid_state")
@@ -411,7 +417,10 @@ def payment_retry(*, payment: Payment, actor: Actor, token: str | None = None) -
                 payload={"payment": payment.pk, "previous": _mask(previous), "token": _mask(token)},
             )
         payment.save()
-        txn = _retry_capture_call(order, payment, actor, new_token=bool(token))
+        if increase:  # the difference is authorized again; success lifts the hold it caused
+            txn = executor.prepare(payment, Txn.Kind.AUTHORIZE, payment.amount, actor=actor, reference=INCREASE)
+        else:
+            txn = _retry_capture_call(order, payment, actor, new_token=bool(token))
     return executor.execute(txn.pk, actor=actor) if txn is not None else None
 
 
@@ -478,7 +487,7 @@ def _voided(txn: Txn, payment: Payment, order: Order, actor: Actor) -> None:
     exception_raise(
         type="payment_void_failed",
         subject=order,
-        message=f"Void of {txn.amount} {txn.currency} on payment {payment.pk} failed: {txn.decline_code}",
+        message=f"Void of {money_text(txn.amount, txn.currency)} on payment {payment.pk} failed: {txn.decline_code}",
         merchant=order.merchant,
     )
 
@@ -567,7 +576,8 @@ def _refund_create(
             raise InvalidInput([FieldError("amount", "min_value", "A refund is more than zero.")])
         if amount > refundable:
             raise Conflict(
-                f"Refund of {amount} {order.currency} exceeds what can be refunded ({refundable}: captured minus "
+                f"Refund of {money_text(amount, order.currency)} exceeds what can be refunded "
+                f"({money_text(refundable, order.currency)}: captured minus "
                 "refunded and refunds in flight).",
                 field="amount",
                 code="over_refund",
@@ -644,7 +654,7 @@ def _refunded(txn: Txn, payment: Payment, order: Order, actor: Actor) -> None:
         exception_raise(
             type="refund_failed",
             subject=order,
-            message=f"Refund of {txn.amount} {txn.currency} failed at {payment.gateway}: {txn.decline_code}",
+            message=f"Refund of {money_text(txn.amount, txn.currency)} failed at {payment.gateway}: {txn.decline_code}",
             merchant=order.merchant,
         )
         return
@@ -859,7 +869,7 @@ def payments_cover_increase(*, order: Order, amount: Decimal, actor: Actor) -> P
     source = next((p for p in reversed(usable) if p.transaction_type == Payment.TransactionType.AUTHORIZE), None)
     source = source or (usable[-1] if usable else None)
     if source is None:
-        _hold(order, f"No payment method to charge the increase of {amount} {order.currency}.", actor=actor,
+        _hold(order, f"No payment method to charge the increase of {money_text(amount, order.currency)}.", actor=actor,
               details={"amount": str(amount)})  # fmt: skip
         return None
     payment = Payment.objects.create(
@@ -879,6 +889,20 @@ def payments_cover_increase(*, order: Order, amount: Decimal, actor: Actor) -> P
 INCREASE = "amendment increase"
 
 
+def payment_increase_declined(payment: Payment) -> bool:
+    """Whether this is an amendment's increase whose authorization was declined (nothing held)."""
+    return (
+        payment.status == PaymentStatus.FAILED
+        and not payment.authorized_amount
+        and payment.transactions.filter(kind=Txn.Kind.AUTHORIZE, reference=INCREASE).exists()
+    )
+
+
+def payment_holds_of(order: Order, payment: Payment) -> list[Hold]:
+    """The open payment holds this payment's failure placed."""
+    return list(order.holds.filter(type=Hold.Type.PAYMENT, resolved_at__isnull=True, details__payment=payment.pk))
+
+
 @executor.on_outcome(Txn.Kind.AUTHORIZE)
 def _authorized(txn: Txn, payment: Payment, order: Order, actor: Actor) -> None:
     """An increase's authorization: a decline holds the order; success is captured at once when
@@ -890,11 +914,13 @@ def _authorized(txn: Txn, payment: Payment, order: Order, actor: Actor) -> None:
     if txn.outcome != Outcome.SUCCEEDED:
         payment.fail()
         payment.save()
-        reason = f"Authorization of the increase ({txn.amount} {txn.currency}) declined by {payment.gateway}: " + (
-            txn.decline_code or "no answer"
+        reason = (
+            f"Authorization of the increase ({money_text(txn.amount, txn.currency)}) declined by {payment.gateway}: "
+            + (txn.decline_code or "no answer")
         )
         record(order, "payment_failed", actor=actor, reason=reason, payload={"payment": payment.pk})
-        _hold(order, reason, actor=actor, details={"payment": payment.pk, "decline_code": txn.decline_code})
+        if not payment_holds_of(order, payment):  # a retry declined again: the hold stays as it is
+            _hold(order, reason, actor=actor, details={"payment": payment.pk, "decline_code": txn.decline_code})
         return
     payment.authorize(txn.amount)
     payment.authorization_reference = txn.gateway_reference or payment.token
@@ -903,6 +929,8 @@ def _authorized(txn: Txn, payment: Payment, order: Order, actor: Actor) -> None:
     )
     payment.save()
     record(order, "payment_authorized", actor=actor, payload={"payment": payment.pk, "amount": str(txn.amount)})
+    for hold in payment_holds_of(order, payment):  # a retry or a new token got it through
+        hold_resolve(hold=hold, actor=actor, note="Increase authorized")
     already_captured = Payment.objects.filter(order=order, captured_amount__gt=0).exists()
     if already_captured and payment_settings_for(order.merchant_id).capture_timing == CaptureTiming.BEFORE_ALLOCATION:
         capture = executor.prepare(payment, Txn.Kind.CAPTURE, txn.amount, actor=actor)

@@ -13,10 +13,15 @@ from inventory.models import Product
 from oms.actors import Actor
 from oms.errors import Conflict, FieldError, InvalidInput
 from oms.outbox import emit
-from orders.models import AMENDABLE, Order, OrderLine
-from orders.payments.services import payments_cover_increase
+from orders.models import AMENDABLE, Order, OrderLine, Payment
+from orders.payments.services import (
+    line_value,
+    payment_holds_of,
+    payment_increase_declined,
+    payments_cover_increase,
+)
 from orders.services.cancel import order_cancel
-from orders.services.holds import order_lock
+from orders.services.holds import hold_resolve, order_lock
 from orders.services.timeline import order_payload, record
 from orders.tax.providers import tax_provider
 from orders.validation import currency_precision, money_errors
@@ -47,6 +52,7 @@ def order_lines_amend(*, order: Order, changes: list[LineChange], actor: Actor, 
     lines = {line.pk: line for line in order.lines.select_for_update()}
     position = max((line.position for line in lines.values()), default=0)
     added: dict[int, int] = {}  # line id -> units added (taxed and paid below)
+    replaced: dict[int, OrderLine] = {}  # a substitute's line id -> the line it replaces
     cancels: list[dict[str, int]] = []
     described: dict[str, tuple[Any, Any]] = {}
     for i, change in enumerate(changes):
@@ -63,6 +69,7 @@ def order_lines_amend(*, order: Order, changes: list[LineChange], actor: Actor, 
             price = change.get("unit_price", line.unit_price)
             new = _new_line(order, product, position, quantity, price, i)
             added[new.pk] = quantity
+            replaced[new.pk] = line
             described[f"{line.sku} → {product.sku}"] = (quantity, quantity)
         elif line is not None:
             now, wanted = line.quantity - line.qty_cancelled, change["quantity"]
@@ -84,15 +91,45 @@ def order_lines_amend(*, order: Order, changes: list[LineChange], actor: Actor, 
             described[product.sku] = (0, change["quantity"])
     if not described:
         return order
-    increase = _tax_and_price(order, added)
+    # What the payments must cover more (or less): the added value less the value cancelled. A
+    # substitute at the same price costs nothing more; a cheaper one is refunded by the
+    # cancellation below (what was captured beyond the order's new value).
+    difference = _tax_and_price(order, added, replaced) - line_value(order, {c["line"]: c["quantity"] for c in cancels})
+    payment = payments_cover_increase(order=order, amount=difference, actor=actor) if difference > 0 else None
     record(order, "lines_amended", actor=actor, reason=reason,
-           payload={"changes": {k: list(v) for k, v in described.items()}, "amount": str(increase)})  # fmt: skip
+           payload={"changes": {k: list(v) for k, v in described.items()}, "amount": str(difference),
+                    "added": {str(pk): units for pk, units in added.items()},
+                    "payment": payment.pk if payment else None})  # fmt: skip
     emit("order.amended", subject=order, merchant_id=order.merchant_id,
          payload=order_payload(order, fields=["lines"]))  # fmt: skip
     if cancels:
         order_cancel(order=order, actor=actor, reason=reason or "Lines changed by amendment", lines=cancels)
-    if increase > 0:
-        payments_cover_increase(order=order, amount=increase, actor=actor)
+    return order_lock(order)
+
+
+@transaction.atomic
+def order_increase_withdraw(*, payment: Payment, actor: Actor, reason: str = "") -> Order:
+    """Give up an amendment whose increase was declined: cancel the units it added and lift the
+    payment hold the decline placed; the order goes on as it was before. (A substitution's
+    original line stays cancelled: amend again to bring it back.)"""
+    order = order_lock(payment.order)
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if not payment_increase_declined(payment):
+        raise Conflict(f"Payment {payment.pk} is not a declined increase; nothing to withdraw.", code="invalid_state")
+    amendment = order.events.filter(name="lines_amended", payload__payment=payment.pk).first()
+    added = {int(pk): units for pk, units in ((amendment.payload.get("added") or {}) if amendment else {}).items()}
+    open_units = {line.pk: line.qty_open for line in order.lines.filter(pk__in=list(added))}
+    cancels = [{"line": pk, "quantity": min(units, open_units[pk])} for pk, units in added.items()
+               if min(units, open_units.get(pk, 0)) > 0]  # fmt: skip
+    payment.withdraw()
+    payment.save()
+    reason = reason or "The increase was declined; the added lines are cancelled"
+    record(order, "increase_withdrawn", actor=actor, reason=reason,
+           payload={"payment": payment.pk, "amount": str(payment.amount)})  # fmt: skip
+    if cancels:
+        order_cancel(order=order, actor=actor, reason=reason, lines=cancels)
+    for hold in payment_holds_of(order, payment):
+        hold_resolve(hold=hold, actor=actor, note=reason)
     return order_lock(order)
 
 
@@ -106,9 +143,9 @@ def _new_line(order: Order, product: Product, position: int, quantity: int, pric
                                     name=product.name, unit_price=price, quantity=quantity)  # fmt: skip
 
 
-def _tax_and_price(order: Order, added: dict[int, int]) -> Decimal:
-    """Tax the added units (the provider's rates, else the line's declared rate), add their value
-    to the order's total and return the increase."""
+def _tax_and_price(order: Order, added: dict[int, int], replaced: dict[int, OrderLine]) -> Decimal:
+    """Tax the added units (the provider's rates, else the declared rate of the line, or of the
+    line a substitute replaces), add their value to the order's total and return the increase."""
     if not added:
         return Decimal(0)
     lines = {line.pk: line for line in order.lines.all()}
@@ -118,7 +155,15 @@ def _tax_and_price(order: Order, added: dict[int, int]) -> Decimal:
     for pk, units in added.items():
         line = lines[pk]
         before = line.quantity - units
-        tax = quote.lines.get(pk, Decimal(0)) if quote else (line.tax * units / before if before else Decimal(0))
+        if quote:
+            tax = quote.lines.get(pk, Decimal(0))
+        elif before:
+            tax = line.tax * units / before
+        elif pk in replaced and replaced[pk].unit_price:
+            old = replaced[pk]  # its tax per unit of value, on the substitute's value
+            tax = old.tax / (old.unit_price * old.quantity) * line.unit_price * units
+        else:
+            tax = Decimal(0)
         tax = tax.quantize(cent)
         line.tax += tax
         line.save(update_fields=["tax"])

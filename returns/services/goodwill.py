@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from oms.actors import Actor
 from oms.errors import Conflict, FieldError, InvalidInput
+from oms.money import money_text
 from oms.outbox import emit
 from orders.models import Order
 from orders.payments.services import refund_issue
@@ -54,7 +55,9 @@ def appeasement_create(
 
 def appeasement_approve(*, appeasement: Appeasement, actor: Actor, authority: str | None) -> Appeasement:
     """Approve and refund (to the original tenders). Call outside a transaction."""
-    approval_check(authority, appeasement.level, f"An appeasement of {appeasement.amount}")
+    approval_check(
+        authority, appeasement.level, f"An appeasement of {money_text(appeasement.amount, appeasement.order.currency)}"
+    )
     if appeasement.status != Approval.PENDING:
         raise Conflict(f"Appeasement {appeasement.pk} is {appeasement.status}.", code="invalid_state")
     refund = refund_issue(order=appeasement.order, amount=appeasement.amount, actor=actor,
@@ -120,7 +123,7 @@ def claim_create(
 def claim_approve(*, claim: Claim, actor: Actor, authority: str | None) -> Claim:
     """Approve: refund the claimed units' value, or send them again free of charge as a
     replacement order (captured and routed like any order). Call outside a transaction."""
-    approval_check(authority, claim.level, f"A claim worth {claim.amount}")
+    approval_check(authority, claim.level, f"A claim worth {money_text(claim.amount, claim.order.currency)}")
     if claim.status != Approval.PENDING:
         raise Conflict(f"Claim {claim.pk} is {claim.status}.", code="invalid_state")
     fields: dict[str, Any] = {}

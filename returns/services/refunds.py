@@ -10,6 +10,7 @@ from django.db import transaction
 from inventory.models import Node
 from oms.actors import Actor
 from oms.errors import Conflict
+from oms.money import money_text
 from oms.refs import Ref
 from orders.models import Order, Payment
 from orders.payments.models import Refund
@@ -76,7 +77,7 @@ def return_complete(*, rma: Return, refund: Refund | None, actor: Actor, quote: 
     if refund is not None and refund.status != Refund.Status.SUCCEEDED:
         return
     amount = str(refund.amount) if refund else "0"
-    reason = f"Refunded {amount} {rma.order.currency}"
+    reason = f"Refunded {money_text(amount, rma.order.currency)}"
     return_transition(
         rma, "complete", actor=actor, event_type="return.completed", reason=reason,
         event_extra={"refund_amount": amount},

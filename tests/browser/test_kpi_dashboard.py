@@ -47,4 +47,4 @@ def test_every_chart_draws_with_its_bands(page: Any, login: Any) -> None:
     for kpi in ("order_accuracy", "perfect_order_rate", "cycle_time", "on_time_delivery", "fill_rate"):
         assert {"solid", "leaders"} <= set(bands[kpi]), kpi
     assert "Order accuracy\t77.78 %" in page.locator("#kpi-summary").inner_text()
-    screenshot(page, "kpi-dashboard")
+    screenshot(page, "kpi-dashboard/finance-reads-kpis")

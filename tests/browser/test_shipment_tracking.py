@@ -29,4 +29,4 @@ def test_a_csr_reads_a_shipments_tracking_history(page, login, api, shipped):  #
     assert "Newark NJ" in history.inner_text()
     assert "out for delivery" in history.inner_text().lower()
     assert_no_horizontal_scroll(page)
-    screenshot(page, "csr_reads_tracking_history")
+    screenshot(page, "shipment-tracking/csr-reads-history")

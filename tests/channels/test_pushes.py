@@ -13,8 +13,8 @@ from inventory.services.availability import availability_changes_emit
 from oms.actors import Actor
 from oms.models import OpsException
 from orders.channels.models import ChannelPush
-from orders.channels.services.connections import sku_map_set
-from orders.channels.services.pushes import PUSH_FAILED, channel_pushes_send_due
+from orders.channels.services.connections import connection_update, sku_map_set
+from orders.channels.services.pushes import PUSH_FAILED, channel_push_send, channel_pushes_send_due
 from orders.channels.services.sync import channel_pull
 from orders.models import Order
 from orders.payments.services import payment_capture, refund_issue
@@ -75,6 +75,22 @@ def test_a_push_that_fails_is_retried_from_the_database(
     assert channel_pushes_send_due() == 1
     push.refresh_from_db()
     assert (push.status, push.attempts) == ("sent", 2)
+
+
+def test_an_inactive_connections_pushes_wait_until_it_is_active_again(
+    api, mapped_shop, shopify_server, django_capture_on_commit_callbacks
+):
+    shopify_server.fail_once(503)
+    stock_change(api, django_capture_on_commit_callbacks, 4)
+    push = ChannelPush.objects.get()
+    connection_update(connection=mapped_shop, changes={"active": False})
+    ChannelPush.objects.filter(pk=push.pk).update(next_attempt_at=timezone.now())
+    assert channel_pushes_send_due() == 0
+    assert channel_push_send(push_id=push.pk) is None
+    assert ChannelPush.objects.get(pk=push.pk).attempts == 1, "not tried while inactive"
+    connection_update(connection=mapped_shop, changes={"active": True})
+    assert channel_pushes_send_due() == 1
+    assert ChannelPush.objects.get(pk=push.pk).status == "sent"
 
 
 def test_a_shipments_tracking_reaches_the_channel(api, mapped_shop, shopify_server, django_capture_on_commit_callbacks):

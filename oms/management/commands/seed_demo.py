@@ -12,7 +12,8 @@ from fulfillment.routing.demo import seed_routing
 from inventory.demo import PRICES, seed_catalog, seed_network, seed_stock, seed_stock_activity
 from notifications.demo import seed_notifications
 from oms.celery import app as celery_app
-from oms.demo import seed_schedule, seed_tenancy
+from oms.demo import seed_exception_policy, seed_schedule, seed_tenancy
+from orders.channels.demo import seed_channels
 from orders.demo import seed_exception_orders, seed_order_settings, seed_orders
 from returns.demo import seed_return_activity, seed_returns
 
@@ -43,8 +44,10 @@ class Command(BaseCommand):
             seed_order_settings(merchant)
             seed_notifications(merchant)
             seed_schedule()
+            seed_exception_policy()
         created = seed_orders(merchant, products, PRICES)
         created += seed_exception_orders(merchant, products, PRICES)
+        seed_channels(merchant, products, PRICES)
         seed_stock_activity(merchant)
         seed_fulfillment_activity(merchant)
         seed_return_activity(merchant)

@@ -60,9 +60,10 @@ def channel_push_queue(*, connection: ChannelConnection, kind: str, payload: dic
 
 
 def _claim(push_id: int) -> bool:
+    """Compare-and-set on a due push; an inactive connection's pushes wait until it is active again."""
     now = timezone.now()
     return bool(
-        ChannelPush.objects.filter(pk=push_id, status=ChannelPush.Status.PENDING)
+        ChannelPush.objects.filter(pk=push_id, status=ChannelPush.Status.PENDING, connection__active=True)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         .update(next_attempt_at=now + LEASE, attempts=F("attempts") + 1)
     )
@@ -181,7 +182,7 @@ def channel_pushes_send_due(*, batch: int = BATCH) -> int:
     """Queue the pushes whose next attempt is due (or whose job never ran)."""
     now = timezone.now()
     due = list(
-        ChannelPush.objects.filter(status=ChannelPush.Status.PENDING)
+        ChannelPush.objects.filter(status=ChannelPush.Status.PENDING, connection__active=True)
         .filter(
             Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True, created_at__lt=now - timedelta(seconds=30))
         )
