@@ -19,13 +19,13 @@ from django.utils import timezone
 from inventory.models import Product
 from inventory.selectors import availability, channel_rule
 from oms.alerts import exception_raise
+from oms.money import fmt_money
 from oms.outbox import enqueue_after_commit, enqueue_now
 from oms.tracking import tracking_url
 from orders.channels.connectors import connector_for
 from orders.channels.connectors.base import ChannelError, Connector, RateLimited, Rejected, StockLevel, Tracking
 from orders.channels.connectors.mapping import Options
 from orders.channels.models import ChannelConnection, ChannelPush, ChannelSkuMap
-from orders.validation import fmt_money
 
 logger = logging.getLogger(__name__)
 
