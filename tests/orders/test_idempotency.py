@@ -191,7 +191,9 @@ def test_an_idempotency_key_costs_the_capture_two_statements(api):
     """The claim (one INSERT) and the reply (one UPDATE, in the capture's transaction)."""
     from django.test.utils import CaptureQueriesContext
 
-    from tests.orders.test_capture_queries import statements
+    def statements(ctx: CaptureQueriesContext) -> int:
+        """Leaving out the savepoints that exist only because the test wraps a transaction."""
+        return sum(1 for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"])
 
     post(api, payloads.order(external_id="warm-up"))
     with CaptureQueriesContext(connection) as plain:
