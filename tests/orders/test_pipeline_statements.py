@@ -88,4 +88,4 @@ def test_the_pipeline_of_a_3_line_order_costs_a_bounded_number_of_statements(sto
     assert counts["pipeline"] <= 31.1, counts
     assert counts["chain"] <= 27, counts
     assert counts["consumers"] <= 4, counts
-    assert counts["capture"] <= 27, counts
+    assert counts["capture"] <= 15, counts
