@@ -31,5 +31,5 @@ def order_after_validation(*, order: Order, actor: Actor, held: bool = False) ->
     tax = order_tax_check(order=order, actor=actor)
     held = held or bool(tax and tax["held"])
     if not held:
-        enqueue_after_commit(order_chain, order.pk)
+        enqueue_after_commit(order_chain, order.pk, "", order.status)
     return Screened(decision, proceeds=not held)
