@@ -11,9 +11,9 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Expression, F, Q, TextField, Value
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Upper
+from django.db.models.functions import Concat, Upper
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
 from inventory.models import Node, Product
@@ -88,6 +88,27 @@ class FulfillmentType(models.TextChoices):
     PICKUP = "pickup"
 
 
+def velocity_email(email: Expression) -> Expression:
+    """The e-mail key the fraud velocity rule counts recent orders by (case-insensitive)."""
+    return Upper(email)
+
+
+def velocity_address(line1: Expression, postal_code: Expression, country: Expression) -> Expression:
+    """The shipping-address key of the velocity rule: line 1 (case-insensitive), postal code, country."""
+    return Concat(Upper(line1), Value("|"), postal_code, Value("|"), country, output_field=TextField())
+
+
+def _address_part(name: str) -> Expression:
+    return KeyTextTransform(name, "shipping_address")
+
+
+# The same expressions build the indexes below and the rule's lookups (orders/fraud/rules.py), so
+# that PostgreSQL matches them: the velocity counts read one key's orders of the window, never
+# the merchant's whole window.
+ORDER_EMAIL_KEY = velocity_email(F("email"))
+ORDER_ADDRESS_KEY = velocity_address(_address_part("line1"), _address_part("postal_code"), _address_part("country"))
+
+
 class Order(ConcurrentTransitionMixin, models.Model):
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="orders")
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="orders")
@@ -119,6 +140,10 @@ class Order(ConcurrentTransitionMixin, models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # True on the instance a capture returns when it carries the whole order page as written
+    # (orders/services/capture.py): the 201 is rendered from it, without reading it back.
+    page_in_memory = False
+
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
@@ -130,6 +155,8 @@ class Order(ConcurrentTransitionMixin, models.Model):
             # Order search matches a postal code whole (orders.search); the trigram indexes of the
             # other searched columns are PostgreSQL-only (migration 0004).
             models.Index(Upper(KeyTextTransform("postal_code", "shipping_address")), name="order_postal_code"),
+            models.Index(F("merchant"), ORDER_EMAIL_KEY, F("created_at"), name="order_velocity_email"),
+            models.Index(F("merchant"), ORDER_ADDRESS_KEY, F("created_at"), name="order_velocity_address"),
         ]
 
     def __str__(self) -> str:
@@ -391,7 +418,9 @@ class Payment(ConcurrentTransitionMixin, models.Model):
                 fields=["authorization_expires_at"],
                 name="payment_auth_expiry",
                 condition=Q(status__in=["authorized", "partially_captured"]),
-            )
+            ),
+            # The fraud velocity rule counts the recent orders paid with one token.
+            models.Index(fields=["token", "created_at"], name="payment_token_recent"),
         ]
 
     def __str__(self) -> str:

@@ -8,9 +8,10 @@ from orders import chain
 
 
 @shared_task(acks_late=True)
-def order_chain(order_id: int, trigger: str = "") -> None:
-    """After capture, after a resolved hold: the order's steps, one pick-up for all of them."""
-    chain.order_chain_run(order_id=order_id, trigger=trigger)
+def order_chain(order_id: int, trigger: str = "", status: str = "") -> None:
+    """After capture, after a resolved hold: the order's steps, one pick-up for all of them
+    (`status`: the one the sender committed the order in, if it knows it; saves a read)."""
+    chain.order_chain_run(order_id=order_id, trigger=trigger, status=status)
 
 
 @shared_task

@@ -374,16 +374,27 @@ def _cover_shortfall(stock: StockLevel, new_on_hand: int, *, actor: Actor, cause
 # --- reserve / unreserve / consume -----------------------------------------------------------
 
 _RETURNED = ("id", "product_id", "node_id", "on_hand", "allocated", "safety_stock", "reorder_threshold", "low_stock")
-# Every line of a reservation in one statement. The sub-select locks the rows in ascending id
-# (the lock order of every stock service) before the UPDATE touches them, and the condition is
-# checked on each row as it stands under that lock: rows without enough free stock are left out.
+# Every line of a reservation and its ledger rows in one statement. The sub-select locks the rows
+# in ascending id (the lock order of every stock service) before the UPDATE touches them, and the
+# condition is checked on each row as it stands under that lock: rows without enough free stock
+# are left out. The ledger INSERT (a data-modifying CTE, run once whether or not it is read)
+# writes one row per line only when every (product, node) was taken, so a refusal writes no
+# ledger row; what a refused statement took is given back by the caller.
 _RESERVE_PG = (
-    "UPDATE inventory_stocklevel s SET allocated = s.allocated + w.quantity, updated_at = %s "
+    "WITH taken AS (UPDATE inventory_stocklevel s SET allocated = s.allocated + w.quantity, updated_at = %s "
     "FROM (SELECT l.id, w.quantity, w.floor FROM inventory_stocklevel l "
     "JOIN unnest(%s::bigint[], %s::bigint[], %s::int[], %s::int[]) AS w(product_id, node_id, quantity, floor) "
     "ON l.product_id = w.product_id AND l.node_id = w.node_id ORDER BY l.id FOR NO KEY UPDATE OF l) w "
     "WHERE s.id = w.id AND s.on_hand - s.allocated - s.safety_stock - w.floor >= w.quantity"
-    " RETURNING " + ", ".join(f"s.{column}" for column in _RETURNED)
+    " RETURNING " + ", ".join(f"s.{column}" for column in _RETURNED) + "), "
+    "ledger AS (INSERT INTO inventory_movement (stock_id, kind, on_hand_delta, allocated_delta, reason, ref_type, "
+    "ref_id, actor_kind, actor_label, created_at, occurred_at) "
+    "SELECT taken.id, %s, 0, i.quantity, %s, i.ref_type, i.ref_id, %s, %s, %s, NULL "
+    "FROM unnest(%s::bigint[], %s::bigint[], %s::int[], %s::varchar[], %s::varchar[]) WITH ORDINALITY "
+    "AS i(product_id, node_id, quantity, ref_type, ref_id, n) "
+    "JOIN taken ON taken.product_id = i.product_id AND taken.node_id = i.node_id "
+    "WHERE (SELECT count(*) FROM taken) = %s ORDER BY i.n) "
+    "SELECT * FROM taken"
 )
 _RESERVE_ONE_SQL = (
     "UPDATE inventory_stocklevel SET allocated = allocated + %s, updated_at = %s "
@@ -432,22 +443,35 @@ def _failure(index: int, item: ReserveItem, stock_id: int | None) -> ReserveFail
     )  # fmt: skip
 
 
-def _reserve_rows(wanted: dict[tuple[int, int], tuple[int, int]], now: datetime) -> dict[tuple[int, int], tuple]:
-    """Add each {(product, node): (quantity, floor)} to `allocated` where it fits; return
-    {(product, node): (id, on_hand, allocated, safety, threshold, low)} of the rows it took."""
+def _reserve_rows(
+    wanted: dict[tuple[int, int], tuple[int, int]], lines: list[tuple[int, int, int, Ref]], ledger: tuple, now: datetime
+) -> dict[tuple[int, int], tuple]:
+    """Add each {(product, node): (quantity, floor)} to `allocated` where it fits and, only when
+    all fit, write an `allocation` ledger row per line (product, node, quantity, reference), with
+    `ledger` = (reason, actor kind, actor label); return {(product, node): (id, on_hand,
+    allocated, safety, threshold, low)} of the rows it took."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             keys = list(wanted)
             columns = [[k[0] for k in keys], [k[1] for k in keys], [wanted[k][0] for k in keys],
                        [wanted[k][1] for k in keys]]  # fmt: skip
-            cursor.execute(_RESERVE_PG, [now, *columns])
+            per_line = [[line[0] for line in lines], [line[1] for line in lines], [line[2] for line in lines],
+                        [line[3].type for line in lines], [line[3].id for line in lines]]  # fmt: skip
+            params = [now, *columns, Movement.Kind.ALLOCATION, *ledger, now, *per_line, len(keys)]
+            cursor.execute(_RESERVE_PG, params)
             rows = cursor.fetchall()
         else:  # SQLite serialises writers: no lock order to keep
             rows = []
             for (product_id, node_id), (quantity, floor) in wanted.items():
                 cursor.execute(_RESERVE_ONE_SQL, [quantity, now, product_id, node_id, floor, quantity])
                 rows.extend(cursor.fetchall())
-    return {(row[1], row[2]): (row[0], *row[3:]) for row in rows}
+    taken = {(row[1], row[2]): (row[0], *row[3:]) for row in rows}
+    if connection.vendor != "postgresql" and len(taken) == len(wanted):
+        _ledger_insert(
+            [(taken[(product_id, node_id)][0], Movement.Kind.ALLOCATION, 0, quantity, ledger[0], ref.type, ref.id,
+              *ledger[1:], now, None) for product_id, node_id, quantity, ref in lines]
+        )  # fmt: skip
+    return taken
 
 
 @retry_on_deadlock
@@ -459,7 +483,7 @@ def stock_reserve(*, items: list[ReserveItem], reference: Ref, actor: Actor, rea
     locking the rows in ascending id. Should a line not fit, what the statement took is given back
     and the line is reported (`ReserveResult.failure`: its index, what was free, and why); nothing
     else was written, so no savepoint is needed. Each reserved line writes an `allocation` ledger
-    row carrying its reference (the line's, else the call's).
+    row carrying its reference (the line's, else the call's), in the same statement on PostgreSQL.
     """
     for index, item in enumerate(items):
         if item.quantity <= 0 or item.floor < 0:
@@ -470,7 +494,8 @@ def stock_reserve(*, items: list[ReserveItem], reference: Ref, actor: Actor, rea
         quantity, floor = wanted.get((item.product_id, item.node_id), (0, 0))
         wanted[(item.product_id, item.node_id)] = (quantity + item.quantity, max(floor, item.floor))
     now = timezone.now()
-    taken = _reserve_rows(wanted, now)
+    lines = [(item.product_id, item.node_id, item.quantity, item.reference or reference) for item in items]
+    taken = _reserve_rows(wanted, lines, (reason[:255], actor.kind, actor.label[:150]), now)
     if len(taken) < len(wanted):
         if taken:  # give back what the statement took (rows still locked by this transaction)
             with connection.cursor() as cursor:
@@ -479,17 +504,10 @@ def stock_reserve(*, items: list[ReserveItem], reference: Ref, actor: Actor, rea
         item = items[index]
         found = StockLevel.objects.filter(product_id=item.product_id, node_id=item.node_id)
         return ReserveResult([], _failure(index, item, found.values_list("pk", flat=True).first()))
-    reserved: list[Reserved] = []
-    ledger: list[tuple[Any, ...]] = []
-    for index, item in enumerate(items):
-        stock_id = taken[(item.product_id, item.node_id)][0]
-        ref = item.reference or reference
-        reserved.append(Reserved(index, item.product_id, item.node_id, stock_id, item.quantity, ref))
-        ledger.append(
-            (stock_id, Movement.Kind.ALLOCATION, 0, item.quantity, reason[:255], ref.type, ref.id, actor.kind,
-             actor.label[:150], now, None)
-        )  # fmt: skip
-    _ledger_insert(ledger)
+    reserved = [
+        Reserved(index, product_id, node_id, taken[(product_id, node_id)][0], quantity, ref)
+        for index, (product_id, node_id, quantity, ref) in enumerate(lines)
+    ]
     for stock_id, on_hand, allocated, safety, threshold, low in taken.values():
         atp = stock_atp(StockLevel(on_hand=on_hand, allocated=allocated, safety_stock=safety))
         below = threshold is not None and atp < threshold

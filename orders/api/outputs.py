@@ -40,6 +40,8 @@ class LineOut(serializers.ModelSerializer):
     @extend_schema_field(AllocationOut(many=True))
     def get_allocations(self, line: OrderLine) -> list[dict[str, Any]]:
         """Units reserved at each node for this line (routing's fulfilment orders), by node code."""
+        if self.context.get("just_captured"):
+            return []  # routing has not seen the order yet
         per_node: dict[str, int] = {}
         for fo_line in line.fulfillment_lines.all():  # type: ignore[attr-defined]
             fo = fo_line.fulfillment_order
@@ -155,7 +157,8 @@ class OrderSummaryOut(serializers.ModelSerializer):
 
 
 # Sections later apps add to the order body from their AppConfig.ready() (fulfilment orders and
-# shipments, say): name -> render(order) -> JSON-ready data. Orders never imports those apps.
+# shipments, say): name -> render(order) -> JSON-ready list. Orders never imports those apps. An
+# order just captured has nothing in any of them yet: its 201 shows each as [] without asking.
 ORDER_OUTPUT_SECTIONS: dict[str, Callable[[Order], Any]] = {}
 
 
@@ -170,7 +173,7 @@ class OrderOut(OrderSummaryOut):
     def to_representation(self, order: Order) -> dict[str, Any]:
         data = super().to_representation(order)
         for name, render in ORDER_OUTPUT_SECTIONS.items():
-            data[name] = render(order)
+            data[name] = [] if self.context.get("just_captured") else render(order)
         return data
 
     def get_fraud(self, order: Order) -> dict[str, Any] | None:

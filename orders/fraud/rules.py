@@ -10,11 +10,20 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Exists, IntegerField, Subquery, Value
 from django.utils import timezone
 
+from oms.caches import ProcessCache
 from orders.fraud.models import DenyListEntry, FraudSettings
-from orders.models import Order, OrderStatus
+from orders.models import (
+    ORDER_ADDRESS_KEY,
+    ORDER_EMAIL_KEY,
+    Order,
+    OrderStatus,
+    Payment,
+    velocity_address,
+    velocity_email,
+)
 
 
 @dataclass(frozen=True)
@@ -27,7 +36,8 @@ class Hit:
         return asdict(self)
 
 
-Rule = Callable[[Order, FraudSettings], list[Hit]]
+# A rule is a pure function of the order, the merchant's settings and the facts read for it.
+Rule = Callable[[Order, FraudSettings, "Facts"], list[Hit]]
 RULES: list[Rule] = []
 
 
@@ -50,16 +60,63 @@ def normalize_postal(value: str) -> str:
     return re.sub(r"[\s-]", "", value or "").upper()
 
 
-def _others(order: Order) -> Any:
-    return Order.objects.filter(merchant_id=order.merchant_id).exclude(pk=order.pk)
+class _Count(Subquery):
+    """How many rows `queryset` yields, as a scalar subquery."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) _rows)"
+    output_field = IntegerField()
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the rules need from the merchant's other orders, read in one statement."""
+
+    ordered_before: bool  # a previous order of this customer that was not cancelled
+    recent: dict[str, int]  # e-mail / token / address -> orders of the window, this one included
+
+
+def facts(order: Order, s: FraudSettings) -> Facts:
+    """One statement of scalar subqueries, each on an index (orders/models.py): the customer's
+    orders, and the orders of the velocity window sharing this one's e-mail, payment token or
+    shipping address. A count stops at the velocity threshold, so a hot key (a marketplace's
+    relay address) costs no more than the rule needs to decide."""
+    since = timezone.now() - timedelta(minutes=s.velocity_minutes)
+    others = Order.objects.filter(merchant_id=order.merchant_id).exclude(pk=order.pk)
+    recent = others.filter(created_at__gte=since)
+    address = order.shipping_address or {}
+    tokens = sorted({payment.token for payment in order.payments.all()})
+    # Each: the ids of the other orders of the window with that key (one column, no ordering).
+    keys: dict[str, Any] = {
+        "e-mail address": recent.alias(key=ORDER_EMAIL_KEY).filter(key=velocity_email(Value(order.email))).values("pk")
+    }
+    if tokens:
+        keys["payment token"] = (
+            Payment.objects.filter(token__in=tokens, created_at__gte=since, order__merchant_id=order.merchant_id)
+            .exclude(order_id=order.pk)
+            .values("order_id")
+            .distinct()
+        )
+    if address.get("line1"):
+        value = velocity_address(
+            Value(address["line1"]), Value(address.get("postal_code", "")), Value(address.get("country", ""))
+        )
+        keys["shipping address"] = recent.alias(key=ORDER_ADDRESS_KEY).filter(key=value).values("pk")
+    cap = max(s.velocity_orders - 1, 0)  # the others it takes to reach the threshold with this one
+    columns: dict[str, Any] = {
+        f"n{i}": _Count(qs.order_by()[:cap]) if cap else Value(0) for i, qs in enumerate(keys.values())
+    }
+    if order.total > s.first_order_value:
+        columns["before"] = Exists(others.filter(customer_id=order.customer_id).exclude(status=OrderStatus.CANCELLED))
+    row = Order.objects.filter(pk=order.pk).values(**columns).get()
+    return Facts(
+        ordered_before=row.get("before", False),
+        recent={what: row[f"n{i}"] + 1 for i, what in enumerate(keys)},
+    )
 
 
 @rule
-def first_order_value(order: Order, s: FraudSettings) -> list[Hit]:
-    if order.total <= s.first_order_value:
-        return []
-    previous = _others(order).filter(customer_id=order.customer_id).exclude(status=OrderStatus.CANCELLED)
-    if previous.exists():
+def first_order_value(order: Order, s: FraudSettings, found: Facts) -> list[Hit]:
+    if order.total <= s.first_order_value or found.ordered_before:
         return []
     return [
         Hit(
@@ -71,36 +128,16 @@ def first_order_value(order: Order, s: FraudSettings) -> list[Hit]:
 
 
 @rule
-def velocity(order: Order, s: FraudSettings) -> list[Hit]:
-    since = timezone.now() - timedelta(minutes=s.velocity_minutes)
-    recent = _others(order).filter(created_at__gte=since)
-    address = order.shipping_address or {}
-    tokens = [payment.token for payment in order.payments.all()]
-    # One query: each count over the merchant's recent orders, this one excluded.
-    same = {"e-mail address": Count("pk", filter=Q(email__iexact=order.email), distinct=True)}
-    if tokens:
-        same["payment token"] = Count("pk", filter=Q(payments__token__in=tokens), distinct=True)
-    if address.get("line1"):
-        same["shipping address"] = Count(
-            "pk",
-            filter=Q(
-                shipping_address__line1__iexact=address["line1"],
-                shipping_address__postal_code=address.get("postal_code", ""),
-                shipping_address__country=address.get("country", ""),
-            ),
-            distinct=True,
-        )
-    found = recent.aggregate(**{f"n{i}": count for i, count in enumerate(same.values())})
-    counts = [(what, found[f"n{i}"] + 1) for i, what in enumerate(same)]
-    fired = [(what, n) for what, n in counts if n >= s.velocity_orders]
+def velocity(order: Order, s: FraudSettings, found: Facts) -> list[Hit]:
+    fired = [(what, n) for what, n in found.recent.items() if n >= s.velocity_orders]
     if not fired:
         return []
-    detail = ", ".join(f"{n} orders from one {what}" for what, n in fired)
+    detail = ", ".join(f"at least {n} orders from one {what}" for what, n in fired)
     return [Hit("velocity", s.score_velocity, f"{detail} within {s.velocity_minutes} minutes.")]
 
 
 @rule
-def country_mismatch(order: Order, s: FraudSettings) -> list[Hit]:
+def country_mismatch(order: Order, s: FraudSettings, found: Facts) -> list[Hit]:
     billing, shipping = order.billing_address or {}, order.shipping_address or {}
     if not billing.get("country") or not shipping.get("country") or billing["country"] == shipping["country"]:
         return []
@@ -114,31 +151,40 @@ def country_mismatch(order: Order, s: FraudSettings) -> list[Hit]:
 
 
 @rule
-def disposable_email(order: Order, s: FraudSettings) -> list[Hit]:
+def disposable_email(order: Order, s: FraudSettings, found: Facts) -> list[Hit]:
     domain = order.email.rsplit("@", 1)[-1].lower()
     if domain not in disposable_domains():
         return []
     return [Hit("disposable_email", s.score_disposable_email, f"E-mail domain {domain} is a disposable one.")]
 
 
+def _normal(kind: str, value: str) -> str:
+    return normalize_postal(value) if kind == DenyListEntry.Kind.POSTAL_CODE else normalize(value)
+
+
+def _deny_list(merchant_id: int) -> dict[tuple[str, str], tuple[int, str]]:
+    """(kind, normalized value) -> (entry id, the hit's reason)."""
+    listed: dict[tuple[str, str], tuple[int, str]] = {}
+    for entry in DenyListEntry.objects.filter(merchant_id=merchant_id).order_by("pk"):
+        reason = f"{entry.get_kind_display()} '{entry.value}' is on the deny list."
+        listed.setdefault((entry.kind, _normal(entry.kind, entry.value)), (entry.pk, reason))
+    return listed
+
+
+# Per process: every screening compares with it, CSRs change it rarely (oms.caches).
+DENY_LIST = ProcessCache("orders.fraud_deny_list", _deny_list, invalidated_by=(DenyListEntry,))
+
+
 @rule
-def deny_list(order: Order, s: FraudSettings) -> list[Hit]:
-    entries = list(DenyListEntry.objects.filter(merchant_id=order.merchant_id))
-    if not entries:
+def deny_list(order: Order, s: FraudSettings, found: Facts) -> list[Hit]:
+    listed = DENY_LIST.get(order.merchant_id)
+    if not listed:
         return []
     addresses = [a for a in (order.shipping_address, order.billing_address) if a]
-    seen = {
-        DenyListEntry.Kind.EMAIL: {normalize(order.email)},
-        DenyListEntry.Kind.ADDRESS: {normalize(a.get("line1", "")) for a in addresses},
-        DenyListEntry.Kind.POSTAL_CODE: {normalize_postal(a.get("postal_code", "")) for a in addresses},
-    }
-    hits = []
-    for entry in entries:
-        value = (
-            normalize_postal(entry.value) if entry.kind == DenyListEntry.Kind.POSTAL_CODE else normalize(entry.value)
-        )
-        if value and value in seen[entry.kind]:
-            hits.append(
-                Hit("deny_list", s.score_deny_list, f"{entry.get_kind_display()} '{entry.value}' is on the deny list.")
-            )
-    return hits[:1] if hits else []
+    seen = {(DenyListEntry.Kind.EMAIL, order.email)}
+    seen |= {(DenyListEntry.Kind.ADDRESS, a.get("line1", "")) for a in addresses}
+    seen |= {(DenyListEntry.Kind.POSTAL_CODE, a.get("postal_code", "")) for a in addresses}
+    matches = [listed[key] for key in {(kind, _normal(kind, value)) for kind, value in seen} if key in listed]
+    if not matches:
+        return []
+    return [Hit("deny_list", s.score_deny_list, min(matches)[1])]  # the oldest entry that matches

@@ -5,7 +5,7 @@ from __future__ import annotations
 from oms.actors import Actor
 from oms.caches import ProcessCache
 from orders.fraud.models import FraudDecision, FraudSettings
-from orders.fraud.rules import RULES, Hit
+from orders.fraud.rules import RULES, Hit, facts
 from orders.models import Hold, Order
 from orders.services.cancel import order_cancel
 from orders.services.holds import hold_place
@@ -29,7 +29,8 @@ def order_fraud_screen(*, order: Order, actor: Actor) -> FraudDecision | None:
     settings = fraud_settings_for(order.merchant_id)
     if not settings.enabled:
         return None
-    hits: list[Hit] = [hit for rule in RULES for hit in rule(order, settings)]
+    found = facts(order, settings)  # the one query of the screening
+    hits: list[Hit] = [hit for rule in RULES for hit in rule(order, settings, found)]
     score = sum(hit.score for hit in hits)
     if score > settings.reject_threshold:
         outcome = FraudDecision.Outcome.REJECT

@@ -90,10 +90,10 @@ def prepare(
     )
 
 
-def record_channel_fact(payment: Payment, kind: str, amount: Decimal, *, actor: Actor) -> Txn:
-    """A row for what the channel did before the order reached us (no gateway call)."""
+def channel_fact(payment: Payment, kind: str, amount: Decimal, *, actor: Actor) -> Txn:
+    """An unsaved row for what the channel did before the order reached us (no gateway call)."""
     now = timezone.now()
-    return Txn.objects.create(
+    return Txn(
         payment=payment,
         kind=kind,
         source=Txn.Source.CHANNEL,

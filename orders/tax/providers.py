@@ -13,6 +13,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from inventory.models import Product
+from oms.caches import ProcessCache
 from orders.models import FulfillmentType, Order, OrderLine
 from orders.tax.models import TaxRate
 from orders.validation import currency_precision
@@ -57,6 +58,26 @@ def destination(order: Order) -> dict[str, str] | None:
     return {k: str(address.get(k) or "") for k in ("country", "region", "postal_code")}
 
 
+def _rates(key: tuple[int, str]) -> list[TaxRate]:
+    merchant_id, country = key
+    return list(TaxRate.objects.filter(merchant_id=merchant_id, country=country))
+
+
+# Per process, by (merchant, country): every capture's tax check reads them; they change
+# rarely (oms.caches).
+_RATES = ProcessCache("orders.tax_rates", _rates, invalidated_by=(TaxRate,))
+
+
+def _tax_codes(lines: list[OrderLine]) -> dict[int, str]:
+    """Product id -> tax code (inventory's `Product.tax_category`); products the lines carry
+    already (a capture's) cost no query."""
+    codes = {line.product_id: line.product.tax_category for line in lines if OrderLine.product.is_cached(line)}
+    missing = {line.product_id for line in lines} - codes.keys()
+    if missing:
+        codes.update(Product.objects.filter(pk__in=missing).values_list("pk", "tax_category"))
+    return codes
+
+
 class RateTableProvider:
     """Rates by country, region, postal-code prefix and product tax code (TaxRate rows).
 
@@ -81,13 +102,10 @@ class RateTableProvider:
         place = destination(order)
         if place is None:
             return None
-        rates = list(TaxRate.objects.filter(merchant_id=order.merchant_id, country=place["country"].upper()))
+        rates = _RATES.get((order.merchant_id, place["country"].upper()))
         if not rates:
             return None
-        # The product's tax code (inventory's `Product.tax_category`, `tax_code` in the API).
-        codes = dict(
-            Product.objects.filter(pk__in=[line.product_id for line in lines]).values_list("pk", "tax_category")
-        )
+        codes = _tax_codes(lines)  # the product's tax code (`tax_code` in the API)
         cent = Decimal(1).scaleb(-currency_precision(order.currency))
         out: dict[int, Decimal] = {}
         details = []

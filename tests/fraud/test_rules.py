@@ -3,13 +3,15 @@ order for a CSR before any capture, reject cancels it and gives the money back."
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from oms.actors import Actor
 from orders.fraud.models import FraudDecision
-from orders.models import Payment
+from orders.models import Order, Payment
 from orders.services.holds import hold_resolve
 from tests.factories import DenyListEntryFactory, FraudSettingsFactory
 from tests.payments.helpers import ledger, payment, place, reached_ready
@@ -41,30 +43,46 @@ def test_it_scores_a_first_order_above_the_value_threshold(api, django_capture_o
     assert fired(second) == {}, "the customer has ordered before"
 
 
+def _same(i: int, same: str) -> dict:
+    """The i-th order of a series sharing only `same` (e-mail and street in varying case)."""
+    changes = {
+        "customer": {"email": f"shopper{i}@example.com"},
+        "payment": payment(f"tok_visa_ok_{i}"),
+        "shipping_address": {**OTHER_COUNTRY, "country": "US", "region": "CA", "city": "San Francisco",
+                             "postal_code": "94105", "line1": f"{i + 1} Market St"},
+        "billing_address": None,
+    }  # fmt: skip
+    if same == "email":
+        changes["customer"] = {"email": "same@example.com" if i % 2 else "Same@Example.com"}
+    elif same == "token":
+        changes["payment"] = payment("tok_visa_ok_shared")
+    else:
+        changes["shipping_address"]["line1"] = "1 Market St" if i % 2 else "1 MARKET ST"
+    return changes
+
+
 @pytest.mark.parametrize("same", ["email", "token", "address"])
 def test_it_scores_velocity_from_one_email_token_or_address(api, django_capture_on_commit_callbacks, same):
     FraudSettingsFactory(merchant=api.merchant, velocity_orders=3, velocity_minutes=30)
-    orders = []
-    for i in range(3):
-        changes = {
-            "customer": {"email": f"shopper{i}@example.com"},
-            "payment": payment(f"tok_visa_ok_{i}"),
-            "shipping_address": {**OTHER_COUNTRY, "country": "US", "region": "CA", "city": "San Francisco",
-                                 "postal_code": "94105", "line1": f"{i + 1} Market St"},
-            "billing_address": None,
-        }  # fmt: skip
-        if same == "email":
-            changes["customer"] = {"email": "same@example.com"}
-        elif same == "token":
-            changes["payment"] = payment("tok_visa_ok_shared")
-        else:
-            changes["shipping_address"]["line1"] = "1 Market St"
-        order, _ = place(api, django_capture_on_commit_callbacks, **changes)
-        orders.append(order)
+    orders = [place(api, django_capture_on_commit_callbacks, **_same(i, same))[0] for i in range(3)]
     assert [("velocity" in fired(o)) for o in orders] == [False, False, True]
     reason = FraudDecision.objects.get(order=orders[-1]).rules[0]["reason"]
     assert "3 orders from one" in reason
     assert "within 30 minutes" in reason
+
+
+@pytest.mark.parametrize("same", ["email", "token", "address"])
+def test_velocity_counts_neither_orders_before_the_window_nor_another_merchants(
+    api, other_api, django_capture_on_commit_callbacks, same
+):
+    FraudSettingsFactory(merchant=api.merchant, velocity_orders=3, velocity_minutes=30)
+    old = [place(api, django_capture_on_commit_callbacks, **_same(i, same))[0] for i in range(2)]
+    before = timezone.now() - timedelta(minutes=31)
+    Order.objects.filter(pk__in=[o.pk for o in old]).update(created_at=before)
+    Payment.objects.filter(order__in=old).update(created_at=before)
+    place(other_api, django_capture_on_commit_callbacks, **_same(2, same))
+    latest, _ = place(api, django_capture_on_commit_callbacks, **_same(3, same))
+    assert "velocity" not in fired(latest)
 
 
 def test_it_scores_billing_and_shipping_countries_that_differ(api, django_capture_on_commit_callbacks):

@@ -79,6 +79,19 @@ def test_it_gives_each_line_its_own_reference_when_given(stock):
     assert Movement.objects.get(kind="allocation").ref_id == "2"
 
 
+def test_two_lines_of_one_stock_row_write_a_ledger_row_each_with_its_reference(stock):
+    items = [
+        ReserveItem(stock.product_id, stock.node_id, 1, reference=ORDER_1),
+        ReserveItem(stock.product_id, stock.node_id, 2, reference=ORDER_2),
+    ]
+    assert stock_reserve(items=items, reference=ORDER_1, actor=ACTOR).ok
+    rows = Movement.objects.filter(kind="allocation").order_by("id")
+    assert list(rows.values_list("ref_id", "allocated_delta", "actor_label")) == [("1", 1, "tests"), ("2", 2, "tests")]
+    stock.refresh_from_db()
+    assert stock.allocated == 3
+    assert stock_audit() == []
+
+
 def test_it_unreserves_exactly_what_a_reference_holds(stock):
     reserve(stock, 3, ORDER_1)
     reserve(stock, 2, ORDER_2)

@@ -193,7 +193,10 @@ def test_an_idempotency_key_costs_the_capture_two_statements(api, settings):
 
     # The caches' once-a-second version check is clock-dependent: keep it out of both counts.
     settings.OMS_CACHE_CHECK_SECONDS = 3600
-    from tests.orders.test_capture_queries import statements
+
+    def statements(ctx: CaptureQueriesContext) -> int:
+        """Leaving out the savepoints that exist only because the test wraps a transaction."""
+        return sum(1 for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"])
 
     post(api, payloads.order(external_id="warm-up"))
     with CaptureQueriesContext(connection) as plain:

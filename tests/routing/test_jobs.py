@@ -88,6 +88,19 @@ def test_a_crash_between_steps_leaves_the_order_where_it_got_and_the_sweeper_res
     assert [name for name, _, _ in path_of(order)].count("allocate") == 1
 
 
+def test_a_chain_job_sent_with_a_stale_status_goes_on_from_the_status_it_finds(net):
+    """The job carries the status its sender committed (saving a read); if the order moved on
+    meanwhile, the step for that status does nothing under its lock and the chain goes on."""
+    from orders.tasks import order_chain
+
+    net.stock("DC-EAST", "A", 5)
+    order = net.order(("A", 1))
+    assert order.status == "ready"
+    order_chain(order.pk, "", "validated")
+    assert Order.objects.get(pk=order.pk).status == "released"
+    assert [name for name, _, _ in path_of(order)] == ["allocate", "fulfillment_order_release", "release"]
+
+
 def test_a_captured_order_is_allocated_end_to_end(api, django_capture_on_commit_callbacks):
     dc = NodeFactory(code="ACME-DC", type=Node.Type.DC, ships_to=["US"], merchants=[api.merchant])
     StockLevelFactory(product=api.red, node=dc, on_hand=10)
