@@ -27,16 +27,26 @@ def test_issue_api_token_prints_a_working_key_and_can_create_the_merchant():
 
 @pytest.mark.django_db
 def test_seed_demo_is_idempotent():
+    from axes.models import AccessAttempt, AccessFailureLog
+
+    from fulfillment.execution.models import NodeMessage
+    from reports.models import ErpRecord, KpiDay
+
+    def state():
+        return (
+            Merchant.objects.count(), Order.objects.count(), set(Order.objects.values_list("status", flat=True)),
+            sorted(KpiDay.objects.values_list("day", "channel_id", "orders_captured")), ErpRecord.objects.count(),
+            NodeMessage.objects.count(), list(AccessAttempt.objects.values_list("failures_since_start", flat=True)),
+            AccessFailureLog.objects.count(),
+        )  # fmt: skip
+
     call_command("seed_demo", stdout=StringIO())
-    counts = (Merchant.objects.count(), Order.objects.count(), set(Order.objects.values_list("status", flat=True)))
+    first = state()
     call_command("seed_demo", stdout=StringIO())
-    assert (
-        Merchant.objects.count(),
-        Order.objects.count(),
-        set(Order.objects.values_list("status", flat=True)),
-    ) == counts
-    assert counts[1] >= 30
-    assert {"validated", "on_hold", "cancelled"} <= counts[2]
+    assert state() == first
+    assert first[1] >= 30
+    assert {"validated", "on_hold", "cancelled"} <= first[2]
+    assert first[3] and first[4] and first[5] and first[6] == [1] and first[7] == 1
 
 
 def _check_deploy(env):
