@@ -99,9 +99,11 @@ def seed_login_activity() -> None:
     password, _ = DEMO_USERS[username]
     request = RequestFactory().post("/admin/login/", HTTP_USER_AGENT="seed_demo")
     request.session = SessionStore()
-    if not AccessLog.objects.filter(username=username).exists():
+    # Only where the demo logins exist (embedded database or --users): elsewhere it would fail.
+    exists = get_user_model().objects.filter(username=username).exists()
+    if exists and not AccessLog.objects.filter(username=username).exists():
         user = authenticate(request, username=username, password=password)
-        if user is not None:  # the demo logins exist (embedded database or --users)
-            login(request, user)
+        assert user is not None, "the demo login's published password"
+        login(request, user)
     if not AccessAttempt.objects.filter(username=username).exists():
         authenticate(request, username=username, password=password + "-typo")
