@@ -15,7 +15,8 @@ from fulfillment.carriers.models import (
     RateZone,
     Surcharge,
 )
-from fulfillment.execution.models import FulfillmentSettings
+from fulfillment.execution.models import FulfillmentSettings, NodeProfile
+from inventory.models import Node
 from oms.models import Merchant
 
 WEIGHT_BREAKS = [Decimal(w) for w in ("0.5", "1", "2", "5", "10", "20", "30")]
@@ -102,6 +103,20 @@ def seed_carriers() -> list[Carrier]:
     return carriers
 
 
+# The Seattle store's WMS: release, hold and cancel messages go to it, signed. Its endpoint is on
+# the discard port of this machine, and private hosts are refused unless NODE_ALLOW_PRIVATE_HOSTS
+# (off by default), so every message fails without leaving it and waits for its retry.
+INTEGRATED_NODE = "STORE-SEA"
+INTEGRATED_ENDPOINT = "http://127.0.0.1:9/demo-wms/messages"
+
+
 def seed_fulfillment(merchant: Merchant) -> None:
     seed_carriers()
     FulfillmentSettings.objects.get_or_create(merchant=merchant)
+    node = Node.objects.filter(merchants=merchant, code=INTEGRATED_NODE).first()
+    if node is not None:  # before the demo orders: their releases to it are its messages
+        NodeProfile.objects.get_or_create(
+            node=node,
+            defaults={"mode": NodeProfile.Mode.INTEGRATED, "endpoint_url": INTEGRATED_ENDPOINT,
+                      "secret": "whsec_demo_store_sea"},
+        )  # fmt: skip

@@ -83,3 +83,27 @@ def seed_exception_policy() -> None:
         defaults={"title": "Carrier miss", "severity": OpsException.Severity.HIGH, "high_value": Decimal(500),
                   "first_touch_minutes": 60, "resolve_minutes": 12 * 60},
     )  # fmt: skip
+
+
+def seed_login_activity() -> None:
+    """Through django-axes as the admin's login form would: one demo login that went through
+    (AccessLog) and, after it, one mistyped password (AccessAttempt, AccessFailureLog), well
+    under the lock-out limit. Once only: a second failure would count towards a lock-out (a
+    later successful login clears the attempt, and the next run records one again)."""
+    from axes.models import AccessAttempt, AccessLog
+    from django.contrib.auth import authenticate, login
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.test import RequestFactory
+
+    username = "csr"
+    password, _ = DEMO_USERS[username]
+    request = RequestFactory().post("/admin/login/", HTTP_USER_AGENT="seed_demo")
+    request.session = SessionStore()
+    # Only where the demo logins exist (embedded database or --users): elsewhere it would fail.
+    exists = get_user_model().objects.filter(username=username).exists()
+    if exists and not AccessLog.objects.filter(username=username).exists():
+        user = authenticate(request, username=username, password=password)
+        assert user is not None, "the demo login's published password"
+        login(request, user)
+    if not AccessAttempt.objects.filter(username=username).exists():
+        authenticate(request, username=username, password=password + "-typo")

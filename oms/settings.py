@@ -87,6 +87,9 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Every failure stays in the failure log (AccessFailureLog; django-axes keeps none unless told),
+# even once a successful login has cleared the pair's attempt count. Capped per username.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_VERBOSE = False  # no banner on every manage.py start; lockouts are still logged (warning)
 
 ROOT_URLCONF = "oms.urls"

@@ -12,9 +12,10 @@ from fulfillment.routing.demo import seed_routing
 from inventory.demo import PRICES, seed_catalog, seed_network, seed_stock, seed_stock_activity
 from notifications.demo import seed_notifications
 from oms.celery import app as celery_app
-from oms.demo import seed_exception_policy, seed_schedule, seed_tenancy
+from oms.demo import seed_exception_policy, seed_login_activity, seed_schedule, seed_tenancy
 from orders.channels.demo import seed_channels
 from orders.demo import seed_exception_orders, seed_order_settings, seed_orders
+from reports.demo import seed_reports
 from returns.demo import seed_return_activity, seed_returns
 
 
@@ -51,4 +52,7 @@ class Command(BaseCommand):
         seed_stock_activity(merchant)
         seed_fulfillment_activity(merchant)
         seed_return_activity(merchant)
+        # Last: the nightly jobs' figures cover everything above.
+        seed_reports(merchant)
+        seed_login_activity()
         self.stdout.write(f"Demo data ready: merchant 'demo', {len(products)} SKUs, {created} new orders.")
