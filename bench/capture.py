@@ -68,9 +68,10 @@ def _capture_worker(args: tuple[str, str, bool, int, Any]) -> None:
 
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+    # Over HTTPS, as in production (the settings redirect plain HTTP).
     start = time.perf_counter()
     for i in range(count):
-        response = client.post("/api/v1/orders/", _body(i, run), format="json")
+        response = client.post("/api/v1/orders/", _body(i, run), format="json", secure=True)
         assert response.status_code == 201, response.content
     queue.put(time.perf_counter() - start)
 
@@ -88,9 +89,9 @@ def _queries_per_capture(raw_key: str) -> int:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
     run = uuid.uuid4().hex[:8]
-    client.post("/api/v1/orders/", _body(0, run), format="json")
+    client.post("/api/v1/orders/", _body(0, run), format="json", secure=True)
     with CaptureQueriesContext(connection) as ctx:
-        client.post("/api/v1/orders/", _body(1, run), format="json")
+        client.post("/api/v1/orders/", _body(1, run), format="json", secure=True)
     return len(ctx)
 
 

@@ -20,6 +20,10 @@ def setup_django() -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings")
     os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+    # The in-process benches fork their workers after using the database: a child would inherit
+    # a psycopg pool whose threads did not survive the fork, and wait on it. Each worker is
+    # single-threaded and needs one connection (bench/stack.py sets its own pool size).
+    os.environ.setdefault("DB_POOL_MAX_SIZE", "0")
     import psycopg
 
     base, _, name = url.rpartition("/")
