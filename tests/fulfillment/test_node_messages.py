@@ -59,6 +59,14 @@ class Wms:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
+def integrated_order(api, wms, quantity: int):
+    """An order routed to a DC whose system (the local server) takes messages."""
+    east = dc(api)
+    NodeProfileFactory(node=east, mode="integrated", endpoint_url=wms.url, secret=SECRET)
+    stock(api.red, east, 5)
+    return routed_order(api, [(api.red, east, quantity)])
+
+
 @pytest.fixture
 def wms():
     server = Wms()
@@ -67,10 +75,7 @@ def wms():
 
 
 def test_an_integrated_node_is_sent_a_signed_release_and_a_hold(api, wms, django_capture_on_commit_callbacks):
-    east = dc(api)
-    NodeProfileFactory(node=east, mode="integrated", endpoint_url=wms.url, secret=SECRET)
-    stock(api.red, east, 5)
-    order = routed_order(api, [(api.red, east, 2)])
+    order = integrated_order(api, wms, 2)
 
     with django_capture_on_commit_callbacks(execute=True):
         order_release(order=order)
@@ -84,10 +89,7 @@ def test_an_integrated_node_is_sent_a_signed_release_and_a_hold(api, wms, django
 
 
 def test_a_failed_message_is_retried_from_the_database(api, wms, django_capture_on_commit_callbacks):
-    east = dc(api)
-    NodeProfileFactory(node=east, mode="integrated", endpoint_url=wms.url, secret=SECRET)
-    stock(api.red, east, 5)
-    order = routed_order(api, [(api.red, east, 1)])
+    order = integrated_order(api, wms, 1)
     wms.fail_next = 1
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -111,10 +113,7 @@ def test_a_message_given_up_raises_an_exception_and_can_be_retried(
     api, wms, settings, django_capture_on_commit_callbacks
 ):
     settings.NODE_MESSAGE_MAX_ATTEMPTS = 1
-    east = dc(api)
-    NodeProfileFactory(node=east, mode="integrated", endpoint_url=wms.url, secret=SECRET)
-    stock(api.red, east, 5)
-    order = routed_order(api, [(api.red, east, 1)])
+    order = integrated_order(api, wms, 1)
     wms.fail_next = 1
     with django_capture_on_commit_callbacks(execute=True):
         order_release(order=order)
@@ -133,10 +132,7 @@ def test_a_message_given_up_raises_an_exception_and_can_be_retried(
 
 def test_a_node_endpoint_on_a_private_address_is_refused(api, wms, settings, django_capture_on_commit_callbacks):
     settings.NODE_ALLOW_PRIVATE_HOSTS = False
-    east = dc(api)
-    NodeProfileFactory(node=east, mode="integrated", endpoint_url=wms.url, secret=SECRET)
-    stock(api.red, east, 5)
-    order = routed_order(api, [(api.red, east, 1)])
+    order = integrated_order(api, wms, 1)
 
     with django_capture_on_commit_callbacks(execute=True):
         order_release(order=order)
@@ -150,10 +146,7 @@ def test_a_node_endpoint_on_a_private_address_is_refused(api, wms, settings, dja
 def test_a_redelivered_event_writes_its_messages_once(api, wms, django_capture_on_commit_callbacks):
     from fulfillment.execution.messages import node_messages
 
-    east = dc(api)
-    NodeProfileFactory(node=east, mode="integrated", endpoint_url=wms.url, secret=SECRET)
-    stock(api.red, east, 5)
-    order = routed_order(api, [(api.red, east, 1)])
+    order = integrated_order(api, wms, 1)
     with django_capture_on_commit_callbacks(execute=True):
         order_release(order=order)
     event = OutboxEvent.objects.get(type="fulfillment_order.released")
@@ -168,10 +161,7 @@ def test_a_redelivered_event_writes_its_messages_once(api, wms, django_capture_o
 def test_an_integrated_node_is_asked_to_confirm_a_cancellation_after_the_pick(
     api, wms, django_capture_on_commit_callbacks
 ):
-    east = dc(api)
-    NodeProfileFactory(node=east, mode="integrated", endpoint_url=wms.url, secret=SECRET)
-    stock(api.red, east, 5)
-    order = routed_order(api, [(api.red, east, 2)])
+    order = integrated_order(api, wms, 2)
     with django_capture_on_commit_callbacks(execute=True):
         order_release(order=order)
     fo = order.fulfillment_orders.get()
@@ -191,10 +181,7 @@ def test_the_warehouse_reads_a_failed_message_and_retries_it_from_the_admin(
     api, wms, settings, client, django_capture_on_commit_callbacks
 ):
     settings.NODE_MESSAGE_MAX_ATTEMPTS = 1
-    east = dc(api)
-    NodeProfileFactory(node=east, mode="integrated", endpoint_url=wms.url, secret=SECRET)
-    stock(api.red, east, 5)
-    order = routed_order(api, [(api.red, east, 1)])
+    order = integrated_order(api, wms, 1)
     wms.fail_next = 1
     with django_capture_on_commit_callbacks(execute=True):
         order_release(order=order)
@@ -226,10 +213,7 @@ def test_the_warehouse_reads_a_failed_message_and_retries_it_from_the_admin(
 def test_a_node_that_hangs_holds_no_relay(api, wms):
     """The POST runs after the relay's transaction committed: while the node hangs, the event is
     dispatched and unlocked, and another relay batch runs."""
-    east = dc(api)
-    NodeProfileFactory(node=east, mode="integrated", endpoint_url=wms.url, secret=SECRET)
-    stock(api.red, east, 5)
-    order = routed_order(api, [(api.red, east, 1)])
+    order = integrated_order(api, wms, 1)
     arrived, answer = threading.Event(), threading.Event()
 
     def hang() -> None:
