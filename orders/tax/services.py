@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 from typing import Any
 
 from oms.actors import Actor
 from oms.caches import ProcessCache
+from oms.money import money_text
 from orders.models import Hold, Order
 from orders.services.holds import hold_place
 from orders.tax.models import TaxSettings
@@ -46,12 +48,13 @@ def order_tax_check(*, order: Order, actor: Actor) -> dict[str, Any] | None:
         "held": abs(difference) > settings.tolerance,
     }
     if result["held"]:
+        money = partial(money_text, currency=order.currency)
         hold_place(
             order=order,
             type=Hold.Type.TAX,
             reason=(
-                f"Declared tax {declared} {order.currency} differs from the computed {quote.total} for "
-                f"{quote.jurisdiction} by {difference} (tolerance {settings.tolerance})."
+                f"Declared tax {money(declared)} differs from the computed {money(quote.total)} for "
+                f"{quote.jurisdiction} by {money(difference)} (tolerance {money(settings.tolerance)})."
             ),
             actor=actor,
             details=result,
