@@ -67,6 +67,16 @@ def integrated_order(api, wms, quantity: int):
     return routed_order(api, [(api.red, east, quantity)])
 
 
+def released_to_a_failing_node(api, wms, settings, capture_on_commit):
+    """An order released to a node that answers 503 once, with one attempt allowed: given up."""
+    settings.NODE_MESSAGE_MAX_ATTEMPTS = 1
+    order = integrated_order(api, wms, 1)
+    wms.fail_next = 1
+    with capture_on_commit(execute=True):
+        order_release(order=order)
+    return order
+
+
 @pytest.fixture
 def wms():
     server = Wms()
@@ -112,11 +122,7 @@ def test_a_failed_message_is_retried_from_the_database(api, wms, django_capture_
 def test_a_message_given_up_raises_an_exception_and_can_be_retried(
     api, wms, settings, django_capture_on_commit_callbacks
 ):
-    settings.NODE_MESSAGE_MAX_ATTEMPTS = 1
-    order = integrated_order(api, wms, 1)
-    wms.fail_next = 1
-    with django_capture_on_commit_callbacks(execute=True):
-        order_release(order=order)
+    released_to_a_failing_node(api, wms, settings, django_capture_on_commit_callbacks)
     message = NodeMessage.objects.get(type="release")
     assert (message.status, message.next_attempt_at) == ("failed", None)
     alert = OpsException.objects.get(type="node_message_failed")
@@ -180,11 +186,7 @@ def test_an_integrated_node_is_asked_to_confirm_a_cancellation_after_the_pick(
 def test_the_warehouse_reads_a_failed_message_and_retries_it_from_the_admin(
     api, wms, settings, client, django_capture_on_commit_callbacks
 ):
-    settings.NODE_MESSAGE_MAX_ATTEMPTS = 1
-    order = integrated_order(api, wms, 1)
-    wms.fail_next = 1
-    with django_capture_on_commit_callbacks(execute=True):
-        order_release(order=order)
+    order = released_to_a_failing_node(api, wms, settings, django_capture_on_commit_callbacks)
     message = NodeMessage.objects.get(status="failed")
     user = UserFactory(username="wh")
     user.groups.add(Group.objects.get(name=WAREHOUSE))
