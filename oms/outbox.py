@@ -136,19 +136,33 @@ BROKER_BACKOFF_SECONDS = 10.0
 _broker_down_until = 0.0
 
 
-def enqueue_after_commit(task: Any, *args: Any) -> None:
+def enqueue_after_commit(task: Any, *args: Any, wakes_relay: bool = False) -> None:
     """Send a Celery task once the current transaction commits, never failing the caller: with
-    the broker down the work is left to the beat job that sweeps for it (as for events)."""
-    transaction.on_commit(partial(enqueue_now, task, *args))
+    the broker down the work is left to the beat job that sweeps for it (as for events).
+
+    `wakes_relay`: the task is sent with `wake_relay=True` and wakes the relay when it ends (it
+    runs under `wakes_held(owed=wake_relay)`), so this transaction's own wake-up is handed to it:
+    one relay run for the events of both. The order chain is sent so after capture."""
+    if not wakes_relay:
+        transaction.on_commit(partial(enqueue_now, task, *args))
+        return
+    conn = transaction.get_connection()
+    if conn.in_atomic_block:
+        open_savepoints = set(conn.savepoint_ids)
+        for sids, func, _ in conn.run_on_commit:
+            # Only a wake-up that a rollback dropping the job would drop too.
+            if isinstance(func, _Wake) and sids >= open_savepoints:
+                func.handed = True
+    transaction.on_commit(_JobThatWakes(task, args))
 
 
-def enqueue_now(task: Any, *args: Any) -> bool:
+def enqueue_now(task: Any, *args: Any, **kwargs: Any) -> bool:
     """Send a Celery task now; False (logged) when the broker cannot be reached."""
     global _broker_down_until
     if not task.app.conf.task_always_eager and time.monotonic() < _broker_down_until:
         return False
     try:
-        task.apply_async(args, retry=False)
+        task.apply_async(args, kwargs, retry=False)
     except Exception as exc:  # any transport error: the work is recoverable from the database
         _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
         logger.warning("broker unreachable (%r); %s%r left to its sweeper", exc, task.name, args)
@@ -167,9 +181,12 @@ class _Wake:
     the periodic relay run (beat), never loses them: the events are in the table."""
 
     ran = False
+    handed = False  # to a job of the same transaction that wakes the relay when it ends
 
     def __call__(self) -> None:
         self.ran = True
+        if self.handed:
+            return
         held = getattr(_held, "stack", None)
         if held:  # inside wakes_held(): one wake-up when the block ends
             held[-1][0] = True
@@ -177,16 +194,32 @@ class _Wake:
         _wake_now()
 
 
+class _JobThatWakes:
+    """After commit, send a job that wakes the relay when it ends, in place of the transaction's
+    wake-up; if the job cannot be sent, send the wake-up (the periodic run is left if both fail)."""
+
+    ran = False
+
+    def __init__(self, task: Any, args: tuple[Any, ...]) -> None:
+        self.task, self.args = task, args
+
+    def __call__(self) -> None:
+        self.ran = True
+        if not enqueue_now(self.task, *self.args, wake_relay=True):
+            _wake_now()
+
+
 _held = threading.local()
 
 
 @contextmanager
-def wakes_held() -> Iterator[None]:
+def wakes_held(*, owed: bool = False) -> Iterator[None]:
     """Send one wake-up when the block ends for all the transactions it committed, instead of
     one each (a job that runs several transactions in a row: the order chain). It is sent
-    however the block ends; the events wait in the table meanwhile."""
+    however the block ends; the events wait in the table meanwhile. `owed`: send it even if the
+    block committed nothing (a job that was handed its sender's wake-up)."""
     stack = _held.__dict__.setdefault("stack", [])
-    stack.append([False])
+    stack.append([owed])
     try:
         yield
     finally:
@@ -204,7 +237,7 @@ def _wake_after_commit() -> None:
     if conn.in_atomic_block:
         open_savepoints = set(conn.savepoint_ids)
         for sids, func, _ in conn.run_on_commit:
-            if isinstance(func, _Wake) and not func.ran and sids <= open_savepoints:
+            if isinstance(func, _Wake | _JobThatWakes) and not func.ran and sids <= open_savepoints:
                 return
     transaction.on_commit(_Wake())
 

@@ -58,14 +58,17 @@ def _status(order_id: int) -> str | None:
     return Order.objects.filter(pk=order_id).values_list("status", flat=True).first()
 
 
-def order_chain_run(*, order_id: int, trigger: str = "", actor: Actor | None = None, status: str = "") -> None:
+def order_chain_run(
+    *, order_id: int, trigger: str = "", actor: Actor | None = None, status: str = "", wake_relay: bool = False
+) -> None:
     """Run the order's steps one after another until one leaves it where it was; the relay is
     woken once at the end for the events of all the steps, not after each step's commit.
 
     `status` is the status the caller committed the order in, when it knows it: it saves a read.
     A stale one costs nothing in correctness: the step it picks checks the status under its lock
-    and does nothing on another, and the chain goes on from the status it then finds."""
-    with wakes_held():
+    and does nothing on another, and the chain goes on from the status it then finds.
+    `wake_relay`: wake it even if no step moved (the capture handed its own wake-up over)."""
+    with wakes_held(owed=wake_relay):
         _run(order_id, trigger, actor, status or _status(order_id))
 
 

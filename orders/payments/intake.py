@@ -31,5 +31,7 @@ def order_after_validation(*, order: Order, actor: Actor, held: bool = False) ->
     tax = order_tax_check(order=order, actor=actor)
     held = held or bool(tax and tax["held"])
     if not held:
-        enqueue_after_commit(order_chain, order.pk, "", order.status)
+        # The chain wakes the relay when it ends: one relay run for the capture's events and
+        # the chain's, instead of one each.
+        enqueue_after_commit(order_chain, order.pk, "", order.status, wakes_relay=True)
     return Screened(decision, proceeds=not held)

@@ -71,7 +71,7 @@ def test_it_relays_after_commit_and_retries_only_the_failing_consumer(consumers)
 
 def test_one_transaction_writing_many_events_sends_one_wake_up(consumers, monkeypatch):
     sent = []
-    monkeypatch.setattr(outbox, "enqueue_now", lambda task, *args: sent.append(task.name))
+    monkeypatch.setattr(outbox, "enqueue_now", lambda task, *args, **kwargs: sent.append(task.name))
     merchant = MerchantFactory()
     with transaction.atomic():
         for _ in range(3):
@@ -358,7 +358,7 @@ def test_transactions_committed_while_wake_ups_are_held_send_one_when_the_block_
     """The order chain runs its steps' transactions in a row: one wake-up at the end for all of
     their events, sent however the block ends."""
     sent = []
-    monkeypatch.setattr(outbox, "enqueue_now", lambda task, *args: sent.append(task.name))
+    monkeypatch.setattr(outbox, "enqueue_now", lambda task, *args, **kwargs: sent.append(task.name))
     merchant = MerchantFactory()
     with outbox.wakes_held():
         for _ in range(3):
@@ -377,3 +377,59 @@ def test_transactions_committed_while_wake_ups_are_held_send_one_when_the_block_
     with outbox.wakes_held():
         pass
     assert len(sent) == 2, "nothing committed, nothing sent"
+
+
+class _Job:
+    """A stand-in Celery task: only its name is read by the recording `enqueue_now`."""
+
+    name = "test.job"
+
+
+def record_sends(monkeypatch, *, job_sent: bool = True) -> list[tuple[str, dict]]:
+    sent = []
+
+    def enqueue_now(task, *args, **kwargs):
+        sent.append((task.name, kwargs))
+        return job_sent or task is not _Job
+
+    monkeypatch.setattr(outbox, "enqueue_now", enqueue_now)
+    return sent
+
+
+def test_a_job_that_wakes_the_relay_takes_over_its_transactions_wake_up(monkeypatch):
+    """Capture sends the order chain this way: one relay run after the chain for the capture's
+    events and the chain's, instead of one for each."""
+    sent = record_sends(monkeypatch)
+    merchant = MerchantFactory()
+    with transaction.atomic():
+        outbox.emit("order.validated", subject=Ref("orders.order", "1"), merchant_id=merchant.pk)
+        outbox.enqueue_after_commit(_Job, wakes_relay=True)
+        outbox.emit("order.ready", subject=Ref("orders.order", "1"), merchant_id=merchant.pk)
+    assert sent == [("test.job", {"wake_relay": True})], "the job wakes the relay, not the commit"
+    with outbox.wakes_held(owed=True):  # the job, when it runs, however little it commits
+        pass
+    assert sent[1:] == [("oms.tasks.outbox_relay", {})]
+
+
+def test_a_job_that_cannot_be_sent_sends_the_wake_up_it_was_handed(monkeypatch):
+    sent = record_sends(monkeypatch, job_sent=False)
+    merchant = MerchantFactory()
+    with transaction.atomic():
+        outbox.emit("order.validated", subject=Ref("orders.order", "1"), merchant_id=merchant.pk)
+        outbox.enqueue_after_commit(_Job, wakes_relay=True)
+    assert [name for name, _ in sent] == ["test.job", "oms.tasks.outbox_relay"]
+
+
+def test_a_job_rolled_back_with_its_savepoint_hands_nothing_over(monkeypatch):
+    """The job's savepoint rolls back, the events before it commit: their wake-up is still sent."""
+    sent = record_sends(monkeypatch)
+    merchant = MerchantFactory()
+    with transaction.atomic():
+        outbox.emit("order.validated", subject=Ref("orders.order", "1"), merchant_id=merchant.pk)
+        try:
+            with transaction.atomic():
+                outbox.enqueue_after_commit(_Job, wakes_relay=True)
+                raise RuntimeError("the step failed")
+        except RuntimeError:
+            pass
+    assert [name for name, _ in sent] == ["oms.tasks.outbox_relay"]

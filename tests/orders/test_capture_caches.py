@@ -78,7 +78,7 @@ def test_a_change_made_by_another_process_is_seen_at_the_next_version_check(api,
     for factory in (FraudSettingsFactory, TaxSettingsFactory, MerchantPaymentSettingsFactory):
         factory(merchant=api.merchant)
     NotificationSettingsFactory(merchant=api.merchant, sender_name="Acme")
-    monkeypatch.setattr(outbox, "enqueue_now", lambda task, *args: True)  # orders stay as captured
+    monkeypatch.setattr(outbox, "enqueue_now", lambda task, *args, **kwargs: True)  # orders stay as captured
     settings.OMS_CACHE_CHECK_SECONDS = 3600
     # This process caches what it reads: each of these would change its answer after the change.
     assert capture(api, "BEFORE-1", customer={"email": "blocked@example.com"})[1]["fraud"]["outcome"] == "approve"

@@ -48,7 +48,7 @@ def merchant(api, monkeypatch, settings):
     DenyListEntryFactory(merchant=api.merchant, kind="email", value="chargeback@example.com")
     TaxRateFactory(merchant=api.merchant, region="", rate=Decimal("0.085"), shipping_taxable=False)
     ProductFactory(merchant=api.merchant, sku="MUG-WHITE", name="White mug")
-    monkeypatch.setattr(outbox, "enqueue_now", lambda task, *args: True)
+    monkeypatch.setattr(outbox, "enqueue_now", lambda task, *args, **kwargs: True)
     settings.OMS_CACHE_CHECK_SECONDS = 3600
     return api
 

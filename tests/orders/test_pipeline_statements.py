@@ -52,7 +52,7 @@ def stocked(api):
 def measure(api, monkeypatch, external_id: str) -> dict[str, float]:
     """Capture, the chain and the relay of one order, each counted on its own."""
     sent = []
-    monkeypatch.setattr(outbox, "enqueue_now", lambda task, *args: sent.append((task, args)) or True)
+    monkeypatch.setattr(outbox, "enqueue_now", lambda task, *args, **kwargs: sent.append((task, args)) or True)
     with CaptureQueriesContext(connection) as capture:
         response = api.client.post("/api/v1/orders/", three_lines(api, external_id), format="json")
     assert response.status_code == 201, response.content

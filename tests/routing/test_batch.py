@@ -44,7 +44,7 @@ def test_a_batch_allocates_each_ready_order_in_its_own_transaction_and_loads_the
     orders = [net.order(("A", 1)) for _ in range(4)]
     waiting = net.order(("A", 1), status="validated")  # not ready: the payment rule is not met
     caches_reset()  # a fresh worker: the batch loads everything it shares itself
-    monkeypatch.setattr(outbox, "enqueue_now", lambda task, *args: True)  # the relay is not counted here
+    monkeypatch.setattr(outbox, "enqueue_now", lambda task, *args, **kwargs: True)  # the relay is not counted here
     with CaptureQueriesContext(connection) as ctx:
         taken = orders_allocate_ready(size=10)
     assert taken == [o.pk for o in orders]
