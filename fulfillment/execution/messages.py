@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from fulfillment.execution.models import NodeMessage, NodeProfile
 from fulfillment.models import AT_NODE, FulfillmentOrder
+from inventory.models import Node
 from oms.caches import ProcessCache
 from oms.models import OutboxEvent
 from oms.outbox import consumer, enqueue_after_commit
@@ -52,17 +53,23 @@ def release_message(fo: FulfillmentOrder) -> dict[str, Any]:
     }
 
 
-def _integrated_node_ids(_: None) -> frozenset[int]:
+def _integrated_nodes(_: None) -> dict[str, int]:
+    """Code -> id of the nodes with a system to tell."""
     profiles = NodeProfile.objects.filter(mode=NodeProfile.Mode.INTEGRATED).exclude(endpoint_url="")
-    return frozenset(profiles.values_list("node_id", flat=True))
+    return dict(profiles.values_list("node__code", "node_id"))
 
 
-# Per process: most networks have no integrated node, so most events cost this consumer nothing.
-_INTEGRATED = ProcessCache("fulfillment.integrated_nodes", _integrated_node_ids, invalidated_by=(NodeProfile,))
+# Per process: most nodes are not integrated, so most events cost this consumer nothing.
+_INTEGRATED = ProcessCache("fulfillment.integrated_nodes", _integrated_nodes, invalidated_by=(NodeProfile, Node))
 
 
-def _any_integrated_node(event: OutboxEvent) -> bool:
-    return bool(_INTEGRATED.get(None))
+def _for_integrated_node(event: OutboxEvent) -> bool:
+    """A fulfilment order's event names its node (`fo_payload`): only an integrated one is told.
+    An order's event may concern any of its nodes."""
+    integrated = _INTEGRATED.get(None)
+    if event.type in FO_EVENTS:
+        return (event.payload or {}).get("node") in integrated
+    return bool(integrated)
 
 
 def _row(event: OutboxEvent, fo: FulfillmentOrder, message: dict[str, Any]) -> NodeMessage:
@@ -73,10 +80,10 @@ def _row(event: OutboxEvent, fo: FulfillmentOrder, message: dict[str, Any]) -> N
     )  # fmt: skip
 
 
-@consumer("fulfillment.node_messages", *FO_EVENTS, *ORDER_EVENTS, has_work=_any_integrated_node)
+@consumer("fulfillment.node_messages", *FO_EVENTS, *ORDER_EVENTS, has_work=_for_integrated_node)
 def node_messages(event: OutboxEvent) -> None:
     """Write the event's messages to integrated nodes; they are sent after the relay commits."""
-    integrated = _INTEGRATED.get(None)
+    integrated = set(_INTEGRATED.get(None).values())
     rows = []
     if event.type in FO_EVENTS:
         fo = FulfillmentOrder.objects.select_related("order", "node").filter(pk=event.subject_id).first()

@@ -12,14 +12,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from fulfillment.execution.message_delivery import node_message_retry, node_messages_send_due
 from fulfillment.execution.models import NodeMessage
 from fulfillment.execution.release import order_release
 from fulfillment.signing import verify
+from oms.caches import caches_reset
 from oms.models import OpsException, OutboxEvent
-from oms.outbox import relay_batch
+from oms.outbox import consumers_for, relay_batch
 from oms.permissions import WAREHOUSE
 from orders.services.holds import hold_place
 from tests.factories import MerchantFactory, NodeProfileFactory, UserFactory
@@ -252,3 +254,22 @@ def test_a_node_that_hangs_holds_no_relay(api, wms):
         thread.join(30)
     assert "error" not in outcome, outcome
     assert NodeMessage.objects.get().status == "sent"
+
+
+def test_a_release_to_a_node_without_a_system_costs_the_consumer_nothing(api, wms, settings):
+    """Another node is integrated; this order's node is not: no message and not one query."""
+    settings.OMS_CACHE_CHECK_SECONDS = 3600  # no version check inside the measured call
+    NodeProfileFactory(node=dc(api, "DC-WEST"), mode="integrated", endpoint_url=wms.url, secret=SECRET)
+    east = dc(api)
+    stock(api.red, east, 5)
+    order = routed_order(api, [(api.red, east, 1)])
+    order_release(order=order)
+    [event] = OutboxEvent.objects.filter(type="fulfillment_order.released")
+    consumer = next(c for c in consumers_for(event.type) if c.name == "fulfillment.node_messages")
+    caches_reset()  # as a process that did not make the changes above (they are not committed)
+    assert not consumer.has_work(event)
+    with CaptureQueriesContext(connection) as queries:  # the nodes are cached after the first
+        assert not consumer.has_work(event)
+    assert len(queries) == 0
+    relay_batch()
+    assert not NodeMessage.objects.exists()
