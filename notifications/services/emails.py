@@ -146,7 +146,7 @@ def email_send(*, email_id: Any) -> bool:
     )
     if not claimed:  # sent, being sent, switched off, or not due yet
         return False
-    log = EmailLog.objects.select_related("merchant", "order").get(pk=email_id)
+    log = EmailLog.objects.get(pk=email_id)  # its order and merchant only if it fails
     try:
         _message(log).send(fail_silently=False)
     except Exception as exc:
