@@ -7,8 +7,9 @@ from oms.celery import app
 
 
 @app.task(acks_late=True)
-def email_send(email_id: str) -> None:
-    emails.email_send(email_id=email_id)
+def emails_send(email_ids: list[str]) -> None:
+    for email_id in email_ids:
+        emails.email_send(email_id=email_id)
 
 
 @app.task

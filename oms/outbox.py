@@ -156,6 +156,37 @@ def enqueue_after_commit(task: Any, *args: Any, wakes_relay: bool = False) -> No
     transaction.on_commit(_JobThatWakes(task, args))
 
 
+class _IdsJob:
+    """One job per task for all the ids its transaction adds (`enqueue_ids_after_commit`)."""
+
+    ran = False
+
+    def __init__(self, task: Any) -> None:
+        self.task, self.ids = task, []
+
+    def __call__(self) -> None:
+        self.ran = True
+        enqueue_now(self.task, self.ids)
+
+
+def enqueue_ids_after_commit(task: Any, ids: list[str]) -> None:
+    """Send `task(ids)` once the transaction commits: one job per task for every id the
+    transaction adds (a relay batch sends one job for all its e-mails, not one per event).
+
+    Ids added under a savepoint that then rolled back stay in the job: the task must skip ids
+    whose rows it does not find pending, as its claim does anyway (the send jobs claim by
+    compare-and-set)."""
+    conn = transaction.get_connection()
+    if conn.in_atomic_block:
+        for _, func, _ in conn.run_on_commit:
+            if isinstance(func, _IdsJob) and func.task is task and not func.ran:
+                func.ids.extend(ids)
+                return
+    job = _IdsJob(task)
+    job.ids.extend(ids)
+    transaction.on_commit(job)
+
+
 def enqueue_now(task: Any, *args: Any, **kwargs: Any) -> bool:
     """Send a Celery task now; False (logged) when the broker cannot be reached."""
     global _broker_down_until

@@ -19,7 +19,7 @@ from fulfillment.models import AT_NODE, FulfillmentOrder
 from inventory.models import Node
 from oms.caches import ProcessCache
 from oms.models import OutboxEvent
-from oms.outbox import consumer, enqueue_after_commit
+from oms.outbox import consumer, enqueue_ids_after_commit
 
 FO_EVENTS = {
     "fulfillment_order.released": "release",
@@ -107,4 +107,4 @@ def node_messages(event: OutboxEvent) -> None:
 
         # A redelivered event meets the unique (event, fulfilment order) and adds nothing.
         NodeMessage.objects.bulk_create(rows, ignore_conflicts=True)
-        enqueue_after_commit(node_messages_send, [str(row.pk) for row in rows])
+        enqueue_ids_after_commit(node_messages_send, [str(row.pk) for row in rows])

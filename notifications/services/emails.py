@@ -32,7 +32,7 @@ from notifications.subjects import subject_object
 from oms.alerts import exception_raise
 from oms.caches import ProcessCache
 from oms.models import OutboxEvent
-from oms.outbox import enqueue_after_commit
+from oms.outbox import enqueue_ids_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -49,11 +49,12 @@ NOTIFICATION_SETTINGS = ProcessCache(
 )
 
 
-def _enqueue(email_id: uuid.UUID) -> None:
-    """Send the e-mail in a job after commit; with the broker down, emails_send_due does."""
-    from notifications.tasks import email_send
+def _enqueue(email_ids: list[uuid.UUID]) -> None:
+    """Send the e-mails in a job after commit, one for all those of the transaction; with the
+    broker down, emails_send_due does."""
+    from notifications.tasks import emails_send
 
-    enqueue_after_commit(email_send, str(email_id))
+    enqueue_ids_after_commit(emails_send, [str(pk) for pk in email_ids])
 
 
 def _messages(event: OutboxEvent) -> list[Message]:
@@ -108,8 +109,7 @@ def emails_for_event(*, event: OutboxEvent) -> list[EmailLog]:
             )
         )  # fmt: skip
     EmailLog.objects.bulk_create(logs, ignore_conflicts=True)
-    for log in logs:
-        _enqueue(log.pk)
+    _enqueue([log.pk for log in logs])
     return logs
 
 
@@ -204,5 +204,5 @@ def email_retry(*, email: EmailLog) -> bool:
         status=EmailLog.Status.PENDING, attempts=0, next_attempt_at=timezone.now()
     )
     if updated:
-        _enqueue(email.pk)
+        _enqueue([email.pk])
     return bool(updated)

@@ -34,8 +34,8 @@ def test_a_redelivered_job_or_event_sends_no_second_e_mail(api, run_commits, smt
     log = EmailLog.objects.get(template="order_confirmation")
     event = OutboxEvent.objects.get(pk=log.event_id)
     # The broker redelivers the send job (acks_late), twice over.
-    run_commits(tasks.email_send.delay, str(log.pk))
-    run_commits(tasks.email_send.apply, (str(log.pk),))
+    run_commits(tasks.emails_send.delay, [str(log.pk)])
+    run_commits(tasks.emails_send.apply, ([str(log.pk)],))
     # The outbox redelivers the event; and even the consumer itself runs again.
     OutboxEvent.objects.filter(pk=event.pk).update(dispatched_at=None)
     run_commits(outbox.relay)
@@ -95,7 +95,7 @@ def test_a_claim_left_by_a_dead_worker_is_sent_later_but_not_by_a_redelivered_jo
     # The worker claimed it and died mid-send.
     EmailLog.objects.filter(pk=log.pk).update(status="sending", claimed_at=timezone.now())
     settings.EMAIL_PORT = port
-    run_commits(tasks.email_send.delay, str(log.pk))
+    run_commits(tasks.emails_send.delay, [str(log.pk)])
     assert smtp_server.messages == [], "the redelivered job sees the claim and leaves it"
     EmailLog.objects.filter(pk=log.pk).update(claimed_at=timezone.now() - timedelta(hours=1))
     run_commits(emails_send_due)

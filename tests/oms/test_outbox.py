@@ -385,11 +385,11 @@ class _Job:
     name = "test.job"
 
 
-def record_sends(monkeypatch, *, job_sent: bool = True) -> list[tuple[str, dict]]:
+def record_sends(monkeypatch, *, job_sent: bool = True) -> list[tuple[str, tuple, dict]]:
     sent = []
 
     def enqueue_now(task, *args, **kwargs):
-        sent.append((task.name, kwargs))
+        sent.append((task.name, args, kwargs))
         return job_sent or task is not _Job
 
     monkeypatch.setattr(outbox, "enqueue_now", enqueue_now)
@@ -405,10 +405,10 @@ def test_a_job_that_wakes_the_relay_takes_over_its_transactions_wake_up(monkeypa
         outbox.emit("order.validated", subject=Ref("orders.order", "1"), merchant_id=merchant.pk)
         outbox.enqueue_after_commit(_Job, wakes_relay=True)
         outbox.emit("order.ready", subject=Ref("orders.order", "1"), merchant_id=merchant.pk)
-    assert sent == [("test.job", {"wake_relay": True})], "the job wakes the relay, not the commit"
+    assert sent == [("test.job", (), {"wake_relay": True})], "the job wakes the relay, not the commit"
     with outbox.wakes_held(owed=True):  # the job, when it runs, however little it commits
         pass
-    assert sent[1:] == [("oms.tasks.outbox_relay", {})]
+    assert sent[1:] == [("oms.tasks.outbox_relay", (False,), {})]
 
 
 def test_a_job_that_cannot_be_sent_sends_the_wake_up_it_was_handed(monkeypatch):
@@ -417,7 +417,7 @@ def test_a_job_that_cannot_be_sent_sends_the_wake_up_it_was_handed(monkeypatch):
     with transaction.atomic():
         outbox.emit("order.validated", subject=Ref("orders.order", "1"), merchant_id=merchant.pk)
         outbox.enqueue_after_commit(_Job, wakes_relay=True)
-    assert [name for name, _ in sent] == ["test.job", "oms.tasks.outbox_relay"]
+    assert [name for name, _, _ in sent] == ["test.job", "oms.tasks.outbox_relay"]
 
 
 def test_a_job_rolled_back_with_its_savepoint_hands_nothing_over(monkeypatch):
@@ -432,4 +432,24 @@ def test_a_job_rolled_back_with_its_savepoint_hands_nothing_over(monkeypatch):
                 raise RuntimeError("the step failed")
         except RuntimeError:
             pass
-    assert [name for name, _ in sent] == ["oms.tasks.outbox_relay"]
+    assert [name for name, _, _ in sent] == ["oms.tasks.outbox_relay"]
+
+
+def test_ids_added_across_a_transaction_go_in_one_job_per_task(monkeypatch):
+    """A relay batch: each event's consumer adds its rows under its own savepoint; one send job
+    carries them all after commit (a rolled-back consumer's ids too: the job's claim skips them)."""
+    sent = record_sends(monkeypatch)
+    with transaction.atomic():
+        for ids in (["a"], ["b", "c"]):
+            with transaction.atomic():
+                outbox.enqueue_ids_after_commit(_Job, ids)
+        try:
+            with transaction.atomic():
+                outbox.enqueue_ids_after_commit(_Job, ["d"])
+                raise RuntimeError("a consumer failed")
+        except RuntimeError:
+            pass
+    assert sent == [("test.job", (["a", "b", "c", "d"],), {})]
+    with transaction.atomic():
+        outbox.enqueue_ids_after_commit(_Job, ["e"])
+    assert sent[1:] == [("test.job", (["e"],), {})], "the next transaction sends its own job"
