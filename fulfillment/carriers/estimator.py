@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from fulfillment.carriers.models import Carrier, CarrierService, RateBreak, RateCard, RateZone, Surcharge
-from fulfillment.carriers.rates import Parcel, RateRequest, rate_card_quote
+from fulfillment.carriers.rates import Parcel, RateRequest, rate_card_price
 from fulfillment.routing.costs import CostEstimator, Lane, Quote, ZoneTableEstimator, zone_table
 from fulfillment.routing.models import ShippingZoneRate
 from inventory.models import Node
@@ -52,18 +52,17 @@ class RateCardEstimator:
                 "postal_code": lane.dest_postal_code,
             }
             request = RateRequest(origin=node, destination=destination, parcel=NOMINAL_PARCEL)
-            quotes = [
-                q
+            # Prices only: routing needs no collection or delivery dates from the cards.
+            prices = [
+                (p.price, p.transit_days, p.zone, s)
                 for s in self.services
                 if lane.service_level in s.service_levels
-                for q in [rate_card_quote(s, request)]
-                if q is not None
+                for p in [rate_card_price(s, request)]
+                if p is not None
             ]
-            if quotes:
-                best = min(quotes, key=lambda q: (q.price, q.transit_days))
-                return Quote(
-                    best.price, best.transit_days, best.zone, f"rate card {best.carrier_name} {best.service_name}"
-                )
+            if prices:
+                price, transit_days, zone, s = min(prices, key=lambda p: (p[0], p[1]))
+                return Quote(price, transit_days, zone, f"rate card {s.carrier.name} {s.name}")
         return self.fallback().quote(lane)
 
 

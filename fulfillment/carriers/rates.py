@@ -139,7 +139,20 @@ def _surcharges(card: RateCard, billable: Decimal, residential: bool) -> dict[st
     return out
 
 
-def rate_card_quote(service: CarrierService, request: RateRequest) -> Quote | None:
+@dataclass(frozen=True)
+class Price:
+    """A rate card's price for a parcel on a lane, without dates: what routing compares."""
+
+    zone: int
+    transit_days: int
+    billable_weight_kg: Decimal
+    base: Decimal
+    extras: dict[str, Decimal]
+    fuel: Decimal
+    price: Decimal
+
+
+def rate_card_price(service: CarrierService, request: RateRequest) -> Price | None:
     """Price one service for one parcel from its rate card; None if it cannot take it."""
     card = getattr(service, "rate_card", None)
     if card is None:
@@ -158,8 +171,16 @@ def rate_card_quote(service: CarrierService, request: RateRequest) -> Quote | No
     subtotal = brk.price + sum(extras.values(), Decimal(0))
     fuel = (subtotal * card.fuel_percent / 100).quantize(CENT, ROUND_HALF_UP)
     price = (subtotal + fuel).quantize(CENT, ROUND_HALF_UP)
+    return Price(zone, int(transit), billable, brk.price, extras, fuel, price)
+
+
+def rate_card_quote(service: CarrierService, request: RateRequest) -> Quote | None:
+    """The rate card's quote for a label: its price with the collection and delivery dates."""
+    priced = rate_card_price(service, request)
+    if priced is None:
+        return None
     collected = ship_date(service, request.origin, request.now)
-    breakdown = {"base": str(brk.price), **{k: str(v) for k, v in extras.items()}, "fuel": str(fuel)}
+    breakdown = {"base": str(priced.base), **{k: str(v) for k, v in priced.extras.items()}, "fuel": str(priced.fuel)}
     return Quote(
         carrier=service.carrier.code,
         carrier_name=service.carrier.name,
@@ -167,13 +188,13 @@ def rate_card_quote(service: CarrierService, request: RateRequest) -> Quote | No
         service_name=service.name,
         service_id=service.pk,
         service_levels=list(service.service_levels),
-        zone=zone,
-        price=price,
-        currency=card.currency,
-        billable_weight_kg=billable,
-        transit_days=int(transit),
+        zone=priced.zone,
+        price=priced.price,
+        currency=service.rate_card.currency,
+        billable_weight_kg=priced.billable_weight_kg,
+        transit_days=priced.transit_days,
         ship_date=collected,
-        estimated_delivery=_add_business_days(collected, int(transit)),
+        estimated_delivery=_add_business_days(collected, priced.transit_days),
         on_time_rate=service.on_time_rate,
         breakdown=breakdown,
     )
