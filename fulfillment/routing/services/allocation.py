@@ -23,18 +23,17 @@ from collections import defaultdict
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine
 from fulfillment.routing.costs import estimator_for
-from fulfillment.routing.models import Backorder, NodeDailyLoad, RoutingDecision
+from fulfillment.routing.models import Backorder, RoutingDecision
 from fulfillment.routing.planner import Network, Plan, _zone, plan_order
 from fulfillment.routing.selectors import network_for, open_quantities, order_info, policy_current
 from fulfillment.routing.services.backorder_alerts import backorder_alert_unfilled, backorder_alerts_clear
@@ -86,17 +85,31 @@ def order_lock(order_id: int) -> Order:
     )
 
 
+# The day's row is created with this order's slot, or its count goes up while under capacity:
+# one statement, and the row lock it takes serialises the node's last slot.
+_LOAD_TAKE = """
+    INSERT INTO fulfillment_nodedailyload (node_id, day, orders) VALUES (%s, %s, 1)
+    ON CONFLICT (node_id, day) DO UPDATE SET orders = fulfillment_nodedailyload.orders + 1
+    WHERE fulfillment_nodedailyload.orders < %s
+    RETURNING orders
+"""
+
+
+def _load_take(node_id: int, day: date, capacity: int) -> bool:
+    if capacity <= 0:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(_LOAD_TAKE, [node_id, day, capacity])
+        return cursor.fetchone() is not None
+
+
 def _claim_capacity(plan: Plan, network: Network, now: datetime) -> None:
     nodes = {n.id: n for n in network.nodes}
     capped = sorted({a.node_id for a in plan.allocations if nodes[a.node_id].daily_capacity is not None})
     for node_id in capped:  # node id order: the lock order of load rows
         node = nodes[node_id]
         day = now.astimezone(_zone(node.time_zone)).date()
-        NodeDailyLoad.objects.bulk_create([NodeDailyLoad(node_id=node_id, day=day)], ignore_conflicts=True)
-        took = NodeDailyLoad.objects.filter(node_id=node_id, day=day, orders__lt=node.daily_capacity).update(
-            orders=F("orders") + 1
-        )
-        if not took:
+        if not _load_take(node_id, day, node.daily_capacity):
             raise _Lost({"node": node.code, "code": "capacity", "message": f"{node.code} filled its last slot today"})
 
 
