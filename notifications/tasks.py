@@ -7,9 +7,8 @@ from oms.celery import app
 
 
 @app.task(acks_late=True)
-def emails_send(email_ids: list[str]) -> None:
-    for email_id in email_ids:
-        emails.email_send(email_id=email_id)
+def emails_send(email_ids: list[str]) -> int:
+    return emails.emails_send(email_ids=email_ids)
 
 
 @app.task

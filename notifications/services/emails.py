@@ -1,12 +1,13 @@
 """Customer e-mails: created once per (event, recipient, template), sent by a Celery job.
 
 The outbox consumer renders each message into an EmailLog row in the relay's batch (one INSERT
-under the consumer's savepoint) and schedules the send job after commit; an event whose messages
-the merchant switched off costs nothing (`emails_wanted`: no row, no query). The job claims the
-row by compare-and-set (pending -> sending), sends it through Django's e-mail backend and marks
-it sent; a failure puts it back to pending with a next-attempt time that the beat job
-`emails_send_due` honours. A redelivered job finds the row already claimed or sent and does
-nothing.
+under the consumer's savepoint) and schedules the send job after commit, one job for all the
+e-mails of the batch; an event whose messages the merchant switched off costs nothing
+(`emails_wanted`: no row, no query). The job claims its rows by compare-and-set (pending ->
+sending, one UPDATE ... RETURNING), sends each through Django's e-mail backend and marks those
+sent in one UPDATE; a failure puts its e-mail back to pending with a next-attempt time that the
+beat job `emails_send_due` honours. A redelivered job finds the rows already claimed or sent
+and does nothing.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
 from django.utils import timezone
 
 from notifications.messages import Message, messages_for, order_context, order_for_event
@@ -136,26 +136,38 @@ def _message(log: EmailLog) -> EmailMultiAlternatives:
     return message
 
 
-def email_send(*, email_id: Any) -> bool:
-    """Send one pending e-mail if this caller wins the claim; return True when it was sent."""
-    now = timezone.now()
-    claimed = (
-        EmailLog.objects.filter(pk=email_id, status=EmailLog.Status.PENDING)
-        .filter(Q(attempts=0) | Q(next_attempt_at__lte=now))
-        .update(status=EmailLog.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
-    )
-    if not claimed:  # sent, being sent, switched off, or not due yet
-        return False
-    log = EmailLog.objects.get(pk=email_id)  # its order and merchant only if it fails
-    try:
-        _message(log).send(fail_silently=False)
-    except Exception as exc:
-        _send_failed(log, exc)
-        return False
-    EmailLog.objects.filter(pk=log.pk, status=EmailLog.Status.SENDING).update(
-        status=EmailLog.Status.SENT, sent_at=timezone.now(), next_attempt_at=None, last_error=""
-    )
-    return True
+# Claim and read in one statement: the rows this caller moved from pending to sending.
+_CLAIM = """
+    UPDATE notifications_emaillog SET status = %s, claimed_at = %s, attempts = attempts + 1
+    WHERE id IN ({ids}) AND status = %s AND (attempts = 0 OR next_attempt_at <= %s)
+    RETURNING *
+"""
+
+
+def emails_send(*, email_ids: list[Any]) -> int:
+    """Send those of the e-mails that are pending and due and that this caller wins the claim
+    of (a redelivered job finds them claimed or sent); return how many were sent."""
+    if not email_ids:
+        return 0
+    # Raw SQL takes the values as the database stores them (SQLite: UUIDs as hex, naive UTC).
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    pk = EmailLog._meta.pk
+    ids = [pk.get_db_prep_value(pk.to_python(email_id), connection) for email_id in email_ids]
+    sql = _CLAIM.format(ids=", ".join(["%s"] * len(ids)))
+    claimed = list(EmailLog.objects.raw(sql, [EmailLog.Status.SENDING, now, *ids, EmailLog.Status.PENDING, now]))
+    sent = []
+    for log in claimed:
+        try:
+            _message(log).send(fail_silently=False)
+        except Exception as exc:
+            _send_failed(log, exc)
+            continue
+        sent.append(log.pk)
+    if sent:
+        EmailLog.objects.filter(pk__in=sent, status=EmailLog.Status.SENDING).update(
+            status=EmailLog.Status.SENT, sent_at=timezone.now(), next_attempt_at=None, last_error=""
+        )
+    return len(sent)
 
 
 def _send_failed(log: EmailLog, exc: Exception) -> None:
@@ -192,8 +204,7 @@ def emails_send_due(*, batch: int = 200) -> int:
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:batch]
     )
-    for email_id in due:
-        email_send(email_id=email_id)
+    emails_send(email_ids=due)
     return len(due)
 
 

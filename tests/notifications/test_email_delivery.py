@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from notifications import tasks
 from notifications.models import EmailLog
-from notifications.services.emails import email_retry, emails_for_event, emails_send_due
+from notifications.services.emails import email_retry, emails_for_event, emails_send, emails_send_due
 from oms import outbox
 from oms.models import OpsException, OutboxDelivery, OutboxEvent
 from tests.notifications.conftest import free_port
@@ -108,3 +110,21 @@ def test_consumers_that_succeed_leave_no_delivery_rows(api, run_commits, smtp_se
     event = OutboxEvent.objects.get(type="order.validated")
     assert event.dispatched_at is not None
     assert not OutboxDelivery.objects.filter(event=event).exists()
+
+
+def test_one_job_sends_the_e_mails_of_a_batch_in_two_statements(api, run_commits, smtp_server, settings):
+    """Claimed and read in one UPDATE ... RETURNING, marked sent in one UPDATE, however many."""
+    port, settings.EMAIL_PORT = settings.EMAIL_PORT, free_port()  # the e-mails wait, pending
+    for _ in range(3):
+        capture(api, run_commits)
+    settings.EMAIL_PORT = port
+    make_due()
+    ids = [str(pk) for pk in EmailLog.objects.values_list("pk", flat=True)]
+    assert len(ids) == 3
+    with CaptureQueriesContext(connection) as queries:
+        assert emails_send(email_ids=ids) == 3
+    assert len(queries) == 2
+    assert len(smtp_server.messages) == 3
+    assert set(EmailLog.objects.values_list("status", flat=True)) == {"sent"}
+    assert emails_send(email_ids=ids) == 0, "a redelivered job finds them sent"
+    assert len(smtp_server.messages) == 3
