@@ -22,7 +22,7 @@ def test_a_web_process_killed_between_commit_and_answer_leaves_the_order_for_the
     answers: list = []
     with running_stack(tmp_path, port=18023, broker=private_redis.url, IDEMPOTENCY_LEASE_SECONDS="3") as stack:
         # 1. The broker hangs: after its commit (order and stored reply together) the request
-        #    waits on the wake-up it sends a relay, before it answers.
+        #    waits on the order-chain job it sends, before it answers.
         private_redis.pause()
         first = threading.Thread(target=lambda: answers.append(stack.post(body, **{"Idempotency-Key": key})))
         first.start()
