@@ -129,6 +129,17 @@ if not EMBEDDED_DATABASE and DB_POOL_MAX_SIZE > 0:
         # Connections above min_size close after a minute idle, so a burst does not hold them.
         "max_idle": 60,
     }
+# PostgreSQL binds the parameters itself, and a statement this connection has run
+# DB_PREPARE_THRESHOLD times is prepared (psycopg): the pipeline's statements are parsed and
+# planned once per connection instead of on every run (docs/PERFORMANCE.md: about 10 % more
+# orders per second in-process). 0 sends statements with client-side binding, as before; use it
+# behind a pooler in transaction mode (PgBouncer before 1.21), which cannot keep them prepared.
+# Restart the processes after a migration that changes a table's columns (as a deploy does).
+DB_PREPARE_THRESHOLD = env_int("DB_PREPARE_THRESHOLD", 2)
+if not EMBEDDED_DATABASE and DB_PREPARE_THRESHOLD > 0:
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True, prepare_threshold=DB_PREPARE_THRESHOLD
+    )
 if EMBEDDED_DATABASE:
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets the web process, the worker and beat read while one of them writes;

@@ -21,6 +21,7 @@ from oms.demo import DEMO_USERS
 # What the environment of this suite sets for itself (tests/conftest.py) is not a default.
 OURS = (
     "DJANGO_DEBUG", "DJANGO_SECURE", "WEBHOOK_ALLOW_PRIVATE_HOSTS", "NODE_ALLOW_PRIVATE_HOSTS", "DB_POOL_MAX_SIZE",
+    "DB_PREPARE_THRESHOLD",
     "DATABASE_URL",
 )  # fmt: skip
 
@@ -68,6 +69,14 @@ def test_postgres_gets_a_bounded_connection_pool_and_no_persistent_connections(m
     assert pooled["OPTIONS"]["pool"]["max_size"] == 4
     assert fresh_settings(monkeypatch, DATABASE_URL=url, DB_POOL_MAX_SIZE="2")["DB"]["OPTIONS"]["pool"]["max_size"] == 2
     assert "pool" not in fresh_settings(monkeypatch, DATABASE_URL=url, DB_POOL_MAX_SIZE="0")["DB"].get("OPTIONS", {})
+
+
+def test_postgres_prepares_repeated_statements_unless_told_not_to(monkeypatch):
+    url = "postgres://postgres@127.0.0.1:5432/anything"
+    options = fresh_settings(monkeypatch, DATABASE_URL=url)["DB"]["OPTIONS"]
+    assert (options["server_side_binding"], options["prepare_threshold"]) == (True, 2)
+    off = fresh_settings(monkeypatch, DATABASE_URL=url, DB_PREPARE_THRESHOLD="0")["DB"]["OPTIONS"]
+    assert not {"server_side_binding", "prepare_threshold"} & set(off)
 
 
 def _check_deploy_security(**env: str) -> subprocess.CompletedProcess[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from inventory.models import Node
@@ -91,3 +91,17 @@ def test_the_pipeline_of_a_3_line_order_costs_a_bounded_number_of_statements(sto
     assert counts["chain"] <= 25, counts
     assert counts["consumers"] <= 4, counts
     assert counts["capture"] <= 15, counts
+
+
+def test_a_statement_run_twice_on_a_connection_is_prepared(stocked, monkeypatch):
+    """On PostgreSQL a statement a connection has run twice (DB_PREPARE_THRESHOLD) is prepared:
+    the next order's locks, reservation and inserts are not parsed and planned again."""
+    measure(stocked, monkeypatch, "PREPARE-1")
+    with transaction.atomic():  # one connection throughout (the pool may hand out another after)
+        order = Order.objects.select_for_update().get(external_id="PREPARE-1")
+        for _ in range(3):  # run twice, then from the prepared statement
+            Order.objects.select_for_update().get(pk=order.pk)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            prepared = [row[0] for row in cursor.fetchall()]
+    assert any('FROM "orders_order" WHERE "orders_order"."id" = $1' in sql for sql in prepared), prepared
