@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from django.db.models import Exists, IntegerField, Subquery, Value
+from django.db.models import Exists, IntegerField, QuerySet, Subquery, Value
 from django.utils import timezone
 
 from oms.caches import ProcessCache
+from oms.compiled import CompiledQuery, Markers
 from orders.fraud.models import DenyListEntry, FraudSettings
 from orders.models import (
     ORDER_ADDRESS_KEY,
@@ -75,41 +76,56 @@ class Facts:
     recent: dict[str, int]  # e-mail / token / address -> orders of the window, this one included
 
 
-def facts(order: Order, s: FraudSettings) -> Facts:
+def _facts_query(shape: Hashable, m: Markers) -> QuerySet:
     """One statement of scalar subqueries, each on an index (orders/models.py): the customer's
     orders, and the orders of the velocity window sharing this one's e-mail, payment token or
-    shipping address. A count stops at the velocity threshold, so a hot key (a marketplace's
-    relay address) costs no more than the rule needs to decide."""
-    since = timezone.now() - timedelta(minutes=s.velocity_minutes)
-    others = Order.objects.filter(merchant_id=order.merchant_id).exclude(pk=order.pk)
+    shipping address. A count stops at the velocity threshold (`cap`), so a hot key (a
+    marketplace's relay address) costs no more than the rule needs to decide."""
+    tokens, by_address, cap, before = shape  # type: ignore[misc]
+    merchant, order, since = m["merchant"].integer(), m["order"].integer(), m["since"].moment()
+    others = Order.objects.filter(merchant_id=merchant).exclude(pk=order)
     recent = others.filter(created_at__gte=since)
+    # Each: the ids of the other orders of the window with that key (one column, no ordering).
+    keys = [recent.alias(key=ORDER_EMAIL_KEY).filter(key=velocity_email(Value(m["email"].text()))).values("pk")]
+    if tokens:
+        keys.append(
+            Payment.objects.filter(
+                token__in=[m[f"token{i}"].text() for i in range(tokens)], created_at__gte=since,
+                order__merchant_id=merchant,
+            ).exclude(order_id=order).values("order_id").distinct()
+        )  # fmt: skip
+    if by_address:
+        value = velocity_address(Value(m["line1"].text()), Value(m["postal_code"].text()), Value(m["country"].text()))
+        keys.append(recent.alias(key=ORDER_ADDRESS_KEY).filter(key=value).values("pk"))
+    columns: dict[str, Any] = {f"n{i}": _Count(qs.order_by()[:cap]) if cap else Value(0) for i, qs in enumerate(keys)}
+    if before:
+        customer = m["customer"].integer()
+        columns["before"] = Exists(others.filter(customer_id=customer).exclude(status=OrderStatus.CANCELLED))
+    return Order.objects.filter(pk=order).values(**columns)
+
+
+# Building this query costs Django more than PostgreSQL spends running it: built once per shape.
+_FACTS = CompiledQuery(_facts_query)
+
+
+def facts(order: Order, s: FraudSettings) -> Facts:
+    """What the rules need from the merchant's other orders, in one statement (`_facts_query`)."""
     address = order.shipping_address or {}
     tokens = sorted({payment.token for payment in order.payments.all()})
-    # Each: the ids of the other orders of the window with that key (one column, no ordering).
-    keys: dict[str, Any] = {
-        "e-mail address": recent.alias(key=ORDER_EMAIL_KEY).filter(key=velocity_email(Value(order.email))).values("pk")
-    }
-    if tokens:
-        keys["payment token"] = (
-            Payment.objects.filter(token__in=tokens, created_at__gte=since, order__merchant_id=order.merchant_id)
-            .exclude(order_id=order.pk)
-            .values("order_id")
-            .distinct()
-        )
-    if address.get("line1"):
-        value = velocity_address(
-            Value(address["line1"]), Value(address.get("postal_code", "")), Value(address.get("country", ""))
-        )
-        keys["shipping address"] = recent.alias(key=ORDER_ADDRESS_KEY).filter(key=value).values("pk")
+    by_address = bool(address.get("line1"))
     cap = max(s.velocity_orders - 1, 0)  # the others it takes to reach the threshold with this one
-    columns: dict[str, Any] = {
-        f"n{i}": _Count(qs.order_by()[:cap]) if cap else Value(0) for i, qs in enumerate(keys.values())
-    }
-    if order.total > s.first_order_value:
-        columns["before"] = Exists(others.filter(customer_id=order.customer_id).exclude(status=OrderStatus.CANCELLED))
-    row = Order.objects.filter(pk=order.pk).values(**columns).get()
+    before = order.total > s.first_order_value
+    values = {
+        "merchant": order.merchant_id, "order": order.pk, "customer": order.customer_id, "email": order.email,
+        "since": timezone.now() - timedelta(minutes=s.velocity_minutes), "line1": address.get("line1", ""),
+        "postal_code": address.get("postal_code", ""), "country": address.get("country", ""),
+        **{f"token{i}": token for i, token in enumerate(tokens)},
+    }  # fmt: skip
+    row = _FACTS.run((len(tokens), by_address, cap, before), values)
+    assert row is not None  # the order itself is the row
+    keys = ["e-mail address", *(["payment token"] if tokens else []), *(["shipping address"] if by_address else [])]
     return Facts(
-        ordered_before=row.get("before", False),
+        ordered_before=bool(row.get("before", False)),
         recent={what: row[f"n{i}"] + 1 for i, what in enumerate(keys)},
     )
 
