@@ -64,6 +64,10 @@ class CompiledQuery:
             stand_ins[marker.integer()] = name
             stand_ins[connection.ops.adapt_datetimefield_value(marker.moment())] = name
         slots = [(stand_ins.get(p), p) if isinstance(p, str | int | datetime) else (None, p) for p in params]
+        # A value compiled into the SQL text (not sent as a parameter) would be the marker's on
+        # every run: refuse that shape rather than answer with it.
+        if missing := set(markers) - {name for name, _ in slots if name}:
+            raise ValueError(f"not sent as parameters, so they cannot vary: {sorted(missing)}")
         columns = [*queryset.query.values_select, *queryset.query.annotation_select]
         return sql, slots, columns
 

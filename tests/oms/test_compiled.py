@@ -41,3 +41,10 @@ def test_a_compiled_query_is_built_once_per_shape_and_runs_with_each_runs_values
     assert len(queries) == 1
     assert query.run(1, {"pk": 0, "code0": "acme", "since": hour_ago, "name": "acme"}) is None
     assert built == [2, 1], "built once per shape"
+
+
+def test_a_value_compiled_into_the_sql_text_is_refused():
+    """A slice's bound is written into the SQL: a marker there could never take a run's value."""
+    query = CompiledQuery(lambda shape, m: Merchant.objects.values("pk")[: m["limit"].integer() * -1])
+    with pytest.raises(ValueError, match="limit"):
+        query.run(None, {"limit": 2})
