@@ -21,7 +21,8 @@ _serial = itertools.count(1)
 
 
 class Marker:
-    """Stands for one value while the query is compiled; `value(kind)` makes the stand-in."""
+    """Stands for one value while the query is compiled: `text()`, `integer()` or `moment()` is
+    the stand-in of that type, unique to this marker."""
 
     def __init__(self, name: str) -> None:
         self.name, self.n = name, next(_serial)

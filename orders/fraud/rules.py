@@ -86,24 +86,26 @@ def _facts_query(shape: Hashable, m: Markers) -> QuerySet:
     others = Order.objects.filter(merchant_id=merchant).exclude(pk=order)
     recent = others.filter(created_at__gte=since)
     # Each: the ids of the other orders of the window with that key (one column, no ordering).
-    keys = [recent.alias(key=ORDER_EMAIL_KEY).filter(key=velocity_email(Value(m["email"].text()))).values("pk")]
+    email = velocity_email(Value(m["email"].text()))
+    keys = {"by_email": recent.alias(key=ORDER_EMAIL_KEY).filter(key=email).values("pk")}
     if tokens:
-        keys.append(
-            Payment.objects.filter(
-                token__in=[m[f"token{i}"].text() for i in range(tokens)], created_at__gte=since,
-                order__merchant_id=merchant,
-            ).exclude(order_id=order).values("order_id").distinct()
-        )  # fmt: skip
+        keys["by_token"] = Payment.objects.filter(
+            token__in=[m[f"token{i}"].text() for i in range(tokens)], created_at__gte=since,
+            order__merchant_id=merchant,
+        ).exclude(order_id=order).values("order_id").distinct()  # fmt: skip
     if by_address:
         value = velocity_address(Value(m["line1"].text()), Value(m["postal_code"].text()), Value(m["country"].text()))
-        keys.append(recent.alias(key=ORDER_ADDRESS_KEY).filter(key=value).values("pk"))
-    columns: dict[str, Any] = {f"n{i}": _Count(qs.order_by()[:cap]) if cap else Value(0) for i, qs in enumerate(keys)}
+        keys["by_address"] = recent.alias(key=ORDER_ADDRESS_KEY).filter(key=value).values("pk")
+    columns: dict[str, Any] = {key: _Count(qs.order_by()[:cap]) if cap else Value(0) for key, qs in keys.items()}
     if before:
         customer = m["customer"].integer()
         columns["before"] = Exists(others.filter(customer_id=customer).exclude(status=OrderStatus.CANCELLED))
     return Order.objects.filter(pk=order).values(**columns)
 
 
+# The velocity keys: the columns `_facts_query` counts them in (not the model's own field names),
+# and the names the rule gives them.
+VELOCITY_KEYS = {"by_email": "e-mail address", "by_token": "payment token", "by_address": "shipping address"}
 # Building this query costs Django more than PostgreSQL spends running it: built once per shape.
 _FACTS = CompiledQuery(_facts_query)
 
@@ -123,10 +125,9 @@ def facts(order: Order, s: FraudSettings) -> Facts:
     }  # fmt: skip
     row = _FACTS.run((len(tokens), by_address, cap, before), values)
     assert row is not None  # the order itself is the row
-    keys = ["e-mail address", *(["payment token"] if tokens else []), *(["shipping address"] if by_address else [])]
     return Facts(
         ordered_before=bool(row.get("before", False)),
-        recent={what: row[f"n{i}"] + 1 for i, what in enumerate(keys)},
+        recent={what: row[key] + 1 for key, what in VELOCITY_KEYS.items() if key in row},
     )
 
 
