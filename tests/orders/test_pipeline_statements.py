@@ -94,8 +94,8 @@ def test_the_pipeline_of_a_3_line_order_costs_a_bounded_number_of_statements(sto
 
 
 def test_a_statement_run_twice_on_a_connection_is_prepared(stocked, monkeypatch):
-    """On PostgreSQL a statement a connection has run twice (DB_PREPARE_THRESHOLD) is prepared:
-    the next order's locks, reservation and inserts are not parsed and planned again."""
+    """On PostgreSQL a statement a connection has run twice (DB_PREPARE_THRESHOLD) is prepared,
+    here the order lock every step of the chain takes; DB_PREPARE_THRESHOLD=0 makes it fail."""
     measure(stocked, monkeypatch, "PREPARE-1")
     with transaction.atomic():  # one connection throughout (the pool may hand out another after)
         order = Order.objects.select_for_update().get(external_id="PREPARE-1")
