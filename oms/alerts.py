@@ -12,20 +12,8 @@ from oms.actors import Actor
 from oms.exception_policy import due_times, policy_for, severity_for
 from oms.models import Merchant, OpsException
 from oms.outbox import emit
+from oms.payloads import exception_payload
 from oms.refs import Ref
-
-
-def _payload(exc: OpsException) -> dict[str, object]:
-    return {
-        "id": exc.pk,
-        "type": exc.type,
-        "severity": exc.severity,
-        "status": exc.status,
-        "subject": {"type": exc.subject_type, "id": exc.subject_id, "label": exc.subject_label},
-        "message": exc.message,
-        "order": exc.order_number or None,
-        "resolve_due_at": exc.resolve_due_at.isoformat() if exc.resolve_due_at else None,
-    }
 
 
 def _open(type: str, ref: Ref) -> OpsException | None:
@@ -89,7 +77,7 @@ def exception_raise(
         found = _open(type, ref)
         assert found is not None
         return found
-    emit("exception.raised", subject=exc, merchant_id=exc.merchant_id, payload=_payload(exc))
+    emit("exception.raised", subject=exc, merchant_id=exc.merchant_id, payload=exception_payload(exc))
     return exc
 
 
@@ -105,7 +93,7 @@ def exception_close(*, exception: OpsException, actor: Actor, note: str = "", di
     stamp = f"[{exc.resolved_at:%Y-%m-%d %H:%M}] {actor}: {note or exc.status}"
     exc.notes = f"{exc.notes}\n{stamp}".strip()
     exc.save()
-    emit("exception.resolved", subject=exc, merchant_id=exc.merchant_id, payload=_payload(exc))
+    emit("exception.resolved", subject=exc, merchant_id=exc.merchant_id, payload=exception_payload(exc))
     return exc
 
 

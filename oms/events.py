@@ -1,7 +1,8 @@
 """The one catalogue of event types: part of the API, since webhook subscriptions filter on them.
 
 Every emitter and consumer names its types from here: `oms.outbox.emit` refuses a type that is
-not catalogued, and a test fails when a consumer listens for a type that nothing emits. A new
+not catalogued, and a test fails when a consumer listens for a type that nothing emits. Each
+type's payload is built by the one builder `PAYLOADS` names for it (oms/payloads.py). A new
 type goes here first (with a line in docs/NOTIFICATIONS.md).
 
 A subscription names event types, whole families (`order.*`) or `*` (everything, including
@@ -10,7 +11,9 @@ types added later). `return.*` is reserved for the returns work: a subscription 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+
+from oms import payloads
 
 ALL = "*"
 
@@ -73,6 +76,29 @@ EVENT_TYPES: dict[str, str] = {
     "exchange.created": "A return came with replacement lines; the replacement order is linked.",
     "claim.approved": "A claim (damaged, missing or wrong item) was approved: refund or free replacement.",
     "return.appeasement_issued": "A goodwill refund without a return was issued.",
+}
+
+# The builder (oms.payloads) of each type's payload: by family, and by type where a family mixes.
+_BUILDER_OF_FAMILY: dict[str, Callable[..., payloads.Payload]] = {
+    "order": payloads.order_payload,
+    "payment": payloads.payment_payload,
+    "refund": payloads.refund_payload,
+    "shipment": payloads.shipment_payload,
+    "fulfillment_order": payloads.fulfillment_order_payload,
+    "exception": payloads.exception_payload,
+    "return": payloads.return_payload,
+    "exchange": payloads.exchange_payload,
+    "claim": payloads.claim_payload,
+}
+_BUILDER_OF_TYPE: dict[str, Callable[..., payloads.Payload]] = {
+    "inventory.received": payloads.received_payload,
+    "inventory.shortfall": payloads.shortfall_payload,
+    "inventory.low_stock": payloads.low_stock_payload,
+    "inventory.availability_changed": payloads.availability_payload,
+    "return.appeasement_issued": payloads.appeasement_payload,
+}
+PAYLOADS: dict[str, Callable[..., payloads.Payload]] = {
+    name: _BUILDER_OF_TYPE.get(name) or _BUILDER_OF_FAMILY[name.split(".", 1)[0]] for name in EVENT_TYPES
 }
 
 # Families a subscription may name as `<family>.*`; `return` is emitted by the returns work.

@@ -8,29 +8,9 @@ from django.utils import timezone
 
 from oms.actors import Actor
 from oms.outbox import emit
+from oms.payloads import return_payload
 from orders.services.timeline import record, timeline_row
 from returns.models import Return, ReturnEvent
-
-
-def return_payload(rma: Return, **extra: Any) -> dict[str, Any]:
-    """The return as events describe it (e-mails read `return`, webhooks the whole body)."""
-    lines = [
-        {"line": line.order_line_id, "sku": line.order_line.sku, "quantity": line.quantity, "reason": line.reason.code}
-        for line in rma.lines.all()
-    ]
-    return {
-        "order_number": rma.order.number,
-        "return": {
-            "id": rma.pk,
-            "number": rma.number,
-            "status": rma.status,
-            "method": rma.method,
-            "node": rma.node.code,
-            "tracking_number": rma.tracking_number,
-            "lines": lines,
-            **extra,
-        },
-    }
 
 
 def return_record(

@@ -12,6 +12,7 @@ from inventory.services.stock import StockLine, stock_consume
 from oms.actors import Actor
 from oms.caches import ProcessCache
 from oms.errors import Conflict
+from oms.payloads import fulfillment_order_payload
 from oms.refs import Ref
 from orders.models import Order, OrderStatus
 from orders.services.holds import order_lock
@@ -90,13 +91,9 @@ def fo_transition(
         )
     )  # fmt: skip
     if event_type:
-        writes.events.append((event_type, fo, fo_payload(fo, reason=reason)))
+        writes.events.append((event_type, fo, fulfillment_order_payload(fo, reason=reason)))
     if pending is None:
         writes.write()
-
-
-def fo_payload(fo: FulfillmentOrder, **extra: Any) -> dict[str, Any]:
-    return {"id": fo.pk, "order": fo.order.number, "node": fo.node.code, "status": fo.status, **extra}
 
 
 def units_hand_over(

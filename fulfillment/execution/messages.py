@@ -64,7 +64,7 @@ _INTEGRATED = ProcessCache("fulfillment.integrated_nodes", _integrated_nodes, in
 
 
 def _for_integrated_node(event: OutboxEvent) -> bool:
-    """A fulfilment order's event names its node (`fo_payload`): only an integrated one is told.
+    """A fulfilment order's event names its node (oms.payloads): only an integrated one is told.
     An order's event may concern any of its nodes."""
     integrated = _INTEGRATED.get(None)
     if event.type in FO_EVENTS:

@@ -10,7 +10,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from fulfillment.execution.common import (
-    fo_payload,
     fo_transition,
     guard_node_action,
     lock,
@@ -23,6 +22,7 @@ from oms.actors import Actor
 from oms.alerts import exception_raise, exceptions_close_for
 from oms.errors import Conflict, DomainError, FieldError, InvalidInput
 from oms.outbox import emit
+from oms.payloads import fulfillment_order_payload
 from orders.services.cancel import order_cancel
 from orders.services.quantities import order_lines_unallocate
 
@@ -69,7 +69,7 @@ def _back_to_routing(
         "fulfillment_order.unfulfillable",
         subject=fo,
         merchant_id=fo.order.merchant_id,
-        payload=fo_payload(
+        payload=fulfillment_order_payload(
             fo,
             reason=reason,
             lines=[
@@ -244,7 +244,7 @@ def cancel_request(fo: FulfillmentOrder, units: dict[FulfillmentOrderLine, int],
         "fulfillment_order.cancel_requested",
         subject=fo,
         merchant_id=fo.order.merchant_id,
-        payload=fo_payload(fo, reason=reason, lines=asked),
+        payload=fulfillment_order_payload(fo, reason=reason, lines=asked),
     )
 
 

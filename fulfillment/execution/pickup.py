@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from fulfillment.execution.common import (
     SYSTEM,
-    fo_payload,
     fo_transition,
     guard_node_action,
     lock,
@@ -21,11 +20,12 @@ from fulfillment.models import FulfillmentOrder, FulfillmentStatus
 from oms.actors import Actor
 from oms.errors import Conflict
 from oms.outbox import emit
+from oms.payloads import fulfillment_order_payload, order_payload
 from orders.models import Order, OrderStatus
 from orders.payments.models import CaptureTiming
 from orders.payments.services import payment_capture_units, payment_captures_at
 from orders.services.cancel import order_cancel
-from orders.services.timeline import order_payload, run_transition
+from orders.services.timeline import run_transition
 
 
 def ready_for_pickup(order: Order, fo: FulfillmentOrder, *, actor: Actor) -> None:
@@ -93,7 +93,12 @@ def _expire(fo_id: int, now: datetime) -> bool:
     reason = f"Not collected within {days} days"
     units = {line: line.qty_open for line in lines if line.qty_open}
     cancel_units(fo, units, reason=reason, actor=SYSTEM)
-    emit("fulfillment_order.pickup_expired", subject=fo, merchant_id=order.merchant_id, payload=fo_payload(fo))
+    emit(
+        "fulfillment_order.pickup_expired",
+        subject=fo,
+        merchant_id=order.merchant_id,
+        payload=fulfillment_order_payload(fo),
+    )
     order_units = [{"line": line.order_line_id, "quantity": qty} for line, qty in units.items()]
     if order_units:
         order_cancel(order=order, actor=SYSTEM, reason=reason, lines=order_units)

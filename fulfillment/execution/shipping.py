@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.urls import reverse
 
 from fulfillment.carriers.adapters import adapter_for
 from fulfillment.carriers.labels import LabelData
@@ -22,6 +21,7 @@ from inventory.models import Node
 from oms.actors import Actor
 from oms.errors import Conflict, DomainError, FieldError, InvalidInput
 from oms.outbox import emit
+from oms.payloads import shipment_payload
 from orders.models import Order
 from orders.payments.models import CaptureTiming
 from orders.payments.services import payment_capture_units, payment_captures_at
@@ -90,21 +90,6 @@ def _ship_to(order: Order) -> list[str]:
     return [line for line in [name, a.get("company", ""), a.get("line1", ""), a.get("line2", ""),
             f"{a.get('city', '')} {a.get('region', '')} {a.get('postal_code', '')}".strip(), a.get("country", "")]
             if line]  # fmt: skip
-
-
-def shipment_payload(shipment: Shipment) -> dict[str, Any]:
-    return {
-        "id": shipment.pk,
-        "order": shipment.order.number,
-        "fulfillment_order": shipment.fulfillment_order_id,
-        "carrier": shipment.carrier.code,
-        "service": shipment.service.code,
-        "tracking_number": shipment.tracking_number,
-        "status": shipment.status,
-        "estimated_delivery": shipment.estimated_delivery.isoformat() if shipment.estimated_delivery else None,
-        "lines": [{"sku": line.order_line.sku, "quantity": line.quantity} for line in shipment.lines.all()],
-        "label_url": reverse("shipment-label-pdf", args=[shipment.pk]),
-    }
 
 
 def _create_shipment(

@@ -17,7 +17,6 @@ from django.utils.dateparse import parse_datetime
 from fulfillment.carriers.adapters import CarrierUnavailable, adapter_for
 from fulfillment.carriers.models import Carrier, CarrierService, CarrierStatusCode, Milestone
 from fulfillment.execution.common import SYSTEM, fo_transition, settings_for
-from fulfillment.execution.shipping import shipment_payload
 from fulfillment.models import FulfillmentOrder, FulfillmentStatus
 from fulfillment.signing import verify, verify_body_hmac
 from fulfillment.tracking.models import MILESTONE_RANK, Shipment, TrackingEvent
@@ -26,6 +25,7 @@ from oms.alerts import exception_raise
 from oms.dates import moment_in_range
 from oms.errors import DomainError, FieldError, InvalidInput, NotFound
 from oms.outbox import emit
+from oms.payloads import shipment_payload
 from orders.models import OrderStatus
 from orders.services.holds import order_lock
 from orders.services.quantities import order_lines_deliver
@@ -189,8 +189,8 @@ def tracking_event_record(*, carrier: Carrier, data: dict[str, Any], actor: Acto
             merchant=shipment.order.merchant,
         )  # fmt: skip
     if milestone in EVENTS and (moved or milestone == Milestone.EXCEPTION):
-        payload = {**shipment_payload(shipment), "milestone": milestone, "location": event.location,
-                   "occurred_at": occurred.isoformat(), "on_time": shipment.on_time}  # fmt: skip
+        payload = shipment_payload(shipment, milestone=milestone, location=event.location,
+                                   occurred_at=occurred.isoformat(), on_time=shipment.on_time)  # fmt: skip
         emit(EVENTS[milestone], subject=shipment, merchant_id=shipment.order.merchant_id, payload=payload)
     return Received(event, True)
 

@@ -19,6 +19,7 @@ from inventory.models import AvailabilityState, Product, StockLevel, SyncCursor
 from inventory.selectors import availability
 from oms.models import Channel, Merchant
 from oms.outbox import emit_many
+from oms.payloads import availability_payload
 
 DEBOUNCE = timedelta(seconds=5)
 # Re-scan this far behind the cursor: a transaction that stamped updated_at before the last run
@@ -29,13 +30,15 @@ SLICE = 5000
 
 
 def _figures(merchant: Merchant, products: list[Product]) -> dict[int, dict[str, Any]]:
-    out: dict[int, dict[str, Any]] = {}
-    for row in availability(merchant=merchant, products=products):
-        out[row.product_id] = {"sku": row.sku, "atp": row.atp, "safe_to_promise": {}}
+    overall = {row.product_id: row for row in availability(merchant=merchant, products=products)}
+    promises: dict[int, dict[str, int]] = {product_id: {} for product_id in overall}
     for channel in Channel.objects.filter(merchant=merchant, active=True).order_by("code"):
         for row in availability(merchant=merchant, products=products, channel=channel):
-            out[row.product_id]["safe_to_promise"][channel.code] = row.safe_to_promise
-    return out
+            promises[row.product_id][channel.code] = row.safe_to_promise
+    return {
+        product_id: availability_payload(row.sku, atp=row.atp, safe_to_promise=promises[product_id])
+        for product_id, row in overall.items()
+    }
 
 
 def availability_recheck(*, merchant_id: int | None = None, node_id: int | None = None) -> int:

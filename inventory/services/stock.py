@@ -33,6 +33,7 @@ from oms.actors import Actor
 from oms.alerts import exception_raise, exceptions_close_for
 from oms.errors import Conflict, DomainError, FieldError, InvalidInput
 from oms.outbox import emit
+from oms.payloads import low_stock_payload, received_payload, shortfall_payload
 from oms.refs import Ref
 
 logger = logging.getLogger(__name__)
@@ -208,17 +209,6 @@ def _write(stock: StockLevel, movements: list[Movement]) -> None:
     Movement.objects.bulk_create(movements)
 
 
-def _stock_payload(stock: StockLevel) -> dict[str, Any]:
-    return {
-        "sku": stock.product.sku,
-        "node": stock.node.code,
-        "on_hand": stock.on_hand,
-        "allocated": stock.allocated,
-        "safety_stock": stock.safety_stock,
-        "atp": stock_atp(stock),
-    }
-
-
 def low_stock_check(*, stock: StockLevel) -> None:
     """Raise (or close) the low-stock exception when the row's ATP crosses its threshold.
 
@@ -238,7 +228,7 @@ def low_stock_check(*, stock: StockLevel) -> None:
             f"below its reorder threshold of {stock.reorder_threshold}."
         )
         exception_raise(type=LOW_STOCK, subject=stock, message=message, merchant=stock.product.merchant)
-        payload = {**_stock_payload(stock), "reorder_threshold": stock.reorder_threshold}
+        payload = low_stock_payload(stock, atp=stock_atp(stock))
         emit("inventory.low_stock", subject=stock, merchant_id=stock.product.merchant_id, payload=payload)
     else:
         exceptions_close_for(subject=stock, type=LOW_STOCK, actor=SYSTEM, note=f"ATP back to {stock_atp(stock)}")
@@ -251,23 +241,8 @@ def _emit_received(node: Node, received: list[tuple[StockLevel, int]], kind: str
     100,000-row count does not publish 100,000 messages. Routing re-allocates backorders from it.
     """
     merchant_id = received[0][0].product.merchant_id
-    payload = {
-        "node": node.code,
-        "node_id": node.pk,
-        "kind": kind,
-        "reference": {"type": reference.type, "id": reference.id} if reference else None,
-        "items": [
-            {
-                "sku": stock.product.sku,
-                "product_id": stock.product_id,
-                "quantity": quantity,
-                "on_hand": stock.on_hand,
-                "allocated": stock.allocated,
-                "atp": stock_atp(stock),
-            }
-            for stock, quantity in received
-        ],
-    }
+    items = [(stock, quantity, stock_atp(stock)) for stock, quantity in received]
+    payload = received_payload(node, kind=kind, reference=reference, items=items)
     emit("inventory.received", subject=node, merchant_id=merchant_id, payload=payload)
 
 
@@ -348,22 +323,13 @@ def _cover_shortfall(stock: StockLevel, new_on_hand: int, *, actor: Actor, cause
         missing -= take
     if missing > 0:  # allocations without a reference (should not happen): release them anyway
         movements.append(_movement(stock, Movement.Kind.DEALLOCATION, actor=actor, allocated=-missing, reason=cause))
-    shortage = sum(a["quantity"] for a in affected)
-    payload = {
-        "sku": stock.product.sku,
-        "node": stock.node.code,
-        "product_id": stock.product_id,
-        "node_id": stock.node_id,
-        "shortage": shortage,
-        "cause": cause,
-        "references": affected,
-    }
+    payload = shortfall_payload(stock, cause=cause, references=affected)
     emit("inventory.shortfall", subject=stock, merchant_id=stock.product.merchant_id, payload=payload)
     names = ", ".join(f"{a['type']}:{a['id']} ({a['quantity']})" for a in affected) or "none"
     exception_raise(
         type=SHORTFALL,
         subject=stock,
-        message=f"{cause}. {shortage} reserved unit(s) of {stock.product.sku} at {stock.node.code} "
+        message=f"{cause}. {payload['shortage']} reserved unit(s) of {stock.product.sku} at {stock.node.code} "
         f"were de-allocated, newest first: {names}.",
         merchant=stock.product.merchant,
         severity="high",

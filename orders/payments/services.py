@@ -25,6 +25,7 @@ from oms.caches import ProcessCache
 from oms.errors import Conflict, DomainError, FieldError, InvalidInput
 from oms.money import money_text
 from oms.outbox import emit, enqueue_after_commit
+from oms.payloads import payment_payload, refund_payload
 from orders.chain import order_chain_run
 from orders.models import CAPTURABLE, HOLDABLE, Hold, Order, OrderStatus, Payment, PaymentStatus
 from orders.payments import executor
@@ -67,22 +68,6 @@ def line_value(order: Order, cancelled: dict[int, int]) -> Decimal:
         Decimal(0),
     )
     return value.quantize(_places(order.currency))
-
-
-def _payload(payment: Payment, order: Order, **extra: Any) -> dict[str, Any]:
-    return {
-        "number": order.number,
-        "external_id": order.external_id,
-        "payment": payment.pk,
-        "gateway": payment.gateway,
-        "transaction_type": payment.transaction_type,
-        "status": payment.status,
-        "currency": payment.currency,
-        "amount": str(payment.amount),
-        "captured_amount": str(payment.captured_amount),
-        "refunded_amount": str(payment.refunded_amount),
-        **extra,
-    }
 
 
 def _payment_settings(merchant_id: int) -> MerchantPaymentSettings:
@@ -156,7 +141,7 @@ def payments_record_at_capture(
     for payment in payments:
         if payment.transaction_type == Payment.TransactionType.CAPTURE:
             facts.append(executor.channel_fact(payment, Txn.Kind.CAPTURE, payment.amount, actor=actor))
-            events.append(("payment.captured", order, _payload(payment, order)))
+            events.append(("payment.captured", order, payment_payload(payment, order)))
         else:
             facts.append(executor.channel_fact(payment, Txn.Kind.AUTHORIZE, payment.amount, actor=actor))
     Txn.objects.bulk_create(facts)
@@ -350,7 +335,7 @@ def _captured(txn: Txn, payment: Payment, order: Order, actor: Actor) -> None:
             "payment.captured",
             subject=order,
             merchant_id=order.merchant_id,
-            payload=_payload(payment, order, amount_captured=str(txn.amount)),
+            payload=payment_payload(payment, order, amount_captured=str(txn.amount)),
         )
         if order.status == OrderStatus.CANCELLED:
             # The capture was in flight when the order was cancelled: give the money back.
@@ -381,7 +366,7 @@ def _capture_failed(txn: Txn, payment: Payment, order: Order, actor: Actor) -> N
         "payment.failed",
         subject=order,
         merchant_id=order.merchant_id,
-        payload=_payload(payment, order, decline_code=txn.decline_code, reason=reason),
+        payload=payment_payload(payment, order, decline_code=txn.decline_code, reason=reason),
     )
     if order.status != OrderStatus.CANCELLED:
         _hold(order, reason, actor=actor, details={"payment": payment.pk, "decline_code": txn.decline_code})
@@ -682,16 +667,7 @@ def _refunded(txn: Txn, payment: Payment, order: Order, actor: Actor) -> None:
         "refund.issued",
         subject=order,
         merchant_id=order.merchant_id,
-        payload={
-            "number": order.number,
-            "refund": refund.pk,
-            "amount": str(refund.amount),
-            "tax_amount": str(refund.tax_amount),
-            "currency": refund.currency,
-            "reason": refund.reason,
-            "lines": refund.lines,
-            "source": refund.source,
-        },
+        payload=refund_payload(refund, order),
     )
 
 
@@ -794,7 +770,7 @@ def _reauthorized(txn: Txn, payment: Payment, order: Order, actor: Actor) -> Non
         "payment.failed",
         subject=order,
         merchant_id=order.merchant_id,
-        payload=_payload(payment, order, decline_code=txn.decline_code, reason=reason),
+        payload=payment_payload(payment, order, decline_code=txn.decline_code, reason=reason),
     )
     _hold(order, reason, actor=actor, details={"payment": payment.pk, "decline_code": txn.decline_code})
 

@@ -10,12 +10,13 @@ from django.db import transaction
 from oms.actors import Actor
 from oms.errors import Conflict, InvalidInput
 from oms.outbox import emit
+from oms.payloads import order_payload
 from orders.models import AMENDABLE, FulfillmentType, Hold, Order
 from orders.services.amend_lines import order_lines_amend
 from orders.services.capture import resolve_pickup_node
 from orders.services.holds import hold_place, holds_resolve_of_type, order_lock
 from orders.services.soft_checks import address_problems
-from orders.services.timeline import order_payload, record
+from orders.services.timeline import record
 from orders.validation import check_fulfillment
 
 _CONTACT = ("email", "phone", "first_name", "last_name")

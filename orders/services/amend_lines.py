@@ -13,6 +13,7 @@ from inventory.models import Product
 from oms.actors import Actor
 from oms.errors import Conflict, FieldError, InvalidInput
 from oms.outbox import emit
+from oms.payloads import order_payload
 from orders.models import AMENDABLE, Order, OrderLine, Payment
 from orders.payments.services import (
     line_value,
@@ -22,7 +23,7 @@ from orders.payments.services import (
 )
 from orders.services.cancel import order_cancel
 from orders.services.holds import hold_resolve, order_lock
-from orders.services.timeline import order_payload, record
+from orders.services.timeline import record
 from orders.tax.providers import tax_provider
 from orders.validation import currency_precision, money_errors
 

@@ -9,11 +9,12 @@ from django.db import transaction
 from oms.actors import Actor
 from oms.errors import Conflict, FieldError, InvalidInput
 from oms.outbox import emit
+from oms.payloads import order_payload
 from orders.models import CANCELLABLE, ROUTED, Order, OrderLine, OrderStatus
 from orders.payments.services import CancelPreview, payments_cancel_preview, payments_on_order_cancel
 from orders.services.holds import holds_close_all, order_lock
 from orders.services.status import order_status_reconcile
-from orders.services.timeline import order_payload, record, run_transition
+from orders.services.timeline import record, run_transition
 
 LINE_CANCELLABLE = {*CANCELLABLE, OrderStatus.PARTIALLY_SHIPPED}
 

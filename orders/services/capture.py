@@ -19,6 +19,7 @@ from oms.caches import ProcessCache
 from oms.errors import Conflict, FieldError, InvalidInput
 from oms.models import Channel, Merchant
 from oms.outbox import emit_many
+from oms.payloads import order_payload
 from oms.tenancy import merchant_next_order_sequence
 from orders.fraud.models import FraudDecision
 from orders.models import Customer, FulfillmentType, Hold, Order, OrderEvent, OrderLine, OrderStatus, Payment
@@ -26,7 +27,7 @@ from orders.payments.intake import order_after_validation
 from orders.payments.services import payments_prepare_at_capture, payments_record_at_capture
 from orders.services.holds import hold_place
 from orders.services.soft_checks import address_problems
-from orders.services.timeline import order_payload, timeline_entry
+from orders.services.timeline import timeline_entry
 
 
 def _channels(merchant_id: int) -> dict[str, dict[str, Any]]:

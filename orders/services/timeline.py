@@ -9,22 +9,8 @@ from django.db import models
 
 from oms.actors import Actor
 from oms.outbox import emit_many
+from oms.payloads import order_payload
 from orders.models import Order, OrderEvent, TimelineRow
-
-
-def order_payload(order: Order, **extra: Any) -> dict[str, Any]:
-    """The order as events describe it (webhooks and e-mails read this)."""
-    return {
-        "number": order.number,
-        "external_id": order.external_id,
-        "channel": order.channel.code,
-        "status": order.status,
-        "currency": order.currency,
-        "total": str(order.total),
-        "email": order.email,
-        **extra,
-    }
-
 
 Row = TypeVar("Row", bound=TimelineRow)
 

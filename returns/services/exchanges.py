@@ -21,6 +21,7 @@ from oms.actors import Actor
 from oms.alerts import exception_raise
 from oms.errors import Conflict, DomainError, FieldError, InvalidInput
 from oms.outbox import emit
+from oms.payloads import exchange_payload
 from orders.models import CAPTURABLE, Payment, PaymentStatus
 from orders.payments.services import payment_authorize_hold, payment_capture, payment_void
 from returns.models import Exchange, Return, ReturnStatus
@@ -111,15 +112,7 @@ def _release(rma: Return, exchange: Exchange, credit: Decimal, actor: Actor) -> 
             "exchange.created",
             subject=rma,
             merchant_id=rma.merchant_id,
-            payload={
-                "order_number": rma.order.number,
-                "return": rma.number,
-                "replacement_order": replacement.number,
-                "returned_value": str(exchange.returned_value),
-                "replacement_value": str(exchange.replacement_value),
-                "difference": str(exchange.difference),
-                "advance": exchange.advance,
-            },
+            payload=exchange_payload(rma, exchange),
         )
 
 

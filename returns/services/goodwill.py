@@ -14,6 +14,7 @@ from oms.actors import Actor
 from oms.errors import Conflict, FieldError, InvalidInput
 from oms.money import money_text
 from oms.outbox import emit
+from oms.payloads import appeasement_payload, claim_payload
 from orders.models import Order
 from orders.payments.services import refund_issue
 from orders.services.timeline import record
@@ -65,11 +66,9 @@ def appeasement_approve(*, appeasement: Appeasement, actor: Actor, authority: st
     with transaction.atomic():
         if _decide(Appeasement, appeasement.pk, Approval.APPROVED, actor, refund=refund):
             order = appeasement.order
-            amount = str(cents(appeasement.amount, order.currency))
-            emit("return.appeasement_issued", subject=appeasement, merchant_id=order.merchant_id, payload={
-                "order_number": order.number, "appeasement": appeasement.pk, "amount": amount,
-                "currency": order.currency, "reason": appeasement.reason, "refund": refund.pk,
-            })  # fmt: skip
+            amount = cents(appeasement.amount, order.currency)
+            payload = appeasement_payload(appeasement, amount=amount, refund=refund)
+            emit("return.appeasement_issued", subject=appeasement, merchant_id=order.merchant_id, payload=payload)
     return Appeasement.objects.get(pk=appeasement.pk)
 
 
@@ -143,18 +142,18 @@ def claim_approve(*, claim: Claim, actor: Actor, authority: str | None) -> Claim
         )  # fmt: skip
     with transaction.atomic():
         if _decide(Claim, claim.pk, Approval.APPROVED, actor, **fields):
-            emit("claim.approved", subject=claim, merchant_id=claim.merchant_id, payload=_claim_payload(claim, fields))
+            emit(
+                "claim.approved",
+                subject=claim,
+                merchant_id=claim.merchant_id,
+                payload=claim_payload(
+                    claim,
+                    amount=cents(claim.amount, claim.order.currency),
+                    refund=fields.get("refund"),
+                    replacement=fields.get("replacement_order"),
+                ),
+            )
     return Claim.objects.get(pk=claim.pk)
-
-
-def _claim_payload(claim: Claim, fields: dict[str, Any]) -> dict[str, Any]:
-    refund, replacement = fields.get("refund"), fields.get("replacement_order")
-    return {
-        "order_number": claim.order.number, "claim": claim.pk, "kind": claim.kind, "resolution": claim.resolution,
-        "reason": claim.reason, "lines": claim.lines, "amount": str(cents(claim.amount, claim.order.currency)),
-        "currency": claim.order.currency,
-        "refund": refund.pk if refund else None, "replacement_order": replacement.number if replacement else None,
-    }  # fmt: skip
 
 
 def claim_reject(*, claim: Claim, actor: Actor, reason: str) -> None:

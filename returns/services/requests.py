@@ -21,6 +21,7 @@ from fulfillment.carriers.rates import DEFAULT_UNIT_WEIGHT_KG, Parcel, RateReque
 from oms.actors import Actor
 from oms.errors import Conflict, DomainError, FieldError, InvalidInput
 from oms.outbox import emit
+from oms.payloads import return_payload
 from orders.models import Order, OrderLine
 from orders.services.holds import order_lock
 from returns import eligibility, selectors
@@ -28,7 +29,7 @@ from returns.models import Acceptance, Receipt, Return, ReturnLine, ReturnReason
 from returns.services.common import receiving_node, return_carrier, return_lock, settings_for
 from returns.services.exchanges import exchange_advance_release, exchange_open
 from returns.services.quotes import expected_quote
-from returns.timeline import return_payload, return_record, return_transition
+from returns.timeline import return_record, return_transition
 
 LABEL_SALT = "returns.label"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -93,3 +94,60 @@ def test_emit_and_register_refuse_a_type_the_catalogue_does_not_list():
     with pytest.raises(ValueError, match="order.shiped"):
         outbox.register_consumer("test.typo", ["order.shiped"], lambda event: None)
     assert "test.typo" not in outbox._consumers
+
+
+def test_every_type_has_one_payload_builder_in_oms():
+    assert set(events.PAYLOADS) == set(events.EVENT_TYPES)
+    assert {builder.__module__ for builder in events.PAYLOADS.values()} == {"oms.payloads"}
+
+
+def _emitted_with_builders() -> list[tuple[str, str, set[str]]]:
+    """(module, event type, names the module calls) for every emit site with a literal type:
+    emit("x.y", …), emit_many([("x.y", …), …]) and the pending ("x.y", subject, payload) tuples."""
+    found = []
+    for app in APPS:
+        for path in Path(settings.BASE_DIR, app).rglob("*.py"):
+            if "migrations" in path.parts or path.name == "payloads.py":
+                continue
+            tree = ast.parse(path.read_text())
+            called = {
+                node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+                for node in ast.walk(tree)
+                if isinstance(node, ast.Call)
+            }
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Tuple) and len(node.elts) == 3:
+                    first = node.elts[0]
+                elif isinstance(node, ast.Call) and getattr(node.func, "id", "") == "emit" and node.args:
+                    first = node.args[0]
+                else:
+                    continue
+                if isinstance(first, ast.Constant) and first.value in events.EVENT_TYPES:
+                    found.append((str(path.relative_to(settings.BASE_DIR)), first.value, called))
+    return found
+
+
+def test_every_emitter_builds_its_payload_with_the_builder_the_catalogue_names():
+    """A payload built by hand (a dict literal, a builder of the app's own) would drift from what
+    webhooks and e-mails read: each module that emits a type calls that type's builder.
+    Transitions that take the type as an argument build it with their
+    family's builder (orders.services.timeline, fulfillment's fo_transition, returns.timeline)."""
+    sites = _emitted_with_builders()
+    assert len({event_type for _, event_type, _ in sites}) >= 20, "the scan found too few emitters"
+    wrong = [
+        f"{module} emits {event_type} without calling {events.PAYLOADS[event_type].__name__}"
+        for module, event_type, called in sites
+        if events.PAYLOADS[event_type].__name__ not in called
+    ]
+    assert not wrong, wrong
+
+
+def test_no_app_keeps_a_payload_builder_of_its_own():
+    own = re.compile(r"^def \w*_payload\(", re.M)
+    found = [
+        str(path)
+        for app in APPS
+        for path in Path(settings.BASE_DIR, app).rglob("*.py")
+        if path.name != "payloads.py" and own.search(path.read_text())
+    ]
+    assert not found, f"move these builders to oms/payloads.py: {found}"

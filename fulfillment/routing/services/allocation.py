@@ -41,12 +41,13 @@ from inventory.services import ReserveItem, stock_reserve
 from oms.actors import Actor
 from oms.caches import caches_check
 from oms.outbox import enqueue_after_commit
+from oms.payloads import order_payload
 from oms.refs import Ref
 from orders.models import Hold, Order, OrderLine, OrderStatus
 from orders.services.holds import hold_place
 from orders.services.quantities import order_lines_allocate
 from orders.services.status import order_status_reconcile
-from orders.services.timeline import Pending, order_payload, timeline_entry
+from orders.services.timeline import Pending, timeline_entry
 from orders.tasks import order_chain
 
 logger = logging.getLogger(__name__)
