@@ -7,6 +7,7 @@ from collections.abc import Callable
 from django.db import transaction
 
 from oms.actors import Actor
+from oms.bulk import update_together
 from oms.errors import Conflict, FieldError, InvalidInput
 from oms.outbox import emit
 from oms.payloads import order_payload
@@ -80,7 +81,7 @@ def order_cancel(*, order: Order, actor: Actor, reason: str, lines: list[dict[st
     for pk, quantity in wanted.items():
         order_lines[pk].qty_cancelled += quantity
         order_lines[pk].qty_backordered = max(0, order_lines[pk].qty_backordered - quantity)
-    OrderLine.objects.bulk_update([order_lines[pk] for pk in wanted], ["qty_cancelled", "qty_backordered"])
+    update_together([order_lines[pk] for pk in wanted], ["qty_cancelled", "qty_backordered"])
     detail = {"lines": [{"line": pk, "sku": order_lines[pk].sku, "quantity": q} for pk, q in wanted.items()]}
     if all(line.qty_open == 0 and line.qty_shipped == 0 for line in order_lines.values()):
         holds_close_all(order=order, actor=actor, note=f"Order cancelled: {reason}")

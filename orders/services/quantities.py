@@ -14,6 +14,7 @@ from typing import Any
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
 
+from oms.bulk import update_together
 from orders.models import OrderLine
 
 
@@ -33,7 +34,7 @@ def order_lines_allocate(*, lines: list[OrderLine], placed: dict[int, int], open
     for line in lines:
         line.qty_allocated += placed.get(line.pk, 0)
         line.qty_backordered = open_quantities[line.pk] - placed.get(line.pk, 0)
-    OrderLine.objects.bulk_update(lines, ["qty_allocated", "qty_backordered"])
+    update_together(lines, ["qty_allocated", "qty_backordered"])
 
 
 def order_lines_unallocate(*, units: dict[int, int], backorder: bool) -> None:
