@@ -11,7 +11,9 @@ import sys
 from bench.common import setup_django
 
 # Each module has `main() -> None`, printing its own table(s).
-BENCHMARKS: list[str] = ["capture", "inventory", "routing", "pipeline_inline", "pipeline", "channels", "search", "kpis"]
+BENCHMARKS: list[str] = [
+    "capture", "inventory", "routing", "pipeline_inline", "statement_cost", "pipeline", "channels", "search", "kpis",
+]  # fmt: skip
 
 
 def run(names: list[str]) -> None:
