@@ -18,6 +18,7 @@ from inventory.models import Node, Product, StockLevel
 from inventory.selectors import stock_atp
 from oms.errors import NotFound
 from oms.models import Merchant, OpsException, OutboxEvent
+from oms.payloads import exception_payload, stock_level_payload
 from orders.api.outputs import OrderOut
 from orders.models import Order
 from orders.selectors import order_get
@@ -35,12 +36,7 @@ def _exception(merchant: Merchant, pk: str) -> dict[str, Any] | None:
     if exc is None:
         return None
     return {
-        "id": exc.pk,
-        "type": exc.type,
-        "severity": exc.severity,
-        "status": exc.status,
-        "subject": {"type": exc.subject_type, "id": exc.subject_id, "label": exc.subject_label},
-        "message": exc.message,
+        **exception_payload(exc),
         "created_at": exc.created_at.isoformat(),
         "resolved_at": exc.resolved_at.isoformat() if exc.resolved_at else None,
     }
@@ -48,16 +44,7 @@ def _exception(merchant: Merchant, pk: str) -> dict[str, Any] | None:
 
 def _stock_level(merchant: Merchant, pk: str) -> dict[str, Any] | None:
     stock = StockLevel.objects.filter(product__merchant=merchant, pk=pk).select_related("product", "node").first()
-    if stock is None:
-        return None
-    return {
-        "sku": stock.product.sku,
-        "node": stock.node.code,
-        "on_hand": stock.on_hand,
-        "allocated": stock.allocated,
-        "safety_stock": stock.safety_stock,
-        "atp": stock_atp(stock),
-    }
+    return stock_level_payload(stock, atp=stock_atp(stock)) if stock else None
 
 
 def _node(merchant: Merchant, pk: str) -> dict[str, Any] | None:

@@ -93,7 +93,7 @@ _BUILDER_OF_FAMILY: dict[str, Callable[..., payloads.Payload]] = {
 _BUILDER_OF_TYPE: dict[str, Callable[..., payloads.Payload]] = {
     "inventory.received": payloads.received_payload,
     "inventory.shortfall": payloads.shortfall_payload,
-    "inventory.low_stock": payloads.low_stock_payload,
+    "inventory.low_stock": payloads.stock_level_payload,
     "inventory.availability_changed": payloads.availability_payload,
     "return.appeasement_issued": payloads.appeasement_payload,
 }

@@ -61,6 +61,7 @@ def refund_payload(refund: Any, order: Any) -> Payload:
 
 
 def exception_payload(exc: Any) -> Payload:
+    """An operational exception (webhooks' `exception` object adds when it opened and closed)."""
     return {
         "id": exc.pk,
         "type": exc.type,
@@ -95,7 +96,8 @@ def shipment_payload(shipment: Any, **extra: Any) -> Payload:
     }
 
 
-def low_stock_payload(stock: Any, *, atp: int) -> Payload:
+def stock_level_payload(stock: Any, *, atp: int) -> Payload:
+    """A SKU's stock at a node (also the `stock_level` object webhooks carry)."""
     return {
         "sku": stock.product.sku,
         "node": stock.node.code,

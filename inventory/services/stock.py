@@ -33,7 +33,7 @@ from oms.actors import Actor
 from oms.alerts import exception_raise, exceptions_close_for
 from oms.errors import Conflict, DomainError, FieldError, InvalidInput
 from oms.outbox import emit
-from oms.payloads import low_stock_payload, received_payload, shortfall_payload
+from oms.payloads import received_payload, shortfall_payload, stock_level_payload
 from oms.refs import Ref
 
 logger = logging.getLogger(__name__)
@@ -228,7 +228,7 @@ def low_stock_check(*, stock: StockLevel) -> None:
             f"below its reorder threshold of {stock.reorder_threshold}."
         )
         exception_raise(type=LOW_STOCK, subject=stock, message=message, merchant=stock.product.merchant)
-        payload = low_stock_payload(stock, atp=stock_atp(stock))
+        payload = stock_level_payload(stock, atp=stock_atp(stock))
         emit("inventory.low_stock", subject=stock, merchant_id=stock.product.merchant_id, payload=payload)
     else:
         exceptions_close_for(subject=stock, type=LOW_STOCK, actor=SYSTEM, note=f"ATP back to {stock_atp(stock)}")

@@ -233,3 +233,29 @@ def test_the_documented_example_verifies_a_real_delivery_and_refuses_a_tampered_
     assert not verify(sub.secret, header, raw.replace(b'"merchant":"acme"', b'"merchant":"evil"'))
     assert not verify(sub.secret, header, raw + b" ")
     assert not verify("whsec_wrong", header, raw)
+
+
+def test_a_low_stock_crossing_posts_the_stock_level_and_the_exception_as_their_payloads_build_them(
+    api, run_commits, endpoint
+):
+    """A stock level and an exception have no API page: their webhook objects come from the same
+    builders as their event payloads (oms/payloads.py), an exception's with when it opened."""
+    from inventory.services.stock import stock_adjust, stock_settings_update
+    from tests.factories import NodeFactory, StockLevelFactory
+
+    subscribe(api, endpoint, "inventory.low_stock", "exception.raised")
+    stock = StockLevelFactory(product=api.red, node=NodeFactory(code="DC-LOW", merchants=[api.merchant]), on_hand=10)
+    actor = Actor.system("test")
+    stock_settings_update(stock=stock, actor=actor, reorder_threshold=5)
+    run_commits(stock_adjust, product=api.red, node=stock.node, quantity=-6, actor=actor, reason="damaged")
+    posted = {event["type"]: event for event in endpoint.events()}
+    low = posted["inventory.low_stock"]
+    assert low["object_type"] == "stock_level"
+    assert low["object"] == low["payload"]
+    assert (low["payload"]["sku"], low["payload"]["node"], low["payload"]["atp"]) == ("TSHIRT-RED-M", "DC-LOW", 4)
+    assert low["payload"]["reorder_threshold"] == 5
+    raised = posted["exception.raised"]
+    exc = OpsException.objects.get(type="low_stock")
+    assert raised["object_type"] == "exception"
+    assert raised["object"] == {**raised["payload"], "created_at": exc.created_at.isoformat(), "resolved_at": None}
+    assert (raised["payload"]["type"], raised["payload"]["status"]) == ("low_stock", "open")
