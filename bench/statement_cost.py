@@ -67,17 +67,22 @@ def _microseconds(call: Callable[[], Any]) -> float:
 
 def _cases(order: Any) -> list[tuple[str, str, Callable[[], Any]]]:
     """(statement, how it is built, the call) for the pipeline's hot statements on `order`."""
+    from fulfillment.routing.services.allocation import order_lock as allocation_lock
     from oms.bulk import update_together
     from orders.models import Order, OrderLine
     from orders.services.holds import order_lock
 
     lines = list(order.lines.order_by("position"))
+    locked = Order.objects.select_for_update(of=("self",))
     by_external_id = Order.objects.filter(
         merchant_id=order.merchant_id, channel_id=order.channel_id, external_id=f"{order.external_id}-new"
     )
     for_email = OrderLine.objects.filter(order__merchant_id=order.merchant_id, order__number=order.number)
     return [
-        ("order lock (each chain step)", "ORM", lambda: order_lock(order)),
+        ("order lock (payment rule, release)", "with its channel", lambda: order_lock(order)),
+        ("allocation's order lock", "with merchant and store, before",
+         lambda: locked.select_related("channel", "merchant", "pickup_node").get(pk=order.pk)),
+        ("allocation's order lock", "with its channel, now", lambda: allocation_lock(order.pk)),
         ("capture: external id already taken?", "whole row, before", lambda: by_external_id.first()),
         ("capture: external id already taken?", "its id alone, now",
          lambda: next(iter(by_external_id.order_by().values_list("pk", flat=True)[:1]), None)),
