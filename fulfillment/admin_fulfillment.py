@@ -441,6 +441,7 @@ class CarrierStatusCodeInline(admin.TabularInline):
 
 @admin.register(Carrier)
 class CarrierAdmin(admin.ModelAdmin):
+    formfield_overrides = {URLField: {"assume_scheme": "https"}}  # an API's base URL: https unless typed
     list_display = ["code", "name", "adapter", "tracking_prefix", "active"]
     inlines = [CarrierServiceInline, CarrierStatusCodeInline]
 
