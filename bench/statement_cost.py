@@ -6,7 +6,9 @@ the same connection by the driver's own cursor, rows fetched. The difference is 
 building the query, compiling it, adapting values, making model instances. Where the services
 build a statement another way to save that work (a narrower read, one UPDATE joined to a VALUES
 list), the way they used before is timed beside it. Everything runs in one transaction, rolled
-back at the end, on an order of the demo network that went through the whole pipeline.
+back at the end, on an order of the demo network that went through the whole pipeline. A second
+table times the 201's body of that order: DRF's output serializers and the JSON, beside the JSON
+of the same body alone.
 """
 
 from __future__ import annotations
@@ -113,10 +115,30 @@ def _order() -> Any:
     return Order.objects.get(number=number)
 
 
+def _rendering(order: Any) -> list[tuple[str, float, float]]:
+    """The 201's body of a captured order: DRF's serializers beside dumping their result as JSON."""
+    import json
+
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    from orders.api.outputs import OrderOut
+    from orders.selectors import order_get
+
+    order = order_get(merchant=order.merchant, number=order.number)
+
+    def rendered() -> str:
+        return json.dumps(OrderOut(order, context={"just_captured": True}).data, cls=DjangoJSONEncoder)
+
+    body = json.loads(rendered())
+    alone = _microseconds(lambda: json.dumps(body, cls=DjangoJSONEncoder))
+    return [("an order's 201 body (OrderOut)", _microseconds(rendered), alone)]
+
+
 def main() -> None:
     from django.db import transaction
 
     order = _order()
+    rendered = [(what, round(us), round(json_us), f"{json_us / us:.2f}") for what, us, json_us in _rendering(order)]
     rows = []
     with transaction.atomic():
         for statement, built, call in _cases(order):
@@ -129,4 +151,9 @@ def main() -> None:
         f"Hot statements of the pipeline: Django's call beside its own SQL sent by the driver ({RUNS} runs each)",
         ["statement", "built", "statements", "Django µs", "SQL alone µs (ceiling)", "ratio"],
         rows,
+    )
+    print_table(
+        "Rendering: DRF's serializers beside dumping the same body as JSON",
+        ["body", "serializers + JSON µs", "JSON alone µs (ceiling)", "ratio"],
+        rendered,
     )

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from fulfillment.routing.models import RoutingDecision
 from fulfillment.routing.selectors import order_routing
-from oms.api.base import MerchantAPIView
+from oms.api.base import MerchantAPIView, ModelSerializer
 from oms.api.errors import ErrorBodySerializer
 
 
@@ -21,7 +21,7 @@ class PolicyRefOut(serializers.Serializer):
     version = serializers.IntegerField(allow_null=True)
 
 
-class DecisionOut(serializers.ModelSerializer):
+class DecisionOut(ModelSerializer):
     policy = serializers.SerializerMethodField()
     fulfillment_orders = serializers.SerializerMethodField()
     estimated_cost = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=True)

@@ -12,7 +12,7 @@ from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine
 from fulfillment.selectors import fulfillment_orders_of
 from fulfillment.tracking.models import Shipment, TrackingEvent
 from fulfillment.tracking.services import TRACKING_AHEAD
-from oms.api.base import StrictSerializer
+from oms.api.base import ModelSerializer, StrictSerializer
 from oms.api.fields import BoundedDateTimeField, StrictCharField, StrictIntegerField
 
 # Inputs
@@ -93,7 +93,7 @@ class EasyPostEventIn(serializers.Serializer):
 # Outputs
 
 
-class FulfillmentLineOut(serializers.ModelSerializer):
+class FulfillmentLineOut(ModelSerializer):
     order_line = serializers.IntegerField(source="order_line_id")
     sku = serializers.CharField(source="order_line.sku")
     name = serializers.CharField(source="order_line.name")
@@ -116,7 +116,7 @@ def document_urls(shipment: Shipment) -> dict[str, str]:
     }
 
 
-class ShipmentOut(serializers.ModelSerializer):
+class ShipmentOut(ModelSerializer):
     carrier = serializers.CharField(source="carrier.code")
     carrier_name = serializers.CharField(source="carrier.name")
     service = serializers.CharField(source="service.code")
@@ -143,7 +143,7 @@ class ShipmentOut(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
-class FulfillmentOrderOut(serializers.ModelSerializer):
+class FulfillmentOrderOut(ModelSerializer):
     order = serializers.CharField(source="order.number")
     node = serializers.CharField(source="node.code")
     fulfillment_type = serializers.CharField(source="order.fulfillment_type")
@@ -169,13 +169,13 @@ class FulfillmentOrderOut(serializers.ModelSerializer):
         return {"attempts": fo.pack_attempts, "corrected": fo.pack_corrected}
 
 
-class TrackingEventOut(serializers.ModelSerializer):
+class TrackingEventOut(ModelSerializer):
     class Meta:
         model = TrackingEvent
         fields = ["milestone", "carrier_status", "occurred_at", "location"]
 
 
-class TrackedShipmentOut(serializers.ModelSerializer):
+class TrackedShipmentOut(ModelSerializer):
     carrier = serializers.CharField(source="carrier.name")
     service = serializers.CharField(source="service.name")
     items = serializers.SerializerMethodField()

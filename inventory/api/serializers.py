@@ -5,7 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from inventory.models import ChannelRule, Node, Product, Snapshot, StockAdjustment
-from oms.api.base import StrictSerializer
+from oms.api.base import ModelSerializer, StrictSerializer
 from oms.api.fields import (
     BoundedDateTimeField,
     HourMinuteField,
@@ -61,7 +61,7 @@ class ProductPatchIn(ProductIn):
     name = StrictCharField(max_length=255, required=False)
 
 
-class ProductOut(serializers.ModelSerializer):
+class ProductOut(ModelSerializer):
     tax_code = serializers.CharField(source="tax_category")
 
     class Meta:
@@ -149,7 +149,7 @@ class NodePatchIn(NodeIn):
     type = serializers.ChoiceField(choices=Node.Type.choices, required=False)
 
 
-class NodeOut(serializers.ModelSerializer):
+class NodeOut(ModelSerializer):
     owned = serializers.SerializerMethodField()
     cutoff_time = HourMinuteField(allow_null=True)
 
@@ -226,7 +226,7 @@ class SnapshotAcceptedOut(serializers.Serializer):
     status_url = serializers.CharField()
 
 
-class SnapshotOut(serializers.ModelSerializer):
+class SnapshotOut(ModelSerializer):
     id = serializers.CharField(source="external_id")
     node = serializers.CharField(source="node.code")
     rows_processed = serializers.IntegerField(source="cursor")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from notifications.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
+from oms.api.base import ModelSerializer
 
 
-class SubscriptionOut(serializers.ModelSerializer):
+class SubscriptionOut(ModelSerializer):
     secret_hint = serializers.SerializerMethodField()
 
     class Meta:
@@ -28,13 +29,13 @@ class SubscriptionWithSecretOut(SubscriptionOut):
         fields = [*SubscriptionOut.Meta.fields, "secret"]
 
 
-class AttemptOut(serializers.ModelSerializer):
+class AttemptOut(ModelSerializer):
     class Meta:
         model = WebhookAttempt
         fields = ["number", "started_at", "duration_ms", "status_code", "error"]
 
 
-class DeliveryOut(serializers.ModelSerializer):
+class DeliveryOut(ModelSerializer):
     attempt_log = AttemptOut(many=True, read_only=True)
     replay_of = serializers.UUIDField(source="replay_of_id", allow_null=True)
 

@@ -9,6 +9,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from oms.api.base import ModelSerializer
 from orders.api.payments_out import FraudDecisionOut, RefundOut
 from orders.fraud.models import FraudDecision
 from orders.models import Hold, Order, OrderEvent, OrderLine, Payment
@@ -24,7 +25,7 @@ class AllocationOut(serializers.Serializer):
 _CLOSED_FULFILMENT = ("rejected", "cancelled")
 
 
-class LineOut(serializers.ModelSerializer):
+class LineOut(ModelSerializer):
     id = serializers.IntegerField(read_only=True)
     quantities = serializers.SerializerMethodField()
     allocations = serializers.SerializerMethodField()
@@ -63,7 +64,7 @@ class LineOut(serializers.ModelSerializer):
         }
 
 
-class PaymentOut(serializers.ModelSerializer):
+class PaymentOut(ModelSerializer):
     class Meta:
         model = Payment
         fields = [
@@ -74,7 +75,7 @@ class PaymentOut(serializers.ModelSerializer):
     MONEY = ("amount", "authorized_amount", "captured_amount", "refunded_amount", "voided_amount")
 
 
-class HoldOut(serializers.ModelSerializer):
+class HoldOut(ModelSerializer):
     open = serializers.BooleanField(source="is_open")
 
     class Meta:
@@ -92,7 +93,7 @@ class HoldOut(serializers.ModelSerializer):
         ]
 
 
-class EventOut(serializers.ModelSerializer):
+class EventOut(ModelSerializer):
     actor = serializers.CharField(source="actor_label")
 
     class Meta:
@@ -100,7 +101,7 @@ class EventOut(serializers.ModelSerializer):
         fields = ["name", "from_status", "to_status", "reason", "actor", "actor_kind", "created_at", "payload"]
 
 
-class OrderSummaryOut(serializers.ModelSerializer):
+class OrderSummaryOut(ModelSerializer):
     channel = serializers.CharField(source="channel.code")
     customer = serializers.SerializerMethodField()
     fulfillment = serializers.SerializerMethodField()

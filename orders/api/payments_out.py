@@ -5,15 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from rest_framework import serializers
-
+from oms.api.base import ModelSerializer
 from orders.fraud.models import FraudDecision
 from orders.models import Payment
 from orders.payments.models import PaymentTransaction, Refund
 from orders.validation import currency_precision
 
 
-class MoneyOut(serializers.ModelSerializer):
+class MoneyOut(ModelSerializer):
     """Amounts with the currency's own number of decimals ("48.38", not "48.380")."""
 
     money_fields: tuple[str, ...] = ("amount",)
@@ -57,7 +56,7 @@ class RefundOut(MoneyOut):
         fields = ["id", "amount", "tax_amount", "currency", "reason", "lines", "status", "created_at", "completed_at"]
 
 
-class FraudDecisionOut(serializers.ModelSerializer):
+class FraudDecisionOut(ModelSerializer):
     class Meta:
         model = FraudDecision
         fields = ["score", "outcome", "rules", "review_threshold", "reject_threshold", "created_at"]

@@ -7,7 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from oms.api.base import StrictSerializer
+from oms.api.base import ModelSerializer, StrictSerializer
 from oms.api.fields import MoneyField, StrictBooleanField, StrictCharField, StrictIntegerField
 from orders.api.payments_out import MoneyOut, RefundOut
 from orders.payments.gateways import gateway_codes
@@ -94,7 +94,7 @@ class AppeasementIn(StrictSerializer):
 # --- out --------------------------------------------------------------------------------------
 
 
-class ReturnUnitOut(serializers.ModelSerializer):
+class ReturnUnitOut(ModelSerializer):
     class Meta:
         model = ReturnUnit
         fields = ["id", "receipt", "acceptance", "acceptance_reason", "scanned_sku", "grade", "disposition",
@@ -103,7 +103,7 @@ class ReturnUnitOut(serializers.ModelSerializer):
     disposition_node = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
 
-class ReturnLineOut(serializers.ModelSerializer):
+class ReturnLineOut(ModelSerializer):
     line = serializers.IntegerField(source="order_line_id")
     sku = serializers.CharField(source="order_line.sku")
     reason = serializers.CharField(source="reason.code")
@@ -114,7 +114,7 @@ class ReturnLineOut(serializers.ModelSerializer):
         fields = ["id", "line", "sku", "quantity", "reason", "condition", "note", "units"]
 
 
-class ReturnEventOut(serializers.ModelSerializer):
+class ReturnEventOut(ModelSerializer):
     class Meta:
         model = ReturnEvent
         fields = ["name", "from_status", "to_status", "reason", "actor_label", "payload", "created_at"]
@@ -130,7 +130,7 @@ class ExchangeOut(MoneyOut):
                   "capture_due_at", "hold_settled"]  # fmt: skip
 
 
-class ReturnOut(serializers.ModelSerializer):
+class ReturnOut(ModelSerializer):
     order = serializers.CharField(source="order.number")
     node = serializers.CharField(source="node.code")
     carrier = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)

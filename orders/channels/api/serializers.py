@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from oms.api.base import StrictSerializer
+from oms.api.base import ModelSerializer, StrictSerializer
 from oms.api.fields import StrictCharField, StrictIntegerField
 from orders.channels.connectors.feed import FIELDS
 from orders.channels.models import ChannelConnection, ChannelSkuMap, SyncRun
@@ -68,7 +68,7 @@ class ConnectionPatchIn(StrictSerializer):
     cursor = serializers.DateTimeField(required=False, allow_null=True, help_text="Re-pull from here (null: all).")
 
 
-class RunOut(serializers.ModelSerializer):
+class RunOut(ModelSerializer):
     duration = serializers.FloatField(allow_null=True, help_text="Seconds.")
 
     class Meta:
@@ -77,7 +77,7 @@ class RunOut(serializers.ModelSerializer):
                   "created", "updated", "duplicates", "rejected", "rejections", "message"]  # fmt: skip
 
 
-class ConnectionOut(serializers.ModelSerializer):
+class ConnectionOut(ModelSerializer):
     channel = serializers.CharField(source="channel.code")
     has_credentials = serializers.SerializerMethodField()
     webhook_url = serializers.SerializerMethodField()
@@ -107,7 +107,7 @@ class SkuMapIn(StrictSerializer):
         return attrs
 
 
-class SkuMapOut(serializers.ModelSerializer):
+class SkuMapOut(ModelSerializer):
     class Meta:
         model = ChannelSkuMap
         fields = ["sku", "product_id", "variant_id", "inventory_item_id", "updated_at"]
