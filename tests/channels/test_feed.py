@@ -69,3 +69,14 @@ def test_an_uploaded_json_feed_makes_one_run(api):
     assert response.status_code == 201, response.json()
     assert response.json()["created"] == 1
     assert Order.objects.get(external_id="J-1").total == Decimal("29.97")
+
+
+@pytest.mark.parametrize("body", [37193, "orders", {"orders": 5}, {"lines": "A-1"}])
+def test_an_upload_that_is_not_an_array_of_records_is_refused_with_the_reason(api, body):
+    connection = feed(api, "https://feeds.example/unused", feed_format="json")
+    response = api.client.post(f"/api/v1/channels/connections/{connection.uuid}/feed/", body, format="json")
+    assert response.status_code == 400, response.content
+    [error] = response.json()["errors"]
+    assert error["code"] == "invalid"
+    assert "expected an array of records" in error["message"]
+    assert not connection.runs.exists()

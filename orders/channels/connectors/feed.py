@@ -60,6 +60,8 @@ def parse_feed(content: bytes, fmt: str) -> list[dict[str, Any]]:
     data = decode_json(content)
     if isinstance(data, dict):
         data = data.get("orders") or data.get("lines") or []
+    if not isinstance(data, list):
+        raise ValueError("expected an array of records, or an object whose `orders` is one")
     return [record for record in data if isinstance(record, dict)]
 
 
