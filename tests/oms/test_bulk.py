@@ -43,6 +43,9 @@ def test_it_writes_decimals_dates_and_nulls_as_their_columns_types():
     update_together([first, second], ["total", "promise_date"])
     assert Order.objects.values_list("total", "promise_date").get(pk=first.pk) == (Decimal("12.345"), None)
     assert Order.objects.values_list("total", "promise_date").get(pk=second.pk) == (Decimal("0.500"), date(2027, 1, 2))
+    second.promise_date = None  # a column whose every value is NULL has no type of its own to give
+    update_together([first, second], ["promise_date"])
+    assert list(Order.objects.filter(pk__in=[first.pk, second.pk]).values_list("promise_date", flat=True)) == [None] * 2
 
 
 def test_no_rows_send_no_statement():
