@@ -12,13 +12,14 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from inventory.services.stock import stock_adjust, stock_settings_update
 from notifications import signing
 from notifications.models import EmailLog, WebhookDelivery, WebhookSubscription
 from notifications.services.webhooks import webhook_delivery_replay, webhooks_send_due
 from oms.actors import Actor
 from oms.errors import Conflict
 from oms.models import OpsException, OutboxEvent
-from tests.factories import WebhookSubscriptionFactory
+from tests.factories import NodeFactory, StockLevelFactory, WebhookSubscriptionFactory
 from tests.payments.helpers import body
 
 pytestmark = pytest.mark.django_db
@@ -240,9 +241,6 @@ def test_a_low_stock_crossing_posts_the_stock_level_and_the_exception_as_their_p
 ):
     """A stock level and an exception have no API page: their webhook objects come from the same
     builders as their event payloads (oms/payloads.py), an exception's with when it opened."""
-    from inventory.services.stock import stock_adjust, stock_settings_update
-    from tests.factories import NodeFactory, StockLevelFactory
-
     subscribe(api, endpoint, "inventory.low_stock", "exception.raised")
     stock = StockLevelFactory(product=api.red, node=NodeFactory(code="DC-LOW", merchants=[api.merchant]), on_hand=10)
     actor = Actor.system("test")
