@@ -18,7 +18,8 @@ from tests.factories import MerchantFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_a_compiled_query_is_built_once_per_shape_and_runs_with_each_runs_values():
+@pytest.mark.parametrize("plan_each_run", [False, True], ids=["values as parameters", "values in the text"])
+def test_a_compiled_query_is_built_once_per_shape_and_runs_with_each_runs_values(plan_each_run):
     acme = MerchantFactory(code="acme", name="Acme")
     MerchantFactory(code="globex", name="Globex")
     built = []
@@ -30,13 +31,15 @@ def test_a_compiled_query_is_built_once_per_shape_and_runs_with_each_runs_values
         matching = Merchant.objects.filter(code__in=codes, created_at__gte=since, name=Upper(Value(m["name"].text())))
         return Merchant.objects.filter(pk=m["pk"].integer()).values("code", others=matching.values("pk")[:1])
 
-    query = CompiledQuery(build)
+    query = CompiledQuery(build, plan_each_run=plan_each_run)
     hour_ago = timezone.now() - timedelta(hours=1)
     Merchant.objects.filter(pk=acme.pk).update(name="ACME")
     row = query.run(2, {"pk": acme.pk, "code0": "acme", "code1": "globex", "since": hour_ago, "name": "acme"})
     assert row == {"code": "acme", "others": acme.pk}
     with CaptureQueriesContext(connection) as queries:
-        later = query.run(2, {"pk": acme.pk, "code0": "x", "code1": "acme", "since": timezone.now(), "name": "acme"})
+        later = query.run(
+            2, {"pk": acme.pk, "code0": "x' OR ''='", "code1": "acme", "since": timezone.now(), "name": "acme"}
+        )
     assert later == {"code": "acme", "others": None}, "created before `since`: the new values were used"
     assert len(queries) == 1
     assert query.run(1, {"pk": 0, "code0": "acme", "since": hour_ago, "name": "acme"}) is None

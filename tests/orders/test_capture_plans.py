@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from oms.caches import caches_reset
 from orders.fraud.models import FraudSettings
+from orders.fraud.rules import facts
 from orders.models import Order, Payment
 from tests.orders.test_capture_queries import merchant, order_body, post  # noqa: F401  (the fixture)
 
@@ -144,3 +145,23 @@ def test_the_fraud_facts_count_through_the_velocity_indexes(captured):
     used = {name for _, name in _reads(_plan(facts, analyze=True))}
     assert used >= VELOCITY_INDEXES, used
     assert any(name.startswith("orders_order_customer_id") for name in used), used
+
+
+def test_the_fraud_facts_are_planned_for_each_runs_values_never_as_a_prepared_statement(captured, merchant):  # noqa: F811
+    """Sent as parameters, the facts statement would be prepared after its second run, and
+    PostgreSQL may then settle on a generic plan, which matches no velocity index to a
+    parameter: it read the merchant's whole window, a cost growing with the orders of the hour.
+    Sent with its values in its text, it is planned for them on every run and never prepared."""
+    order = Order.objects.get(external_id="PLANNED")
+    fraud = FraudSettings.objects.get(merchant=merchant.merchant)
+    contrast = "SELECT number FROM orders_order WHERE id = %s"  # sent with a parameter
+    with transaction.atomic(), connection.cursor() as cursor:  # one connection: its own statements
+        runs = [facts(order, fraud) for _ in range(6)]
+        for _ in range(3):
+            cursor.execute(contrast, [order.pk])
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [statement for (statement,) in cursor.fetchall()]
+    assert runs[0].recent["e-mail address"] > 1, "the two bulk orders sharing the e-mail are counted"
+    assert all(run == runs[0] for run in runs)
+    assert contrast.replace("%s", "$1") in prepared, "the check looks where the statements are prepared"
+    assert not [statement for statement in prepared if "COUNT(*)" in statement]
