@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from bench.common import median, percentile, print_table
+from bench.common import dsn, median, percentile, print_table
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "2"))
 # Ours and the ceiling alternate, ROUNDS times each, and the medians are compared: on a shared
@@ -91,15 +91,6 @@ def _stock(products: list[Any], nodes: list[Any], on_hand: int) -> None:
          for pk in rows.values_list("pk", flat=True)],
         batch_size=5000,
     )  # fmt: skip
-
-
-def _dsn() -> str:
-    from django.db import connection
-
-    s = connection.settings_dict
-    return f"host={s['HOST'] or '127.0.0.1'} port={s['PORT'] or 5432} dbname={s['NAME']} user={s['USER']}" + (
-        f" password={s['PASSWORD']}" if s["PASSWORD"] else ""
-    )
 
 
 # --- parallel runner ---------------------------------------------------------------------------
@@ -176,7 +167,7 @@ def bench_reservations() -> None:
     rows = {s.product_id: s.pk for s in StockLevel.objects.filter(node=node, product__in=products)}
     hot = [(products[0].pk, node.pk)]
     spread = [(p.pk, node.pk) for p in products]
-    dsn = _dsn()
+    url = dsn()
     table = []
     for label, keys in (("1 hot SKU", hot), (f"{RESERVE_SKUS:,} SKUs", spread)):
         ids = [rows[p] for p, _ in keys]
@@ -184,7 +175,7 @@ def bench_reservations() -> None:
             ours_runs, ceiling_runs = [], []
             for _ in range(ROUNDS):
                 before = dict(StockLevel.objects.filter(pk__in=ids).values_list("pk", "allocated"))
-                ceiling_runs.append(_parallel(_ceiling_worker(dsn, ids), n))
+                ceiling_runs.append(_parallel(_ceiling_worker(url, ids), n))
                 _restore_allocated(before)  # the bare UPDATEs wrote no ledger rows: undo them
                 ours_runs.append(_parallel(_reserve_worker(keys), n))
             ours, ceiling = median(ours_runs), median(ceiling_runs)
@@ -299,7 +290,7 @@ def bench_snapshot() -> None:
     ids = dict(StockLevel.objects.filter(node=node, product__in=products).values_list("product_id", "pk"))
     pairs = [(ids[p.pk], c["on_hand"]) for p, c in zip(products, counts, strict=True)]
     t = time.perf_counter()
-    with psycopg.connect(_dsn()) as conn, conn.cursor() as cur:
+    with psycopg.connect(dsn()) as conn, conn.cursor() as cur:
         for start in range(0, len(pairs), 2000):
             chunk = pairs[start : start + 2000]
             cur.execute(

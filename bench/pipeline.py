@@ -32,7 +32,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.common import percentile, print_table
+from bench.common import percentile, print_table, vacuum
 
 ORDERS = int(os.environ.get("BENCH_HTTP_ORDERS", "200"))
 CEILING_REQUESTS = int(os.environ.get("BENCH_CEILING_REQUESTS", "400"))
@@ -134,6 +134,7 @@ def _run_config(web: int, workers: int, raw_key: str, skus: list[tuple[str, str]
 
     auth = {"Authorization": f"Bearer {raw_key}"}
     logs = Path(tempfile.mkdtemp(prefix=f"bench-http-{web}x{workers}-"))
+    vacuum()  # each configuration starts from clean tables, not the last one's dead rows
     connection.close()
     broker = os.environ.get("BENCH_BROKER_URL")  # default: a private redis-server (bench/stack.py)
     with deployment(web=web, workers=workers, database_url=_database_url(), broker_url=broker, logs=logs) as dep:

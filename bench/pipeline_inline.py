@@ -17,7 +17,7 @@ import time
 import uuid
 from typing import Any
 
-from bench.common import print_table
+from bench.common import dsn, print_table, vacuum
 
 ORDERS_PER_WORKER = int(os.environ.get("BENCH_ORDERS", "60"))
 WORKERS = [int(w) for w in os.environ.get("BENCH_WORKERS", "1,2").split(",")]
@@ -173,13 +173,6 @@ def _parallel(target: Any, args: Any, workers: int) -> tuple[float, int]:
     return workers * count / max(t for t, _ in results), sum(n for _, n in results)
 
 
-def dsn() -> str:
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    return f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-
-
 def main() -> None:
     import logging
 
@@ -194,6 +187,7 @@ def main() -> None:
     connection.close()
     rows = []
     for workers in WORKERS:
+        vacuum()  # each configuration starts from the same clean tables, not the last one's dead rows
         ceiling, _ = _parallel(_ceiling_worker, (dsn(), statements, ORDERS_PER_WORKER), workers)
         rate, released = _parallel(_worker, (raw_key, skus, ORDERS_PER_WORKER), workers)
         rows.append((workers, statements, rate, f"{released}/{workers * ORDERS_PER_WORKER}", ceiling,

@@ -32,7 +32,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from bench.common import median, percentile, print_table
+from bench.common import dsn, median, percentile, print_table
 
 PLAN_SECONDS = float(os.environ.get("BENCH_PLAN_SECONDS", "1.5"))
 ORDERS = int(os.environ.get("BENCH_ORDERS", "300"))
@@ -290,15 +290,6 @@ def _bare_worker(dsn: str, stock_ids: list[list[int]], processes: int) -> Callab
     return work
 
 
-def _dsn() -> str:
-    from django.db import connection
-
-    s = connection.settings_dict
-    return f"host={s['HOST'] or '127.0.0.1'} port={s['PORT'] or 5432} dbname={s['NAME']} user={s['USER']}" + (
-        f" password={s['PASSWORD']}" if s["PASSWORD"] else ""
-    )
-
-
 def bench_allocation() -> None:
     from django.db import connection
 
@@ -310,7 +301,7 @@ def bench_allocation() -> None:
     rows_by_pair = {(p, n): pk for pk, p, n in StockLevel.objects.filter(product__in=products, node__in=nodes)
                     .values_list("pk", "product_id", "node_id")}  # fmt: skip
     pairs = list(rows_by_pair)
-    dsn = _dsn()
+    url = dsn()
     per_round = max(ORDERS // ROUNDS, 10)
     table = []
     for processes in (1, 2):
@@ -324,7 +315,7 @@ def bench_allocation() -> None:
             stock_triples = [[rows_by_pair[k] for k in t] for t in triples]
             ids = sorted({i for t in stock_triples for i in t})
             before = dict(StockLevel.objects.filter(pk__in=ids).values_list("pk", "allocated"))
-            figures["bare"].append(_parallel(_bare_worker(dsn, stock_triples, processes), processes))
+            figures["bare"].append(_parallel(_bare_worker(url, stock_triples, processes), processes))
             with connection.cursor() as cur:  # the bare UPDATEs wrote no ledger rows: undo them
                 cur.execute(
                     "UPDATE inventory_stocklevel s SET allocated = v.a FROM (SELECT unnest(%s::bigint[]) id, "
