@@ -43,8 +43,8 @@ def vacuum() -> None:
     """VACUUM ANALYZE the bench database, as autovacuum would have done between runs.
 
     Autovacuum is off on the CI machine (PostgreSQL's conf.d/90-ci.conf), so every run used to
-    start on the dead rows of the runs before it: a queue's claim walked the dead entries of its
-    partial index (963 pages to find no event), and each run measured slower than the last."""
+    start on the dead rows of the runs before it (the relay's claim once read 963 pages of dead
+    index entries to find no event): runs compare only from the same clean start."""
     import psycopg
 
     with psycopg.connect(dsn(), autocommit=True) as conn:
