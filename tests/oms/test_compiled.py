@@ -38,7 +38,7 @@ def test_a_compiled_query_is_built_once_per_shape_and_runs_with_each_runs_values
     assert row == {"code": "acme", "others": acme.pk}
     with CaptureQueriesContext(connection) as queries:
         later = query.run(
-            2, {"pk": acme.pk, "code0": "x' OR ''='", "code1": "acme", "since": timezone.now(), "name": "acme"}
+            2, {"pk": acme.pk, "code0": "x' OR ''='%s", "code1": "acme", "since": timezone.now(), "name": "acme"}
         )
     assert later == {"code": "acme", "others": None}, "created before `since`: the new values were used"
     assert len(queries) == 1
