@@ -141,8 +141,8 @@ def test_every_statement_of_a_capture_is_served_by_an_index_and_reads_a_bounded_
 def test_the_fraud_facts_count_through_the_velocity_indexes(captured):
     """The velocity counts go by e-mail, card and street, each bounded by the window, and the
     customer's history by the customer: the merchant's window is never aggregated."""
-    (facts,) = [sql for sql in captured if sql.startswith("SELECT (SELECT COUNT(*)")]
-    used = {name for _, name in _reads(_plan(facts, analyze=True))}
+    (facts_sql,) = [sql for sql in captured if sql.startswith("SELECT (SELECT COUNT(*)")]
+    used = {name for _, name in _reads(_plan(facts_sql, analyze=True))}
     assert used >= VELOCITY_INDEXES, used
     assert any(name.startswith("orders_order_customer_id") for name in used), used
 
